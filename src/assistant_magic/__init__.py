@@ -1,0 +1,43 @@
+"""assistant_magic: an AI assistant inside Jupyter.
+
+``%load_ext assistant_magic`` registers ``%assistant`` (configure, manage the thread) and
+``%%ask`` (ask, streaming the answer). Loading imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import AssistantError
+
+if TYPE_CHECKING:
+    from IPython.core.interactiveshell import InteractiveShell
+
+__all__ = ["AssistantError", "load_ipython_extension", "unload_ipython_extension"]
+__version__ = "0.1.0"
+
+_ATTR = "_assistant_magics"
+
+
+def load_ipython_extension(shell: InteractiveShell) -> None:
+    from .magics import AssistantMagics
+
+    unload_ipython_extension(shell)  # a reload must not leave a second instance behind
+    magics = AssistantMagics(shell=shell)
+    shell.register_magics(magics)
+    setattr(shell, _ATTR, magics)
+
+
+def unload_ipython_extension(shell: InteractiveShell) -> None:
+    magics: Any = getattr(shell, _ATTR, None)
+    if magics is None:
+        return
+    magics.close()
+    registry = shell.magics_manager.registry
+    for kind, names in magics.magics.items():
+        for name in names:
+            shell.magics_manager.magics[kind].pop(name, None)
+    registry.pop(type(magics).__name__, None)
+    if magics in shell.configurables:
+        shell.configurables.remove(magics)
+    delattr(shell, _ATTR)

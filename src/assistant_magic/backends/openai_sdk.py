@@ -1,0 +1,85 @@
+"""What every dialect built on the openai SDK shares: the client and the error messages."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NoReturn
+
+from ..errors import ApiError
+
+if TYPE_CHECKING:
+    import openai
+
+    from ..settings import Settings
+
+
+def make_client(settings: Settings) -> openai.OpenAI:
+    import openai
+
+    return openai.OpenAI(
+        api_key=settings.require_key(),
+        base_url=settings.base_url,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+    )
+
+
+def raise_api_error(exc: Exception, settings: Settings) -> NoReturn:
+    """Re-raise an SDK exception as one line that says what happened and what to do."""
+    raise ApiError(settings.redact(describe(exc, settings)), status=_status(exc)) from None
+
+
+def _status(exc: Exception) -> int | None:
+    status = getattr(exc, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def describe(exc: Exception, settings: Settings) -> str:
+    import openai
+
+    url = settings.base_url
+    retry = "Run %assistant retry to send it again."
+    if isinstance(exc, openai.APITimeoutError):
+        return f"{url} did not answer within {settings.timeout:g} s. {retry}"
+    if isinstance(exc, openai.APIConnectionError):
+        return (
+            f"Cannot reach {url}: is the server running? Check --base-url or $OPENAI_BASE_URL. "
+            f"{retry}"
+        )
+    if not isinstance(exc, openai.APIStatusError):
+        return f"{type(exc).__name__}: {exc}"
+    message = server_message(exc)
+    status = exc.status_code
+    if status == 401:
+        return (
+            f"{url} rejected the API key (401): check ${settings.api_key_env}. "
+            f"Server said: {message}"
+        )
+    if status == 403:
+        return f"{url} refused access (403): {message}"
+    if status == 404:
+        if exc.param == "conversation" or "conversation" in message.lower():
+            return (
+                f"The thread's conversation is gone from {url} (404): "
+                "start a new one with %assistant thread new."
+            )
+        return (
+            f"Not found at {url} (404): {message} "
+            "Check the model (--model) and the base URL (--base-url)."
+        )
+    if status == 429:
+        return (
+            f"Rate limited by {url} (429) after {settings.max_retries} retries: {message} "
+            f"Wait a moment, then {retry[0].lower()}{retry[1:]}"
+        )
+    if status >= 500:
+        return f"{url} failed ({status}): {message} Try again later. {retry}"
+    return f"{url} rejected the request ({status}): {message}"
+
+
+def server_message(exc: openai.APIStatusError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return error["message"].strip()
+    return exc.message.strip()

@@ -1,0 +1,176 @@
+"""The Responses API dialect: the thread is a server-side Conversation.
+
+One turn is one streamed ``POST /responses`` on the conversation. The seed's run statuses map
+onto the response's ``status`` (queued, in_progress, completed, failed, incomplete, cancelled).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..events import (
+    Event,
+    ResponseStarted,
+    StatusChanged,
+    TextDelta,
+    TurnFinished,
+    Usage,
+    UsageReported,
+)
+from .interface import TurnRequest
+from .openai_sdk import make_client, raise_api_error
+
+if TYPE_CHECKING:
+    import openai
+
+    from ..settings import Settings
+
+FINAL_EVENTS = {
+    "response.completed": "completed",
+    "response.incomplete": "incomplete",
+    "response.failed": "failed",
+    "response.cancelled": "cancelled",
+}
+STATUS_EVENTS = {"response.queued": "queued", "response.in_progress": "in_progress"}
+
+
+class ResponsesBackend:
+    dialect: ClassVar[str] = "responses"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: openai.OpenAI | None = None
+
+    @property
+    def client(self) -> openai.OpenAI:
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
+
+    def create_thread(self) -> str | None:
+        import openai
+
+        try:
+            conversation = self.client.conversations.create(
+                metadata={"created_by": "assistant_magic"}
+            )
+        except openai.OpenAIError as exc:
+            raise_api_error(exc, self.settings)
+        return conversation.id
+
+    def delete_thread(self, remote_id: str) -> None:
+        import openai
+
+        try:
+            self.client.conversations.delete(remote_id)
+        except openai.NotFoundError:
+            pass  # already gone: deleting is idempotent for the user
+        except openai.OpenAIError as exc:
+            raise_api_error(exc, self.settings)
+
+    def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
+        import openai
+
+        params: dict[str, Any] = {
+            "model": request.model,
+            "input": [{"type": "message", "role": "user", "content": request.user_text}],
+            "stream": True,
+        }
+        if request.instructions:
+            params["instructions"] = request.instructions
+        if request.remote_thread_id:
+            params["conversation"] = request.remote_thread_id
+        try:
+            stream = self.client.responses.create(**params)
+        except openai.OpenAIError as exc:
+            raise_api_error(exc, self.settings)
+        try:
+            yield from _translate(stream)
+        except openai.OpenAIError as exc:
+            raise_api_error(exc, self.settings)
+        finally:
+            stream.close()
+
+    def cancel(self, response_id: str) -> None:
+        import openai
+
+        # Only background responses can be cancelled; closing the stream has already stopped a
+        # foreground one, so a refusal here is expected.
+        with contextlib.suppress(openai.OpenAIError):
+            self.client.responses.cancel(response_id, timeout=5.0)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def _translate(stream: Any) -> Generator[Event, None, None]:
+    """SDK stream events → our events, ending with exactly one `TurnFinished`."""
+    text: list[str] = []
+    response_id: str | None = None
+    for event in stream:
+        kind = event.type
+        if kind == "response.output_text.delta":
+            text.append(event.delta)
+            yield TextDelta(event.delta)
+        elif kind == "response.created":
+            response_id = event.response.id
+            yield ResponseStarted(response_id=response_id, model=event.response.model)
+            yield StatusChanged(event.response.status or "in_progress")
+        elif kind in STATUS_EVENTS:
+            yield StatusChanged(STATUS_EVENTS[kind])  # type: ignore[arg-type]
+        elif kind in FINAL_EVENTS:
+            yield from _finish(event.response, FINAL_EVENTS[kind], "".join(text))
+            return
+        elif kind == "error":
+            yield TurnFinished(
+                status="failed",
+                text="".join(text),
+                response_id=response_id,
+                error=_error_text(getattr(event, "code", None), event.message),
+            )
+            return
+    yield TurnFinished(
+        status="failed",
+        text="".join(text),
+        response_id=response_id,
+        error="The stream ended before the response finished.",
+    )
+
+
+def _finish(response: Any, status: str, streamed: str) -> Generator[Event, None, None]:
+    usage = _usage(response.usage)
+    if usage is not None:
+        yield UsageReported(usage)
+    error = None
+    if response.error is not None:
+        error = _error_text(response.error.code, response.error.message)
+    elif status == "incomplete" and response.incomplete_details is not None:
+        error = f"stopped early: {response.incomplete_details.reason}"
+    yield TurnFinished(
+        status=status,  # type: ignore[arg-type]
+        text=response.output_text or streamed,
+        response_id=response.id,
+        usage=usage,
+        error=error,
+        model=response.model,
+    )
+
+
+def _usage(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    details = getattr(usage, "input_tokens_details", None)
+    return Usage(
+        input_tokens=usage.input_tokens or 0,
+        output_tokens=usage.output_tokens or 0,
+        total_tokens=usage.total_tokens or 0,
+        cached_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0,
+    )
+
+
+def _error_text(code: object, message: str) -> str:
+    return f"{code}: {message}" if code else message

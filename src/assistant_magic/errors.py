@@ -1,0 +1,30 @@
+"""The one exception type users see, shown by IPython as a single line."""
+
+from __future__ import annotations
+
+
+class AssistantError(Exception):
+    """A problem the user can fix: the message says what happened and what to do.
+
+    IPython calls ``_render_traceback_`` instead of printing a traceback, so the user sees one
+    line, not our stack.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"{type(self).__name__}: {self}"]
+
+
+class ConfigurationError(AssistantError):
+    """Settings are missing or inconsistent (no API key, bad flag value)."""
+
+
+class ApiError(AssistantError):
+    """The server refused or failed a request; the turn that caused it is kept for a retry."""
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TurnInterrupted(AssistantError):
+    """The user interrupted a turn; the partial answer is kept and the thread stays usable."""

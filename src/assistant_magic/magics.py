@@ -1,0 +1,316 @@
+"""`%assistant` and `%%ask`: parse arguments, then hand over to the session.
+
+Configuration is traitlets on `AssistantMagics`, so ``%config AssistantMagics.model = "..."``
+and ``ipython_config.py`` work as for any IPython configurable. This module imports nothing
+heavy: the session, store, SDK and widgets load at the first command that needs them.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from traitlets import Enum, Float, Integer, Unicode
+
+from .errors import AssistantError, ConfigurationError
+
+if TYPE_CHECKING:
+    from .session import Session, TurnOutcome
+    from .settings import Settings
+    from .store import ThreadRecord
+
+SECRET_FLAGS = ("--api-key", "--api_key", "--key", "--token", "--secret")
+THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
+
+
+@magics_class
+class AssistantMagics(Magics):
+    """An AI assistant in the notebook: configure with %assistant, ask with %%ask."""
+
+    model = Unicode("gpt-5.4-mini", help="Model that answers each %%ask.").tag(config=True)
+    instructions = Unicode("", help="System instructions sent with every ask.").tag(config=True)
+    base_url = Unicode(
+        "", help="API base URL; empty means $OPENAI_BASE_URL, else OpenAI's own."
+    ).tag(config=True)
+    api = Enum(
+        ("auto", "responses"),
+        default_value="auto",
+        help="Wire dialect; auto picks the one the server speaks.",
+    ).tag(config=True)
+    api_key_env = Unicode(
+        "OPENAI_API_KEY", help="Environment variable that holds the API key."
+    ).tag(config=True)
+    store_path = Unicode(
+        "",
+        help="SQLite file that records threads; empty means $ASSISTANT_MAGIC_STORE, else the "
+        "platform's user data directory.",
+    ).tag(config=True)
+    view = Enum(
+        ("auto", "widget", "text"),
+        default_value="auto",
+        help="How a turn is shown: a live widget in Jupyter, plain text elsewhere.",
+    ).tag(config=True)
+    timeout = Float(600.0, help="Seconds to wait for the server.").tag(config=True)
+    max_retries = Integer(2, help="Retries on 429/5xx, honouring Retry-After.").tag(config=True)
+    notebook = Unicode(
+        "", help="Name that groups this notebook's threads for `thread resume`; empty: detect."
+    ).tag(config=True)
+    refresh_interval = Float(
+        0.05, help="Seconds between Markdown re-renders while the answer streams."
+    ).tag(config=True)
+
+    _session: Session | None = None
+
+    # -- %assistant ----------------------------------------------------------------------------
+
+    @line_magic
+    @no_var_expand
+    @magic_arguments()
+    @argument("--model", help="Model for every following ask.")
+    @argument("--instructions", help='System instructions ("" clears them).')
+    @argument("--base-url", help="API base URL (\"\" restores $OPENAI_BASE_URL or OpenAI's).")
+    @argument("--api", choices=("auto", "responses"), help="Wire dialect.")
+    @argument(
+        "command",
+        nargs="*",
+        help=f"{THREAD_COMMANDS} | retry. With no command and no flag: show the configuration.",
+    )
+    def assistant(self, line: str) -> None:
+        """Configure the assistant and manage the thread bound to this kernel.
+
+        The API key is read from $OPENAI_API_KEY (or the variable named by
+        AssistantMagics.api_key_env), never from an argument.
+
+        Examples::
+
+            %assistant --model gpt-5.4-mini --instructions "You act as Frieza."
+            %assistant thread list
+            %assistant thread export transcript.md
+        """
+        args = parse_argstring(self.assistant, _reject_secrets(line))
+        changed = self._configure(args)
+        command = list(args.command)
+        if not command:
+            if not changed:
+                self._show_configuration()
+            return
+        verb, rest = command[0], command[1:]
+        if verb == "thread":
+            self._thread_command(rest)
+        elif verb == "retry" and not rest:
+            self._retry()
+        else:
+            raise AssistantError(
+                f"Unknown command {' '.join(command)!r}: use {THREAD_COMMANDS} or retry."
+            )
+
+    # -- %%ask ---------------------------------------------------------------------------------
+
+    @cell_magic
+    @no_var_expand
+    @magic_arguments()
+    @argument("-o", "--output", metavar="NAME", help="Also store the answer text in NAME.")
+    @argument("--model", help="Model for this ask only.")
+    @argument("--instructions", help="Instructions for this ask only.")
+    def ask(self, line: str, cell: str) -> None:
+        """Send the cell as a user message on the kernel's thread and stream the answer."""
+        args = parse_argstring(self.ask, _reject_secrets(line))
+        if args.output is not None and not args.output.isidentifier():
+            raise AssistantError(f"-o needs a Python name, not {args.output!r}.")
+        text = cell.strip("\n")
+        if not text.strip():
+            raise AssistantError("Nothing to ask: write your question in the cell under %%ask.")
+        settings = self.settings(model=args.model, instructions=args.instructions)
+        outcome = self._run_turn(text, settings)
+        if args.output:
+            self.shell.user_ns[args.output] = outcome.text  # type: ignore[union-attr]
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def settings(self, *, model: str | None = None, instructions: str | None = None) -> Settings:
+        from .settings import resolve
+
+        return resolve(
+            model=model if model is not None else self.model,
+            instructions=instructions if instructions is not None else self.instructions,
+            base_url=self.base_url,
+            api=self.api,
+            api_key_env=self.api_key_env,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+        )
+
+    @property
+    def session(self) -> Session:
+        if self._session is None:
+            from .notebook import notebook_key
+            from .session import Session
+            from .store import Store
+
+            user_ns = self.shell.user_ns if self.shell is not None else {}
+            self._session = Session(
+                store_path=self.store_path or Store.default_path(),
+                notebook=self.notebook or notebook_key(user_ns),
+            )
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def _configure(self, args: Any) -> bool:
+        updates = {
+            name: value
+            for name, value in (
+                ("model", args.model),
+                ("instructions", args.instructions),
+                ("base_url", args.base_url),
+                ("api", args.api),
+            )
+            if value is not None
+        }
+        if not updates:
+            return False
+        before = (self.settings().base_url, self.settings().api)
+        for name, value in updates.items():
+            setattr(self, name, value)
+        settings = self.settings()
+        for name in updates:
+            shown = getattr(settings, name) if name != "api" else settings.api
+            print(f"{name.replace('_', ' ')}: {shown or '(none)'}")
+        if (settings.base_url, settings.api) != before and self._session is not None:
+            thread = self._session.thread
+            if thread is not None:
+                self._session.thread = None
+                print(
+                    f"The next %%ask starts a new thread on {settings.base_url}; "
+                    f"{thread.id} stays in %assistant thread list."
+                )
+        return True
+
+    def _show_configuration(self) -> None:
+        settings = self.settings()
+        api = f"{settings.api} ({settings.api_source})"
+        url = f"{settings.base_url} ({settings.base_url_source})"
+        key = f"${settings.api_key_env} = {settings.masked_key}"
+        rows = [
+            ("model", settings.model),
+            ("instructions", _one_line(settings.instructions) or "(none)"),
+            ("api", api),
+            ("base URL", url),
+            ("API key", key),
+            ("store", str(self.session.store_path)),
+            ("thread", self._describe_bound_thread()),
+        ]
+        for name, value in rows:
+            print(f"{name:<13} {value}")
+
+    # -- threads -------------------------------------------------------------------------------
+
+    def _thread_command(self, words: list[str]) -> None:
+        verb, rest = (words[0], words[1:]) if words else ("show", [])
+        session = self.session
+        if verb == "show" and not rest:
+            print(self._describe_bound_thread())
+        elif verb == "new" and not rest:
+            thread = session.new_thread(self.settings())
+            print(f"New thread {thread.id} bound to this kernel.")
+        elif verb == "list" and not rest:
+            self._list_threads()
+        elif verb == "use" and len(rest) == 1:
+            thread = session.use_thread(rest[0])
+            print(f"Bound {self._describe(thread)}")
+        elif verb == "delete" and len(rest) == 1:
+            thread, remote = session.delete_thread(rest[0], self.settings())
+            where = " and on the server" if remote else ""
+            if thread.remote_id and not remote:
+                where = f" (its server copy on {thread.base_url} was left alone)"
+            print(f"Deleted thread {thread.id} here{where}.")
+        elif verb == "export" and len(rest) <= 1:
+            self._export(rest[0] if rest else None)
+        elif verb == "resume" and not rest:
+            thread = session.resume()
+            print(f"Resumed {self._describe(thread)}")
+        else:
+            raise AssistantError(f"Unknown thread command {' '.join(words)!r}: {THREAD_COMMANDS}.")
+
+    def _describe_bound_thread(self) -> str:
+        thread = self.session.refresh_thread()
+        if thread is None:
+            return "none yet: the first %%ask creates one (or %assistant thread resume)"
+        return self._describe(thread)
+
+    def _describe(self, thread: ThreadRecord) -> str:
+        count = self.session.store.message_count(thread.id)
+        title = f'"{thread.title}"' if thread.title else "(untitled)"
+        server = thread.remote_id or "not yet created on the server"
+        return f"{thread.id} · {server} · {title} · {count} messages · {thread.model}"
+
+    def _list_threads(self) -> None:
+        session = self.session
+        threads = session.store.list_threads(limit=50)
+        if not threads:
+            print("No threads yet: the first %%ask creates one.")
+            return
+        bound = session.thread.id if session.thread else None
+        print(f"  {'id':<16} {'updated':<16} {'msgs':>4}  {'model':<14} title")
+        for thread in threads:
+            mark = "*" if thread.id == bound else " "
+            here = "" if thread.notebook == session.notebook else f"  [{thread.notebook}]"
+            updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(thread.updated))
+            count = session.store.message_count(thread.id)
+            print(
+                f"{mark} {thread.id:<16} {updated:<16} {count:>4}  {thread.model:<14} "
+                f"{thread.title or '(untitled)'}{here}"
+            )
+
+    def _export(self, path: str | None) -> None:
+        from .transcript import export
+
+        session = self.session
+        thread = session.thread
+        if thread is None:
+            raise AssistantError("No thread is bound: ask something first, or thread use ID.")
+        target = Path(os.path.expanduser(path)) if path else Path(f"{thread.id}.md")
+        written = export(thread, session.store.turns(thread.id), target)
+        print(f"Exported {session.store.message_count(thread.id)} messages to {written}")
+
+    # -- turns ---------------------------------------------------------------------------------
+
+    def _retry(self) -> None:
+        turn = self.session.last_turn()
+        if turn is None:
+            raise AssistantError("Nothing to retry: no ask has been made on this thread.")
+        self._run_turn(turn.user_text, self.settings())
+
+    def _run_turn(self, text: str, settings: Settings) -> TurnOutcome:
+        from .view import make_view
+
+        view = make_view(self.view, self.shell, refresh_interval=self.refresh_interval)
+        return self.session.ask(text, settings, view)
+
+
+def _reject_secrets(line: str) -> str:
+    """Refuse a key typed into a magic: the notebook would save it for anyone to read."""
+    try:
+        words = shlex.split(line)
+    except ValueError:
+        words = line.split()
+    for word in words:
+        if word.split("=", 1)[0] in SECRET_FLAGS or word.startswith(("sk-", "sk_")):
+            raise ConfigurationError(
+                "API keys are never taken as magic arguments (the notebook would keep them): "
+                "set $OPENAI_API_KEY in the kernel's environment instead."
+            )
+    return line
+
+
+def _one_line(text: str, width: int = 60) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -1,0 +1,271 @@
+"""The thread bound to the kernel, and the turn loop that talks on it.
+
+A `Session` owns the local store and one backend per server. `ask` runs one turn: it records
+the user's message before anything touches the network (so no failure loses it), streams the
+backend's events to the view, and records how the turn ended. Nothing here knows IPython.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from .errors import ApiError, AssistantError, ConfigurationError, TurnInterrupted
+from .events import Event, ResponseStarted, TextDelta, TurnFinished, Usage, UsageReported
+
+if TYPE_CHECKING:
+    from .backends.interface import Backend
+    from .settings import Settings
+    from .store import Store, ThreadRecord, TurnRecord
+
+
+class TurnView(Protocol):
+    """Where a running turn is shown (a live widget, plain text, or nothing)."""
+
+    def start(self, *, model: str, thread_id: str) -> None: ...
+
+    def update(self, event: Event) -> None: ...
+
+    def finish(self, outcome: TurnOutcome) -> None: ...
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    status: str
+    text: str
+    model: str
+    thread_id: str
+    turn_id: int
+    elapsed: float
+    response_id: str | None = None
+    usage: Usage | None = None
+    error: str | None = None
+
+
+class Session:
+    def __init__(self, store_path: str | Path, notebook: str) -> None:
+        self.store_path = store_path
+        self.notebook = notebook
+        self.thread: ThreadRecord | None = None
+        self._store: Store | None = None
+        self._backends: dict[tuple[object, ...], Backend] = {}
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            from .store import Store
+
+            self._store = Store(self.store_path)
+        return self._store
+
+    # -- threads -------------------------------------------------------------------------------
+
+    def new_thread(self, settings: Settings) -> ThreadRecord:
+        """Bind a fresh thread; its server side is created at the first ask."""
+        self.thread = self.store.create_thread(
+            model=settings.model,
+            dialect=settings.api,
+            base_url=settings.base_url,
+            notebook=self.notebook,
+        )
+        return self.thread
+
+    def find_thread(self, key: str) -> ThreadRecord:
+        thread = self.store.get_thread(key)
+        if thread is None:
+            raise AssistantError(f"No thread matches {key!r}: see %assistant thread list.")
+        return thread
+
+    def use_thread(self, key: str) -> ThreadRecord:
+        self.thread = self.find_thread(key)
+        return self.thread
+
+    def resume(self) -> ThreadRecord:
+        thread = self.store.latest_thread(self.notebook)
+        if thread is None:
+            raise AssistantError(
+                "This notebook has no earlier thread to resume: %assistant thread list shows all."
+            )
+        self.thread = thread
+        return thread
+
+    def delete_thread(self, key: str, settings: Settings) -> tuple[ThreadRecord, bool]:
+        """Delete a thread here and, when it lives on the current server, there too.
+
+        Returns the thread and whether its server-side copy was deleted.
+        """
+        thread = self.find_thread(key)
+        remote_deleted = False
+        if thread.remote_id and _same_server(thread, settings):
+            self.backend(settings).delete_thread(thread.remote_id)
+            remote_deleted = True
+        self.store.delete_thread(thread.id)
+        if self.thread is not None and self.thread.id == thread.id:
+            self.thread = None
+        return thread, remote_deleted
+
+    def refresh_thread(self) -> ThreadRecord | None:
+        if self.thread is not None:
+            self.thread = self.store.get_thread(self.thread.id)
+        return self.thread
+
+    # -- turns ---------------------------------------------------------------------------------
+
+    def ask(self, text: str, settings: Settings, view: TurnView) -> TurnOutcome:
+        backend = self.backend(settings)  # a missing key fails here, before anything is sent
+        thread = self._thread_for(settings)
+        turn = self.store.start_turn(thread.id, text, settings.model)
+        view.start(model=settings.model, thread_id=thread.id)
+        started = time.monotonic()
+        run = _TurnRun()
+        try:
+            remote_id = self._ensure_remote(thread, backend)
+            from .backends.interface import TurnRequest
+
+            request = TurnRequest(
+                user_text=text,
+                model=settings.model,
+                instructions=settings.instructions,
+                remote_thread_id=remote_id,
+            )
+            run.stream = backend.stream_turn(request)
+            for event in run.stream:
+                run.observe(event)
+                view.update(event)
+        except KeyboardInterrupt:
+            run.close()
+            if run.response_id:
+                backend.cancel(run.response_id)
+            outcome = self._record(turn, run.interrupted(), settings, started)
+            view.finish(outcome)
+            raise TurnInterrupted(
+                "Interrupted: the partial answer is kept and the thread is ready for the next ask."
+            ) from None
+        except AssistantError as exc:
+            outcome = self._record(turn, run.failed(str(exc)), settings, started)
+            view.finish(outcome)
+            raise
+        outcome = self._record(turn, run.finished(), settings, started)
+        view.finish(outcome)
+        if outcome.status == "failed":
+            raise ApiError(
+                f"The response failed: {outcome.error}. Run %assistant retry to try again."
+            )
+        return outcome
+
+    def last_turn(self) -> TurnRecord | None:
+        return self.store.last_turn(self.thread.id) if self.thread else None
+
+    def backend(self, settings: Settings) -> Backend:
+        settings.require_key()
+        key = (settings.api, settings.base_url, settings.api_key, settings.timeout,
+               settings.max_retries)
+        if key not in self._backends:
+            from .backends import create_backend
+
+            self._backends[key] = create_backend(settings)
+        return self._backends[key]
+
+    def close(self) -> None:
+        for backend in self._backends.values():
+            backend.close()
+        self._backends.clear()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+    def _thread_for(self, settings: Settings) -> ThreadRecord:
+        if self.thread is None:
+            return self.new_thread(settings)
+        if not _same_server(self.thread, settings):
+            raise ConfigurationError(
+                f"The bound thread {self.thread.id} lives on {self.thread.base_url} "
+                f"({self.thread.dialect}): %assistant thread new starts one on "
+                f"{settings.base_url}, or switch back with %assistant --base-url "
+                f"{self.thread.base_url}"
+            )
+        return self.thread
+
+    def _ensure_remote(self, thread: ThreadRecord, backend: Backend) -> str | None:
+        if thread.remote_id:
+            return thread.remote_id
+        remote_id = backend.create_thread()
+        if remote_id:
+            self.thread = self.store.update_thread(thread.id, remote_id=remote_id)
+        return remote_id
+
+    def _record(
+        self, turn: TurnRecord, end: TurnFinished, settings: Settings, started: float
+    ) -> TurnOutcome:
+        self.store.finish_turn(
+            turn.id,
+            status=end.status,
+            answer_text=end.text,
+            response_id=end.response_id,
+            usage=end.usage,
+            error=end.error,
+        )
+        self.refresh_thread()
+        return TurnOutcome(
+            status=end.status,
+            text=end.text,
+            model=end.model or settings.model,
+            thread_id=turn.thread_id,
+            turn_id=turn.id,
+            elapsed=time.monotonic() - started,
+            response_id=end.response_id,
+            usage=end.usage,
+            error=end.error,
+        )
+
+
+class _TurnRun:
+    """What is known of a turn while it streams, so it can be recorded however it ends."""
+
+    def __init__(self) -> None:
+        self.stream: Generator[Event, None, None] | None = None
+        self.response_id: str | None = None
+        self.model: str | None = None
+        self.text: list[str] = []
+        self.usage: Usage | None = None
+        self.end: TurnFinished | None = None
+
+    def observe(self, event: Event) -> None:
+        if isinstance(event, TextDelta):
+            self.text.append(event.text)
+        elif isinstance(event, ResponseStarted):
+            self.response_id, self.model = event.response_id, event.model
+        elif isinstance(event, UsageReported):
+            self.usage = event.usage
+        elif isinstance(event, TurnFinished):
+            self.end = event
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+    def partial(self, status: str, error: str | None) -> TurnFinished:
+        return TurnFinished(
+            status=status,  # type: ignore[arg-type]
+            text="".join(self.text),
+            response_id=self.response_id,
+            usage=self.usage,
+            error=error,
+            model=self.model,
+        )
+
+    def interrupted(self) -> TurnFinished:
+        return self.partial("interrupted", "interrupted by the user")
+
+    def failed(self, error: str) -> TurnFinished:
+        return self.partial("failed", error)
+
+    def finished(self) -> TurnFinished:
+        return self.end or self.failed("the backend ended the turn without a result")
+
+
+def _same_server(thread: ThreadRecord, settings: Settings) -> bool:
+    return thread.base_url == settings.base_url and thread.dialect == settings.api

@@ -1,0 +1,127 @@
+"""What one turn runs with: the model, the server, and where the key came from.
+
+The magics hold configuration as traitlets; before each turn they are resolved, with the
+environment, into one immutable `Settings`. The API key lives only here and in the HTTP client:
+it is never printed, logged or stored, and `redact` scrubs it from any text we show.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+DIALECTS = ("responses",)
+
+
+@dataclass(frozen=True)
+class Settings:
+    model: str
+    instructions: str
+    base_url: str
+    base_url_source: str
+    api: str
+    api_source: str
+    api_key_env: str
+    api_key: str | None = field(default=None, repr=False)
+    timeout: float = 600.0
+    max_retries: int = 2
+
+    @property
+    def masked_key(self) -> str:
+        return mask_secret(self.api_key) if self.api_key else "not set"
+
+    def require_key(self) -> str:
+        """The key, or a one-line error naming the variable that should hold it."""
+        if self.api_key:
+            return self.api_key
+        if is_openai(self.base_url):
+            raise ConfigurationError(
+                f"No API key: set the {self.api_key_env} environment variable "
+                "(or point AssistantMagics.api_key_env at the variable that holds it)."
+            )
+        # Self-hosted servers often need no key, but the SDK insists on one; a server that
+        # does want one answers 401, and that error names the variable.
+        return "no-key"
+
+    def redact(self, text: str) -> str:
+        if self.api_key and len(self.api_key) >= 8:
+            return text.replace(self.api_key, self.masked_key)
+        return text
+
+
+def mask_secret(secret: str) -> str:
+    if len(secret) <= 8:
+        return "****"
+    return f"{secret[:3]}…{secret[-4:]}"
+
+
+def is_openai(base_url: str) -> bool:
+    return (urlsplit(base_url).hostname or "").endswith("openai.com")
+
+
+def resolve_base_url(configured: str, environ: Mapping[str, str]) -> tuple[str, str]:
+    """The base URL to use and a word on where it came from."""
+    if configured:
+        return normalise_base_url(configured), "configured"
+    from_env = environ.get("OPENAI_BASE_URL", "").strip()
+    if from_env:
+        return normalise_base_url(from_env), "$OPENAI_BASE_URL"
+    return OPENAI_BASE_URL, "default"
+
+
+def normalise_base_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigurationError(
+            f"Base URL {url!r} is not an http(s) URL: use e.g. --base-url http://localhost:8000/v1"
+        )
+    return url
+
+
+def resolve_api(configured: str, base_url: str) -> tuple[str, str]:
+    """The wire dialect: as configured, or chosen from the server."""
+    if configured != "auto":
+        if configured not in DIALECTS:
+            raise ConfigurationError(
+                f"Unknown API {configured!r}: choose one of {', '.join(('auto', *DIALECTS))}."
+            )
+        return configured, "configured"
+    # Only the Responses dialect exists so far; Chat Completions for other servers comes later.
+    return "responses", "auto"
+
+
+def resolve(
+    *,
+    model: str,
+    instructions: str,
+    base_url: str,
+    api: str,
+    api_key_env: str,
+    timeout: float,
+    max_retries: int,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    env = os.environ if environ is None else environ
+    if not model.strip():
+        raise ConfigurationError("No model: set one with %assistant --model NAME.")
+    url, url_source = resolve_base_url(base_url, env)
+    dialect, dialect_source = resolve_api(api, url)
+    key = env.get(api_key_env, "").strip() or None
+    return Settings(
+        model=model.strip(),
+        instructions=instructions,
+        base_url=url,
+        base_url_source=url_source,
+        api=dialect,
+        api_source=dialect_source,
+        api_key_env=api_key_env,
+        api_key=key,
+        timeout=timeout,
+        max_retries=max_retries,
+    )

@@ -1,0 +1,557 @@
+"""A local SQLite record of every thread and turn, whatever the wire dialect.
+
+With the Responses API the conversation itself lives on the server; this store keeps what the
+user needs locally: which threads exist, where they came from, what was asked and answered, so
+threads can be listed, resumed after a kernel restart, exported and retried. Dialects that keep no
+server-side history (Chat Completions) will rebuild their requests from the turns stored here.
+
+One file is shared by every kernel of the user (WAL + ``busy_timeout``), and the connection is
+opened on first use so that loading the extension costs no disk access. The schema is versioned
+with ``PRAGMA user_version``: ``MIGRATIONS`` is an append-only list of steps, and step ``n``
+brings a database from version ``n - 1`` to ``n``.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from assistant_magic.errors import AssistantError
+from assistant_magic.events import FINAL_STATUSES, Usage
+
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "STORE_ENV",
+    "Store",
+    "ThreadRecord",
+    "TurnRecord",
+    "make_title",
+]
+
+#: Environment variable that moves the store (tests, shared machines, per-project stores).
+STORE_ENV = "ASSISTANT_MAGIC_STORE"
+
+TITLE_MAX = 60
+PENDING = "pending"
+#: How long a write waits for another kernel's transaction before giving up.
+BUSY_TIMEOUT_S = 5.0
+
+#: Append-only: never edit a released step, add a new one. Each step runs in one transaction
+#: together with the ``user_version`` bump, so a crash leaves the database at a whole version.
+MIGRATIONS: list[tuple[str, ...]] = [
+    (
+        """
+        CREATE TABLE threads (
+            id        TEXT PRIMARY KEY,
+            title     TEXT NOT NULL DEFAULT '',
+            model     TEXT NOT NULL,
+            dialect   TEXT NOT NULL,
+            base_url  TEXT NOT NULL,
+            remote_id TEXT,
+            notebook  TEXT NOT NULL,
+            created   REAL NOT NULL,
+            updated   REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX threads_by_updated ON threads (updated)",
+        "CREATE INDEX threads_by_notebook ON threads (notebook, updated)",
+        "CREATE INDEX threads_by_remote_id ON threads (remote_id)",
+        """
+        CREATE TABLE turns (
+            id            INTEGER PRIMARY KEY,
+            thread_id     TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+            seq           INTEGER NOT NULL,
+            user_text     TEXT NOT NULL,
+            answer_text   TEXT NOT NULL DEFAULT '',
+            model         TEXT NOT NULL,
+            status        TEXT NOT NULL DEFAULT 'pending',
+            response_id   TEXT,
+            error         TEXT,
+            input_tokens  INTEGER,
+            output_tokens INTEGER,
+            total_tokens  INTEGER,
+            cached_tokens INTEGER,
+            started       REAL NOT NULL,
+            finished      REAL,
+            UNIQUE (thread_id, seq)
+        )
+        """,
+    ),
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_THREAD_COLUMNS = "id, title, model, dialect, base_url, remote_id, notebook, created, updated"
+_TURN_COLUMNS = (
+    "id, thread_id, seq, user_text, answer_text, model, status, response_id, error,"
+    " input_tokens, output_tokens, total_tokens, cached_tokens, started, finished"
+)
+#: Fields ``update_thread`` may change; id and timestamps belong to the store.
+_UPDATABLE = frozenset({"title", "model", "dialect", "base_url", "remote_id", "notebook"})
+_AMBIGUOUS_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class ThreadRecord:
+    id: str
+    """Local id, ``th_`` + 12 hex chars: the id users see and type."""
+    title: str
+    """First user message on one line (see `make_title`); ``""`` until the first turn."""
+    model: str
+    dialect: str
+    """``"responses"`` today; ``"chat"`` and ``"assistants"`` later."""
+    base_url: str
+    remote_id: str | None
+    """Server-side id (``conv_...``); None for dialects that keep history locally."""
+    notebook: str
+    """Key of the notebook the thread was created in (a path or ``ipython:<cwd>``)."""
+    created: float
+    updated: float
+
+
+@dataclass(frozen=True)
+class TurnRecord:
+    id: int
+    thread_id: str
+    seq: int
+    """1, 2, ... within the thread."""
+    user_text: str
+    answer_text: str
+    model: str
+    status: str
+    """``pending`` until finished, then one of `events.FINAL_STATUSES`."""
+    response_id: str | None
+    error: str | None
+    usage: Usage | None
+    started: float
+    finished: float | None
+
+
+def make_title(text: str) -> str:
+    """First non-empty line of ``text``, whitespace collapsed, at most 60 chars."""
+    line = next((" ".join(ln.split()) for ln in text.splitlines() if ln.strip()), "")
+    if len(line) <= TITLE_MAX:
+        return line
+    return line[: TITLE_MAX - 1].rstrip() + "…"
+
+
+def new_thread_id() -> str:
+    import uuid  # here: uuid pulls in `platform`, a few ms on every extension load
+
+    return "th_" + uuid.uuid4().hex[:12]
+
+
+class Store:
+    """Threads and turns in one SQLite file, safe to share between kernels and threads."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._conn: sqlite3.Connection | None = None
+        # One connection for the kernel; a widget timer thread may read while a turn writes.
+        self._lock = threading.RLock()
+        self._last_time = 0.0
+
+    def __repr__(self) -> str:
+        return f"Store({self.path!r})"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @staticmethod
+    def default_path() -> Path:
+        override = os.environ.get(STORE_ENV)
+        if override:
+            return Path(override).expanduser()
+        # Imported here so that importing the store stays cheap.
+        import platformdirs
+
+        return platformdirs.user_data_path("assistant-magic") / "threads.sqlite3"
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._connection().execute("PRAGMA user_version").fetchone()[0])
+
+    # -- connection -----------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            try:
+                self._conn = self._open()
+            except (sqlite3.Error, OSError) as exc:
+                raise AssistantError(
+                    f"cannot open the thread store {self.path}: {exc}"
+                    f" (set {STORE_ENV} to use another file)"
+                ) from exc
+        return self._conn
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: transactions are ours (see _transaction), not the module's.
+        conn = sqlite3.connect(
+            self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            # With WAL, NORMAL syncs at checkpoints only: a turn does not pay an fsync per write.
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            _migrate(conn, self.path)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._connection()
+            with _transaction(conn, self.path):
+                yield conn
+
+    def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._connection().execute(sql, params).fetchall()
+
+    def _now(self) -> float:
+        # Strictly increasing, so "newest updated first" follows the order of writes even where
+        # the clock is coarse (time.time() ticks every ~16 ms on Windows).
+        self._last_time = max(time.time(), self._last_time + 1e-6)
+        return self._last_time
+
+    def close(self) -> None:
+        """Close the connection; the next call opens it again (``:memory:`` starts empty)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    # -- threads --------------------------------------------------------------------------
+
+    def create_thread(
+        self,
+        *,
+        model: str,
+        dialect: str,
+        base_url: str,
+        notebook: str,
+        remote_id: str | None = None,
+        title: str = "",
+    ) -> ThreadRecord:
+        with self._write() as conn:
+            now = self._now()
+            record = ThreadRecord(
+                id=new_thread_id(),
+                title=title,
+                model=model,
+                dialect=dialect,
+                base_url=base_url,
+                remote_id=remote_id,
+                notebook=notebook,
+                created=now,
+                updated=now,
+            )
+            conn.execute(
+                f"INSERT INTO threads ({_THREAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _thread_values(record),
+            )
+        return record
+
+    def get_thread(self, key: str) -> ThreadRecord | None:
+        """The thread whose local or remote id is ``key`` or starts with it.
+
+        An exact id wins over prefixes; a prefix of several threads raises `AssistantError`.
+        """
+        key = key.strip()
+        if not key:
+            return None
+        exact = self._threads_where("id = ? OR remote_id = ?", (key, key))
+        if exact:
+            by_local_id = [t for t in exact if t.id == key]
+            return (by_local_id or exact)[0]
+        matches = self._threads_where(
+            "substr(id, 1, ?) = ? OR substr(remote_id, 1, ?) = ?",
+            (len(key), key, len(key), key),
+        )
+        if len(matches) > 1:
+            raise AssistantError(_ambiguous_message(key, matches))
+        return matches[0] if matches else None
+
+    def list_threads(
+        self, *, notebook: str | None = None, limit: int | None = 50
+    ) -> list[ThreadRecord]:
+        """Threads, newest ``updated`` first, optionally only those of one notebook."""
+        where, params = ("notebook = ?", (notebook,)) if notebook is not None else ("1", ())
+        return self._threads_where(where, params, limit=limit)
+
+    def latest_thread(self, notebook: str) -> ThreadRecord | None:
+        found = self.list_threads(notebook=notebook, limit=1)
+        return found[0] if found else None
+
+    def update_thread(self, thread_id: str, **fields: object) -> ThreadRecord:
+        """Change ``title``, ``model``, ``remote_id``, ...; always bumps ``updated``."""
+        unknown = set(fields) - _UPDATABLE
+        if unknown:
+            raise TypeError(f"update_thread() cannot set {', '.join(sorted(unknown))}")
+        assignments = "".join(f"{name} = ?, " for name in fields)
+        with self._write() as conn:
+            cursor = conn.execute(
+                f"UPDATE threads SET {assignments}updated = ? WHERE id = ?",
+                (*fields.values(), self._now(), thread_id),
+            )
+            if cursor.rowcount == 0:
+                raise _missing_thread(thread_id)
+            # Read back inside the transaction: another thread may delete it right after.
+            return self._threads_where("id = ?", (thread_id,))[0]
+
+    def delete_thread(self, thread_id: str) -> None:
+        """Delete the thread and its turns; deleting a missing thread does nothing."""
+        with self._write() as conn:
+            conn.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
+
+    def _threads_where(
+        self, where: str, params: tuple[object, ...], *, limit: int | None = None
+    ) -> list[ThreadRecord]:
+        # rowid breaks ties so threads written in the same clock tick still list newest first.
+        rows = self._read(
+            f"SELECT {_THREAD_COLUMNS} FROM threads WHERE {where}"
+            " ORDER BY updated DESC, rowid DESC LIMIT ?",
+            (*params, -1 if limit is None else limit),
+        )
+        return [_thread_from_row(row) for row in rows]
+
+    # -- turns ----------------------------------------------------------------------------
+
+    def start_turn(self, thread_id: str, user_text: str, model: str) -> TurnRecord:
+        """Record a pending turn; the first one also names the thread."""
+        with self._write() as conn:
+            now = self._now()
+            cursor = conn.execute(
+                "UPDATE threads SET updated = ?,"
+                " title = CASE WHEN title = '' THEN ? ELSE title END WHERE id = ?",
+                (now, make_title(user_text), thread_id),
+            )
+            if cursor.rowcount == 0:
+                raise _missing_thread(thread_id)
+            # Inside BEGIN IMMEDIATE, so another kernel cannot take the same seq meanwhile.
+            (seq,) = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE thread_id = ?", (thread_id,)
+            ).fetchone()
+            cursor = conn.execute(
+                "INSERT INTO turns (thread_id, seq, user_text, model, status, started)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (thread_id, seq, user_text, model, PENDING, now),
+            )
+            turn_id = cursor.lastrowid
+        assert turn_id is not None
+        return TurnRecord(
+            id=turn_id,
+            thread_id=thread_id,
+            seq=seq,
+            user_text=user_text,
+            answer_text="",
+            model=model,
+            status=PENDING,
+            response_id=None,
+            error=None,
+            usage=None,
+            started=now,
+            finished=None,
+        )
+
+    def finish_turn(
+        self,
+        turn_id: int,
+        *,
+        status: str,
+        answer_text: str,
+        response_id: str | None = None,
+        usage: Usage | None = None,
+        error: str | None = None,
+    ) -> TurnRecord:
+        """Record how a turn ended; also bumps the thread's ``updated``."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"not a final turn status: {status!r}")
+        tokens = _usage_values(usage)
+        with self._write() as conn:
+            now = self._now()
+            cursor = conn.execute(
+                "UPDATE turns SET status = ?, answer_text = ?, response_id = ?, error = ?,"
+                " input_tokens = ?, output_tokens = ?, total_tokens = ?, cached_tokens = ?,"
+                " finished = ? WHERE id = ?",
+                (status, answer_text, response_id, error, *tokens, now, turn_id),
+            )
+            if cursor.rowcount == 0:
+                raise AssistantError(
+                    f"turn {turn_id} is no longer in the thread store (deleted from another"
+                    " kernel?)"
+                )
+            conn.execute(
+                "UPDATE threads SET updated = ?"
+                " WHERE id = (SELECT thread_id FROM turns WHERE id = ?)",
+                (now, turn_id),
+            )
+            return self._turns_where("id = ?", (turn_id,))[0]
+
+    def turns(self, thread_id: str, *, limit: int | None = None) -> list[TurnRecord]:
+        """The thread's turns, oldest first; with ``limit``, only the last ``limit`` of them."""
+        if limit is None:
+            return self._turns_where("thread_id = ?", (thread_id,))
+        # The last `limit` seqs, read newest first and turned back into conversation order.
+        newest = self._turns_where("thread_id = ?", (thread_id,), newest_first=True, limit=limit)
+        return newest[::-1]
+
+    def last_turn(self, thread_id: str) -> TurnRecord | None:
+        newest = self._turns_where("thread_id = ?", (thread_id,), newest_first=True, limit=1)
+        return newest[0] if newest else None
+
+    def message_count(self, thread_id: str) -> int:
+        """User messages plus non-empty answers, as a chat UI would count bubbles."""
+        (count,) = self._read(
+            "SELECT COUNT(*) + COALESCE(SUM(answer_text != ''), 0) FROM turns WHERE thread_id = ?",
+            (thread_id,),
+        )[0]
+        return int(count)
+
+    def _turns_where(
+        self,
+        where: str,
+        params: tuple[object, ...],
+        *,
+        newest_first: bool = False,
+        limit: int | None = None,
+    ) -> list[TurnRecord]:
+        order = "DESC" if newest_first else "ASC"
+        rows = self._read(
+            f"SELECT {_TURN_COLUMNS} FROM turns WHERE {where} ORDER BY seq {order} LIMIT ?",
+            (*params, -1 if limit is None else limit),
+        )
+        return [_turn_from_row(row) for row in rows]
+
+
+# -- schema -------------------------------------------------------------------------------
+
+
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
+    """Bring the database to `SCHEMA_VERSION`, one step per transaction."""
+    steps = MIGRATIONS  # read at call time: tests append a step to rehearse an upgrade
+    while True:
+        # The write lock is taken before reading the version: two kernels opening a fresh file
+        # at once must not both run step 1.
+        with _transaction(conn, path):
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if version > len(steps):
+                raise AssistantError(
+                    f"the thread store {path} has schema version {version} but this"
+                    f" assistant-magic reads up to {len(steps)}: upgrade the package"
+                    " (pip install -U assistant-magic)"
+                )
+            if version == len(steps):
+                return
+            for statement in steps[version]:
+                conn.execute(statement)
+            # PRAGMA takes no parameters; the value is our own int.
+            conn.execute(f"PRAGMA user_version = {version + 1:d}")
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection, path: str) -> Iterator[None]:
+    """A write transaction: committed if the block completes, rolled back otherwise."""
+    # IMMEDIATE takes the write lock up front, so a write never has to upgrade a read lock
+    # (the upgrade can fail with SQLITE_BUSY at once, without waiting for busy_timeout).
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if "locked" not in str(exc) and "busy" not in str(exc):
+            raise
+        raise AssistantError(
+            f"the thread store {path} stayed locked by another process for"
+            f" {BUSY_TIMEOUT_S:g} s; try again"
+        ) from exc
+    try:
+        yield
+        conn.execute("COMMIT")
+    finally:
+        # Also after a failed COMMIT, which leaves the transaction open.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+
+
+def _thread_values(t: ThreadRecord) -> tuple[object, ...]:
+    return (
+        t.id,
+        t.title,
+        t.model,
+        t.dialect,
+        t.base_url,
+        t.remote_id,
+        t.notebook,
+        t.created,
+        t.updated,
+    )
+
+
+def _thread_from_row(row: tuple[Any, ...]) -> ThreadRecord:
+    # _THREAD_COLUMNS lists the columns in field order.
+    return ThreadRecord(*row)
+
+
+def _usage_values(usage: Usage | None) -> tuple[int | None, ...]:
+    if usage is None:
+        return (None, None, None, None)
+    return (usage.input_tokens, usage.output_tokens, usage.total_tokens, usage.cached_tokens)
+
+
+def _turn_from_row(row: tuple[Any, ...]) -> TurnRecord:
+    # _TURN_COLUMNS lists the columns in field order, with usage spread over four columns.
+    id_, thread_id, seq, user_text, answer_text, model, status, response_id, error = row[:9]
+    tokens, (started, finished) = row[9:13], row[13:]
+    return TurnRecord(
+        id=id_,
+        thread_id=thread_id,
+        seq=seq,
+        user_text=user_text,
+        answer_text=answer_text,
+        model=model,
+        status=status,
+        response_id=response_id,
+        error=error,
+        usage=None if tokens[0] is None else Usage(*tokens),
+        started=started,
+        finished=finished,
+    )
+
+
+def _missing_thread(thread_id: str) -> AssistantError:
+    return AssistantError(
+        f"thread {thread_id} is not in the thread store (deleted from another kernel?)"
+    )
+
+
+def _ambiguous_message(key: str, matches: list[ThreadRecord]) -> str:
+    shown = ", ".join(_describe(t) for t in matches[:_AMBIGUOUS_SHOWN])
+    more = len(matches) - _AMBIGUOUS_SHOWN
+    tail = f" and {more} more" if more > 0 else ""
+    return f"{key!r} matches {len(matches)} threads: {shown}{tail}; type more of the id"
+
+
+def _describe(t: ThreadRecord) -> str:
+    return f"{t.id} ({t.title})" if t.title else t.id

@@ -1,0 +1,1 @@
+"""A scripted, OpenAI-compatible HTTP server for offline tests and demos."""

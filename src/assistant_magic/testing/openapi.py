@@ -1,0 +1,373 @@
+"""Checks traffic against OpenAI's published OpenAPI description.
+
+The scripted server validates every request body it receives and every JSON answer and stream event
+it sends, so a test fails when our client (or the server itself) drifts from the real API.
+
+Three liberties are taken with plain JSON Schema, each because the spec means something else:
+
+* OpenAPI 3.0 leftovers ``nullable: true`` are rewritten to ``anyOf [schema, {type: null}]``.
+* ``oneOf`` is checked as "at least one" (``anyOf``): the spec's unions overlap (a message with a
+  content list is both an ``EasyInputMessage`` and an ``InputMessage``), and the real API accepts
+  such input, so exclusivity would reject valid traffic.
+* Unions carrying a ``discriminator`` are narrowed by the tag first (``type: "message"`` only tries
+  the branches whose ``type`` allows ``"message"``). That matches how the API dispatches, keeps
+  validation fast, and makes errors name the one schema that applied instead of 30 branches.
+
+The 3.4 MB document is loaded once per process and validators are compiled per schema on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import reprlib
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, ValidationError, validators
+from jsonschema.exceptions import best_match
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+#: Where to find the spec when no path is given explicitly.
+SPEC_ENV_VAR = "ASSISTANT_MAGIC_OPENAPI"
+
+# The base URI the whole document is registered under; its internal "#/..." refs resolve inside it.
+_DOC_URI = "urn:openai-openapi"
+_STREAM_EVENT_UNION = "#/components/schemas/ResponseStreamEvent"
+ERROR_SCHEMA = "#/components/schemas/ErrorResponse"
+
+_brief = reprlib.Repr()
+_brief.maxstring = 60
+_brief.maxother = 60
+_brief.maxdict = 4
+_brief.maxlist = 8
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One (method, path template) of the spec and the schemas that govern it."""
+
+    method: str
+    template: str
+    request_schema: str | None
+    json_schema: str | None
+    event_schema: str | None
+
+
+def resolve_spec_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """The spec to use: the explicit path, else ``$ASSISTANT_MAGIC_OPENAPI``, else none."""
+    if explicit:
+        return Path(explicit)
+    from_env = os.environ.get(SPEC_ENV_VAR)
+    return Path(from_env) if from_env else None
+
+
+def load_spec(path: str | os.PathLike[str]) -> OpenApiSpec:
+    """The spec at ``path``, parsed once per process however many servers use it."""
+    return _load_cached(Path(path).resolve())
+
+
+@cache
+def _load_cached(path: Path) -> OpenApiSpec:
+    with path.open(encoding="utf-8") as handle:
+        return OpenApiSpec(json.load(handle))
+
+
+class OpenApiSpec:
+    """The parsed document: operations by method and path, and cached validators per schema."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        _rewrite_nullable(document)
+        self._document = document
+        resource = Resource(contents=document, specification=DRAFT202012)
+        self._registry: Registry[Any] = Registry().with_resource(_DOC_URI, resource)
+        self._validator_class = _union_aware_validator(document)
+        self._validators: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._operations = _index_operations(document)
+        self._event_schemas = _event_schemas_by_type(document)
+
+    # -- lookups -----------------------------------------------------------------------------
+
+    def operation(self, method: str, path: str) -> Operation | None:
+        """The operation serving ``method path`` (a concrete path or a template, without /v1)."""
+        for pattern, operations in self._operations:
+            if pattern.fullmatch(path) and method.lower() in operations:
+                return operations[method.lower()]
+        return None
+
+    def event_schema(self, event_type: object) -> str:
+        """The schema for a stream event of this ``type``, or the whole union if unknown."""
+        if isinstance(event_type, str) and event_type in self._event_schemas:
+            return self._event_schemas[event_type]
+        return _STREAM_EVENT_UNION
+
+    def allowed_properties(self, schema: str) -> frozenset[str] | None:
+        """Top-level property names a request schema declares, or None if it allows any."""
+        return _collect_properties(self._document, {"$ref": schema})
+
+    # -- validation --------------------------------------------------------------------------
+
+    def violations(self, schema: str, instance: object) -> list[str]:
+        """Readable messages for each way ``instance`` breaks ``schema`` (a local ref)."""
+        errors = sorted(self._validator(schema).iter_errors(instance), key=lambda e: e.json_path)
+        label = self.schema_name(schema)
+        return [_describe(label, error) for error in errors]
+
+    def schema_name(self, schema: str) -> str:
+        """A short name for a schema pointer: the component it refers to, if any."""
+        node = _lookup(self._document, schema)
+        target = node.get("$ref", schema) if isinstance(node, dict) else schema
+        return str(target).rsplit("/", 1)[-1] if "/components/" in str(target) else str(target)
+
+    def _validator(self, schema: str) -> Any:
+        with self._lock:
+            validator = self._validators.get(schema)
+            if validator is None:
+                ref = {"$ref": _DOC_URI + schema}
+                validator = self._validator_class(ref, registry=self._registry)
+                self._validators[schema] = validator
+            return validator
+
+
+class TrafficValidator:
+    """The checks the server runs on each exchange, phrased as HTTP-level questions."""
+
+    def __init__(self, spec: OpenApiSpec) -> None:
+        self.spec = spec
+
+    def unknown_parameters(self, method: str, path: str, body: object) -> list[str]:
+        """Top-level body keys the operation's schema does not declare (the API rejects them)."""
+        operation = self.spec.operation(method, path)
+        if operation is None or operation.request_schema is None or not isinstance(body, dict):
+            return []
+        allowed = self.spec.allowed_properties(operation.request_schema)
+        if allowed is None:
+            return []
+        return [name for name in body if name not in allowed]
+
+    def request_violations(self, method: str, path: str, body: object) -> list[str]:
+        operation = self.spec.operation(method, path)
+        if operation is None or operation.request_schema is None:
+            return []
+        if body is None:
+            return []
+        label = f"{method} /v1{path} request body"
+        return [f"{label}: {v}" for v in self.spec.violations(operation.request_schema, body)]
+
+    def answer_violations(self, method: str, path: str, status: int, body: object) -> list[str]:
+        if status >= 400:
+            schema: str | None = ERROR_SCHEMA
+        else:
+            operation = self.spec.operation(method, path)
+            schema = operation.json_schema if operation else None
+        if schema is None:
+            return []
+        label = f"{method} /v1{path} answer {status}"
+        return [f"{label}: {v}" for v in self.spec.violations(schema, body)]
+
+    def event_violations(self, event: Mapping[str, Any]) -> list[str]:
+        schema = self.spec.event_schema(event.get("type"))
+        label = f"stream event {event.get('type')!r} #{event.get('sequence_number')}"
+        return [f"{label}: {v}" for v in self.spec.violations(schema, event)]
+
+
+# -- document preparation ----------------------------------------------------------------------
+
+
+def _rewrite_nullable(node: Any) -> None:
+    """Turn OpenAPI 3.0 ``nullable: true`` (ignored by JSON Schema) into an explicit null branch."""
+    if isinstance(node, list):
+        for child in node:
+            _rewrite_nullable(child)
+        return
+    if not isinstance(node, dict):
+        return
+    for child in node.values():
+        _rewrite_nullable(child)
+    nullable = node.pop("nullable", None)
+    if nullable is True:
+        inner = dict(node)
+        node.clear()
+        node["anyOf"] = [inner, {"type": "null"}]
+
+
+def _index_operations(
+    document: Mapping[str, Any],
+) -> list[tuple[re.Pattern[str], dict[str, Operation]]]:
+    """Each path template as a regex, literal paths first so /responses/compact beats {id}."""
+    indexed = []
+    for template, item in document.get("paths", {}).items():
+        if "?" in template:
+            continue  # "?beta=true" variants are selected by a query flag we never send
+        pattern = re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)))
+        operations = {
+            method: _operation(method, template, spec)
+            for method, spec in item.items()
+            if isinstance(spec, dict) and method in {"get", "post", "delete", "put", "patch"}
+        }
+        indexed.append((template.count("{"), pattern, operations))
+    indexed.sort(key=lambda entry: entry[0])
+    return [(pattern, operations) for _, pattern, operations in indexed]
+
+
+def _operation(method: str, template: str, spec: Mapping[str, Any]) -> Operation:
+    base = "#/paths/" + _escape_pointer(template) + "/" + method
+    request = None
+    if "application/json" in spec.get("requestBody", {}).get("content", {}):
+        request = base + "/requestBody/content/application~1json/schema"
+    answer = spec.get("responses", {}).get("200", {}).get("content", {})
+    json_schema = (
+        base + "/responses/200/content/application~1json/schema" if "application/json" in answer
+        else None
+    )
+    event_schema = (
+        base + "/responses/200/content/text~1event-stream/schema"
+        if "text/event-stream" in answer
+        else None
+    )
+    return Operation(method.upper(), template, request, json_schema, event_schema)
+
+
+def _escape_pointer(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _event_schemas_by_type(document: Mapping[str, Any]) -> dict[str, str]:
+    union = _lookup(document, _STREAM_EVENT_UNION)
+    table: dict[str, str] = {}
+    for branch in union.get("anyOf", []) + union.get("oneOf", []):
+        ref = branch.get("$ref")
+        values = _tag_values(document, branch, "type")
+        if ref and values:
+            table.update(dict.fromkeys(values, ref))
+    return table
+
+
+def _lookup(document: Mapping[str, Any], ref: str) -> Any:
+    node: Any = document
+    for token in ref.removeprefix("#/").split("/"):
+        node = node[token.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+def _deref(document: Mapping[str, Any], schema: Any) -> Any:
+    seen = 0
+    while isinstance(schema, dict) and isinstance(schema.get("$ref"), str) and seen < 32:
+        ref = schema["$ref"]
+        if not ref.startswith("#/"):
+            return schema
+        schema = _lookup(document, ref)
+        seen += 1
+    return schema
+
+
+def _collect_properties(document: Mapping[str, Any], schema: Any) -> frozenset[str] | None:
+    schema = _deref(document, schema)
+    if not isinstance(schema, dict):
+        return None
+    names: set[str] = set(schema.get("properties", {}))
+    if isinstance(schema.get("additionalProperties"), dict) and schema["additionalProperties"]:
+        return None  # a map: any key is fine
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for sub in schema.get(keyword, []):
+            found = _collect_properties(document, sub)
+            if found is None and _deref(document, sub).get("type") == "object":
+                return None
+            names |= found or set()
+    return frozenset(names) if names else None
+
+
+# -- unions --------------------------------------------------------------------------------------
+
+
+def _tag_values(document: Mapping[str, Any], schema: Any, prop: str) -> frozenset[str] | None:
+    """The values a branch allows for its discriminator property, or None if unconstrained."""
+    schema = _deref(document, schema)
+    if not isinstance(schema, dict):
+        return None
+    declared = _deref(document, schema.get("properties", {}).get(prop))
+    if isinstance(declared, dict):
+        if "const" in declared:
+            return frozenset([declared["const"]])
+        if isinstance(declared.get("enum"), list):
+            return frozenset(v for v in declared["enum"] if isinstance(v, str))
+    for sub in schema.get("allOf", []):
+        found = _tag_values(document, sub, prop)
+        if found is not None:
+            return found
+    return None
+
+
+def _union_aware_validator(document: Mapping[str, Any]) -> Any:
+    tag_cache: dict[int, frozenset[str] | None] = {}
+
+    def tags(branch: Any, prop: str) -> frozenset[str] | None:
+        key = id(branch)
+        if key not in tag_cache:
+            tag_cache[key] = _tag_values(document, branch, prop)
+        return tag_cache[key]
+
+    def union(
+        validator: Any, branches: list[Any], instance: Any, schema: Mapping[str, Any]
+    ) -> Iterator[ValidationError]:
+        candidates = list(enumerate(branches))
+        prop = (schema.get("discriminator") or {}).get("propertyName")
+        if prop and isinstance(instance, dict) and isinstance(instance.get(prop), str):
+            tag = instance[prop]
+            narrowed = [(i, b) for i, b in candidates if tags(b, prop) in (None,) or
+                        tag in (tags(b, prop) or ())]
+            if not narrowed:
+                known = sorted(set().union(*(tags(b, prop) or () for _, b in candidates)))
+                yield ValidationError(f"{prop} {tag!r} is not one of {_brief.repr(known)}")
+                return
+            candidates = narrowed
+        failures: list[list[ValidationError]] = []
+        for index, branch in candidates:
+            found = list(validator.descend(instance, branch, schema_path=index))
+            if not found:
+                return
+            failures.append(found)
+        yield from _explain_union_failure(instance, failures)
+
+    return validators.extend(Draft202012Validator, {"oneOf": union, "anyOf": union})
+
+
+def _explain_union_failure(
+    instance: object, failures: list[list[ValidationError]]
+) -> Iterator[ValidationError]:
+    """One error for a union no branch accepted, naming the branch that came closest.
+
+    Branches rejected only for the wrong JSON type (the ``{type: null}`` half of a nullable, a
+    string alternative to an object) say nothing useful once another branch got further.
+    """
+    informative = [errors for errors in failures if not _only_type_mismatch(errors)]
+    if not informative:
+        kinds = sorted(
+            {str(e.validator_value) for errors in failures for e in errors},
+            key=lambda kind: (kind == "null", kind),
+        )
+        yield ValidationError(f"{_brief.repr(instance)} is not of type {' or '.join(kinds)}")
+    elif len(informative) == 1:
+        yield from informative[0]
+    else:
+        yield ValidationError(
+            f"{_brief.repr(instance)} is not valid under any of the given schemas",
+            context=[e for errors in informative for e in errors],
+        )
+
+
+def _only_type_mismatch(errors: list[ValidationError]) -> bool:
+    return all(e.validator == "type" and not e.relative_path for e in errors)
+
+
+def _describe(label: str, error: ValidationError) -> str:
+    best = best_match([error])
+    message = best.message if len(best.message) <= 300 else best.message[:297] + "..."
+    return f"{label} at {best.json_path}: {message}"

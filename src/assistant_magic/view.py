@@ -1,0 +1,260 @@
+"""How a running turn looks: a live widget in Jupyter, plain text elsewhere.
+
+The widget view shows the status line (status, model, elapsed time, tokens) as an ipywidgets
+HTML widget whose plain-text fallback is the same status line, so a saved notebook never shows
+a broken widget repr; the answer streams into an ordinary Markdown display output, which is
+what stays in the saved notebook. The text view prints status changes and the answer.
+"""
+
+from __future__ import annotations
+
+import html
+import sys
+import threading
+import time
+from typing import IO, TYPE_CHECKING, Any
+
+from .events import (
+    FINAL_STATUSES,
+    Event,
+    ResponseStarted,
+    StatusChanged,
+    TextDelta,
+    Usage,
+    UsageReported,
+)
+
+if TYPE_CHECKING:
+    from IPython.display import DisplayHandle
+
+    from .session import TurnOutcome, TurnView
+
+LABELS = {
+    "starting": ("…", "starting"),
+    "queued": ("◷", "queued"),
+    "in_progress": ("●", "in progress"),
+    "completed": ("✓", "completed"),
+    "failed": ("✗", "failed"),
+    "incomplete": ("◐", "incomplete"),
+    "cancelled": ("⊘", "cancelled"),
+    "interrupted": ("⊘", "interrupted"),
+}
+COLOURS = {
+    "completed": "#1a7f37",
+    "failed": "#cf222e",
+    "incomplete": "#9a6700",
+    "cancelled": "#6e7781",
+    "interrupted": "#6e7781",
+}
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+
+
+def status_label(status: str) -> str:
+    icon, word = LABELS.get(status, ("·", status.replace("_", " ")))
+    return f"{icon} {word}"
+
+
+def usage_text(usage: Usage | None) -> str:
+    if usage is None:
+        return ""
+    cached = f" ({usage.cached_tokens} cached)" if usage.cached_tokens else ""
+    return f"{usage.input_tokens} in{cached} / {usage.output_tokens} out tokens"
+
+
+class _TurnState:
+    """What both views display, folded from the events."""
+
+    def __init__(self, model: str) -> None:
+        self.status = "starting"
+        self.detail = ""
+        self.model = model
+        self.usage: Usage | None = None
+        self.text: list[str] = []
+        self.started = time.monotonic()
+        self.elapsed: float | None = None  # frozen when the turn ends
+
+    def apply(self, event: Event) -> None:
+        if isinstance(event, StatusChanged):
+            self.status, self.detail = event.status, event.detail
+        elif isinstance(event, ResponseStarted):
+            self.model = event.model or self.model
+        elif isinstance(event, TextDelta):
+            self.text.append(event.text)
+        elif isinstance(event, UsageReported):
+            self.usage = event.usage
+
+    def end(self, outcome: TurnOutcome) -> None:
+        self.status, self.model = outcome.status, outcome.model
+        self.usage = outcome.usage or self.usage
+        self.elapsed = outcome.elapsed
+        self.detail = (outcome.error or "") if outcome.status == "incomplete" else ""
+
+    def seconds(self) -> float:
+        return self.elapsed if self.elapsed is not None else time.monotonic() - self.started
+
+    def parts(self) -> list[str]:
+        label = status_label(self.status)
+        if self.detail:
+            label += f" ({self.detail})"
+        parts = [label, self.model, f"{self.seconds():.1f} s"]
+        if self.usage is not None:
+            parts.append(usage_text(self.usage))
+        return parts
+
+    def line(self) -> str:
+        return " · ".join(self.parts())
+
+
+class TextView:
+    """Plain text for terminals and frontends without widgets."""
+
+    def __init__(self, out: IO[str] | None = None) -> None:
+        self._out = out
+        self._state = _TurnState("")
+        self._mid_line = False
+
+    @property
+    def out(self) -> IO[str]:
+        # Resolved late: IPython swaps sys.stdout per cell in kernels.
+        return self._out or sys.stdout
+
+    def start(self, *, model: str, thread_id: str) -> None:
+        self._state = _TurnState(model)
+        self._say(f"{status_label('starting')} · {model} · thread {thread_id}")
+
+    def update(self, event: Event) -> None:
+        before = self._state.status
+        self._state.apply(event)
+        if isinstance(event, TextDelta):
+            self.out.write(event.text)
+            self._mid_line = not event.text.endswith("\n")
+            self.out.flush()
+        elif (
+            isinstance(event, StatusChanged)
+            and event.status != before
+            and event.status not in FINAL_STATUSES
+        ):
+            self._say(status_label(event.status))
+
+    def finish(self, outcome: TurnOutcome) -> None:
+        self._state.end(outcome)
+        if not self._state.text and outcome.text:
+            self.out.write(outcome.text)
+            self._mid_line = not outcome.text.endswith("\n")
+        self._say(self._state.line())
+
+    def _say(self, line: str) -> None:
+        if self._mid_line:
+            self.out.write("\n")
+            self._mid_line = False
+        self.out.write(f"[assistant] {line}\n")
+        self.out.flush()
+
+
+class WidgetView:
+    """A live status widget and a Markdown answer that streams token by token."""
+
+    def __init__(self, refresh_interval: float = 0.05, tick: float = 0.5) -> None:
+        self.refresh_interval = refresh_interval
+        self.tick = tick
+        self._state = _TurnState("")
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
+        self._widget: Any = None
+        self._status_handle: DisplayHandle | None = None
+        self._answer_handle: DisplayHandle | None = None
+        self._shown_text = 0
+        self._last_flush = 0.0
+
+    def start(self, *, model: str, thread_id: str) -> None:
+        import ipywidgets
+        from IPython.display import display
+
+        self._state = _TurnState(model)
+        self._thread_id = thread_id
+        self._widget = ipywidgets.HTML(value=self._html())
+        self._widget.add_class("assistant-magic-status")
+        self._status_handle = display(self._bundle(), raw=True, display_id=True)
+        self._stop.clear()
+        self._timer = threading.Thread(target=self._run_clock, daemon=True)
+        self._timer.start()
+
+    def update(self, event: Event) -> None:
+        with self._lock:
+            self._state.apply(event)
+        if isinstance(event, TextDelta):
+            now = time.monotonic()
+            if now - self._last_flush >= self.refresh_interval:
+                self._show_answer("".join(self._state.text))
+                self._last_flush = now
+        else:
+            self._render()
+
+    def finish(self, outcome: TurnOutcome) -> None:
+        self._stop.set()
+        if self._timer is not None:
+            self._timer.join()
+        with self._lock:
+            self._state.end(outcome)
+        self._show_answer(outcome.text or "".join(self._state.text))
+        self._render()
+        if self._status_handle is not None:
+            # The saved notebook keeps the final status as the widget's plain-text fallback.
+            self._status_handle.update(self._bundle(), raw=True)
+
+    def _show_answer(self, text: str) -> None:
+        from IPython.display import Markdown, display
+
+        if not text or (len(text) == self._shown_text and self._answer_handle is not None):
+            return
+        if self._answer_handle is None:
+            self._answer_handle = display(Markdown(text), display_id=True)
+        else:
+            self._answer_handle.update(Markdown(text))
+        self._shown_text = len(text)
+
+    def _run_clock(self) -> None:
+        while not self._stop.wait(self.tick):
+            self._render()
+
+    def _render(self) -> None:
+        with self._lock:
+            value = self._html()
+        if self._widget is not None:
+            self._widget.value = value
+
+    def _bundle(self) -> dict[str, Any]:
+        bundle: dict[str, Any] = self._widget._repr_mimebundle_()
+        bundle["text/plain"] = f"[assistant] {self._state.line()}"
+        return bundle
+
+    def _html(self) -> str:
+        state = self._state
+        colour = COLOURS.get(state.status, "#0969da")
+        first, *rest = state.parts()
+        pill = (
+            f'<span class="am-status" data-status="{html.escape(state.status)}" '
+            f'style="color:{colour};font-weight:600">{html.escape(first)}</span>'
+        )
+        others = "".join(
+            f' <span style="opacity:.75">· {html.escape(part)}</span>' for part in rest
+        )
+        return f'<div style="font-family:var(--jp-ui-font-family,sans-serif)">{pill}{others}</div>'
+
+
+def make_view(mode: str, shell: object, refresh_interval: float = 0.05) -> TurnView:
+    """The widget view where a kernel can show widgets, the text view elsewhere."""
+    if mode == "text" or (mode == "auto" and not _in_kernel(shell)):
+        return TextView()
+    return WidgetView(refresh_interval=refresh_interval)
+
+
+def _in_kernel(shell: object) -> bool:
+    if getattr(shell, "kernel", None) is None:
+        return False
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return False
+    return True

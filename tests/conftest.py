@@ -1,0 +1,50 @@
+"""Shared fixtures: the scripted OpenAI server, and an IPython shell with the extension loaded."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.testing.globalipapp import start_ipython
+
+from assistant_magic.testing import ScriptedServer
+
+SPEC = Path(__file__).parent / "data" / "openai-openapi" / "openapi.json"
+API_KEY = "sk-test-0123456789abcdef"
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    """A scripted OpenAI-compatible server on loopback that validates all traffic."""
+    with ScriptedServer(api_key=API_KEY, openapi=SPEC) as srv:
+        yield srv
+        assert srv.validation_errors == [], "\n".join(srv.validation_errors)
+
+
+@pytest.fixture
+def env(server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the package at the scripted server and a private store, as a user's env would."""
+    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
+    store = tmp_path / "threads.sqlite3"
+    monkeypatch.setenv("ASSISTANT_MAGIC_STORE", str(store))
+    monkeypatch.chdir(tmp_path)
+    return store
+
+
+@pytest.fixture(scope="session")
+def _ipython() -> InteractiveShell:
+    return start_ipython()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def ip(_ipython: InteractiveShell, env: Path) -> Iterator[InteractiveShell]:
+    """The test IPython shell with `assistant_magic` freshly loaded, as `%load_ext` does."""
+    shell = _ipython
+    shell.run_line_magic("load_ext", "assistant_magic")
+    yield shell
+    shell.run_line_magic("unload_ext", "assistant_magic")
+    for name in ("answer",):
+        shell.user_ns.pop(name, None)

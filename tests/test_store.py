@@ -1,0 +1,481 @@
+"""The thread store on real SQLite files: records, lookups, turns, schema versions, sharing."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant_magic import store as store_module
+from assistant_magic.errors import AssistantError
+from assistant_magic.events import Usage
+from assistant_magic.store import SCHEMA_VERSION, Store, ThreadRecord, make_title
+
+RESPONSES = {"model": "gpt-4o", "dialect": "responses", "base_url": "https://api.openai.com/v1"}
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "threads.sqlite3"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    s = Store(db_path)
+    yield s
+    s.close()
+
+
+def new_thread(store: Store, notebook: str = "nb.ipynb", **overrides: str) -> ThreadRecord:
+    fields: dict[str, str] = {**RESPONSES, "notebook": notebook, **overrides}
+    return store.create_thread(**fields)
+
+
+def raw(path: Path, sql: str) -> list[tuple[object, ...]]:
+    """Read the file behind the store's back, as another program would."""
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+# -- threads ------------------------------------------------------------------------------
+
+
+def test_create_thread_returns_the_stored_record(store: Store) -> None:
+    t = new_thread(store, remote_id="conv_123")
+
+    assert t.id.startswith("th_") and len(t.id) == 15
+    int(t.id[3:], 16)  # the rest is hex
+    assert (t.title, t.model, t.dialect, t.remote_id, t.notebook) == (
+        "",
+        "gpt-4o",
+        "responses",
+        "conv_123",
+        "nb.ipynb",
+    )
+    assert t.created == t.updated
+    assert store.get_thread(t.id) == t
+
+
+def test_get_thread_by_remote_id_and_by_prefixes(store: Store) -> None:
+    t = new_thread(store, remote_id="conv_68a1b2c3d4")
+    other = new_thread(store, remote_id="conv_99ffee")
+
+    assert store.get_thread("conv_68a1b2c3d4") == t
+    assert store.get_thread("conv_68a1") == t
+    assert store.get_thread(t.id[:8]) == t
+    assert store.get_thread(f"  {other.id}\n") == other
+    assert store.get_thread("th_not_there") is None
+    assert store.get_thread("") is None
+
+
+def test_ambiguous_prefix_names_the_candidates(store: Store) -> None:
+    a = new_thread(store, remote_id="conv_abc1")
+    b = new_thread(store, remote_id="conv_abc2")
+    store.start_turn(a.id, "plot the residuals", "gpt-4o")
+
+    with pytest.raises(AssistantError) as caught:
+        store.get_thread("conv_abc")
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "'conv_abc' matches 2 threads" in message
+    assert f"{a.id} (plot the residuals)" in message and b.id in message
+    # Every local id starts with "th_", so the bare prefix is ambiguous too.
+    with pytest.raises(AssistantError, match="matches 2 threads"):
+        store.get_thread("th_")
+
+
+def test_exact_remote_id_wins_over_a_longer_one_it_prefixes(store: Store) -> None:
+    short = new_thread(store, remote_id="conv_1")
+    new_thread(store, remote_id="conv_12")
+
+    assert store.get_thread("conv_1") == short
+
+
+def test_list_threads_newest_updated_first_with_notebook_filter(store: Store) -> None:
+    first = new_thread(store, "a.ipynb")
+    second = new_thread(store, "b.ipynb")
+    third = new_thread(store, "a.ipynb")
+
+    assert [t.id for t in store.list_threads()] == [third.id, second.id, first.id]
+    assert [t.id for t in store.list_threads(notebook="a.ipynb")] == [third.id, first.id]
+    assert store.list_threads(notebook="c.ipynb") == []
+    assert [t.id for t in store.list_threads(limit=2)] == [third.id, second.id]
+    assert len(store.list_threads(limit=None)) == 3
+
+    # A new turn makes the oldest thread the most recent one.
+    store.start_turn(first.id, "hello again", "gpt-4o")
+    assert store.list_threads()[0].id == first.id
+
+
+def test_latest_thread_follows_activity_per_notebook(store: Store) -> None:
+    assert store.latest_thread("a.ipynb") is None
+    older = new_thread(store, "a.ipynb")
+    newer = new_thread(store, "a.ipynb")
+    elsewhere = new_thread(store, "b.ipynb")
+
+    assert store.latest_thread("a.ipynb") == newer
+    turn = store.start_turn(older.id, "question", "gpt-4o")
+    latest = store.latest_thread("a.ipynb")
+    assert latest is not None and latest.id == older.id
+    store.finish_turn(turn.id, status="completed", answer_text="answer")
+    assert store.latest_thread("b.ipynb") == elsewhere
+
+
+def test_update_thread_sets_fields_and_bumps_updated(store: Store) -> None:
+    t = new_thread(store)
+
+    updated = store.update_thread(t.id, title="Renamed", model="gpt-5", remote_id="conv_9")
+
+    assert (updated.title, updated.model, updated.remote_id) == ("Renamed", "gpt-5", "conv_9")
+    assert updated.created == t.created and updated.updated > t.updated
+    assert store.get_thread(t.id) == updated
+    assert store.update_thread(t.id, remote_id=None).remote_id is None
+    with pytest.raises(TypeError, match="created"):
+        store.update_thread(t.id, created=0.0)
+    with pytest.raises(AssistantError, match="th_missing"):
+        store.update_thread("th_missing", title="x")
+
+
+def test_delete_thread_removes_its_turns(store: Store, db_path: Path) -> None:
+    doomed = new_thread(store)
+    kept = new_thread(store)
+    for text in ("one", "two"):
+        store.start_turn(doomed.id, text, "gpt-4o")
+    store.start_turn(kept.id, "stays", "gpt-4o")
+
+    store.delete_thread(doomed.id)
+    store.delete_thread(doomed.id)  # already gone: nothing to do
+
+    assert store.get_thread(doomed.id) is None
+    assert store.turns(doomed.id) == []
+    assert raw(db_path, "SELECT thread_id, user_text FROM turns") == [(kept.id, "stays")]
+
+
+# -- turns --------------------------------------------------------------------------------
+
+
+def test_turn_lifecycle_and_usage_round_trip(store: Store) -> None:
+    t = new_thread(store)
+    usage = Usage(input_tokens=120, output_tokens=35, total_tokens=155, cached_tokens=64)
+
+    pending = store.start_turn(t.id, "What is ${x}?", "gpt-4o")
+    assert (pending.seq, pending.status, pending.answer_text) == (1, "pending", "")
+    assert pending.finished is None and pending.usage is None
+    assert store.last_turn(t.id) == pending
+
+    done = store.finish_turn(
+        pending.id, status="completed", answer_text="x is {1}", response_id="resp_1", usage=usage
+    )
+
+    assert done.status == "completed" and done.answer_text == "x is {1}"
+    assert done.response_id == "resp_1" and done.error is None
+    assert done.usage == usage
+    assert done.finished is not None and done.finished >= done.started
+    assert store.turns(t.id) == [done]
+    thread = store.get_thread(t.id)
+    assert thread is not None and thread.updated >= done.finished
+
+
+def test_failed_turn_keeps_error_and_has_no_usage(store: Store) -> None:
+    t = new_thread(store)
+    turn = store.start_turn(t.id, "hi", "gpt-4o")
+
+    failed = store.finish_turn(turn.id, status="failed", answer_text="", error="ApiError: 429")
+
+    assert (failed.status, failed.error, failed.usage) == ("failed", "ApiError: 429", None)
+    with pytest.raises(ValueError, match="pending"):
+        store.finish_turn(turn.id, status="pending", answer_text="")
+    with pytest.raises(AssistantError, match="turn 9999"):
+        store.finish_turn(9999, status="completed", answer_text="late")
+
+
+def test_turns_are_numbered_and_limit_keeps_the_last_ones(store: Store) -> None:
+    t = new_thread(store)
+    other = new_thread(store)
+    store.start_turn(other.id, "not mine", "gpt-4o")
+    for i in range(1, 5):
+        turn = store.start_turn(t.id, f"q{i}", "gpt-4o")
+        store.finish_turn(turn.id, status="completed", answer_text=f"a{i}")
+
+    assert [(x.seq, x.user_text) for x in store.turns(t.id)] == [
+        (1, "q1"),
+        (2, "q2"),
+        (3, "q3"),
+        (4, "q4"),
+    ]
+    assert [x.seq for x in store.turns(t.id, limit=2)] == [3, 4]
+    assert [x.seq for x in store.turns(t.id, limit=10)] == [1, 2, 3, 4]
+    last = store.last_turn(t.id)
+    assert last is not None and last.answer_text == "a4"
+    assert store.last_turn(new_thread(store).id) is None
+
+
+def test_message_count_counts_questions_and_non_empty_answers(store: Store) -> None:
+    t = new_thread(store)
+    assert store.message_count(t.id) == 0
+    answered = store.start_turn(t.id, "one", "gpt-4o")
+    store.finish_turn(answered.id, status="completed", answer_text="answer")
+    failed = store.start_turn(t.id, "two", "gpt-4o")
+    store.finish_turn(failed.id, status="failed", answer_text="", error="boom")
+    store.start_turn(t.id, "three", "gpt-4o")  # still pending
+
+    assert store.message_count(t.id) == 4
+
+
+def test_start_turn_on_a_missing_thread_is_a_user_error(store: Store) -> None:
+    with pytest.raises(AssistantError, match="th_gone"):
+        store.start_turn("th_gone", "hello", "gpt-4o")
+
+    # The failed write was rolled back, so the next one starts a transaction of its own.
+    t = new_thread(store)
+    assert store.start_turn(t.id, "hello", "gpt-4o").seq == 1
+
+
+# -- titles -------------------------------------------------------------------------------
+
+
+def test_first_user_text_names_the_thread(store: Store) -> None:
+    t = new_thread(store)
+    store.start_turn(t.id, "\n   \n  Fit a   linear\tmodel to df  \nthen plot it", "gpt-4o")
+    store.start_turn(t.id, "A second question", "gpt-4o")
+
+    thread = store.get_thread(t.id)
+    assert thread is not None and thread.title == "Fit a linear model to df"
+
+
+def test_blank_first_message_leaves_the_title_for_the_next(store: Store) -> None:
+    t = new_thread(store)
+    store.start_turn(t.id, "  \n", "gpt-4o")
+    assert store.list_threads()[0].title == ""
+
+    store.start_turn(t.id, "real question", "gpt-4o")
+    assert store.list_threads()[0].title == "real question"
+
+
+def test_explicit_title_is_not_replaced_by_the_first_message(store: Store) -> None:
+    t = new_thread(store, title="Chosen")
+    store.start_turn(t.id, "something else", "gpt-4o")
+
+    thread = store.get_thread(t.id)
+    assert thread is not None and thread.title == "Chosen"
+
+
+def test_make_title() -> None:
+    assert make_title("") == ""
+    assert make_title("short") == "short"
+    assert make_title("\n\n  a  b\n c") == "a b"
+    exactly = "x" * 60
+    assert make_title(exactly) == exactly
+    cut = make_title("word " * 30)
+    assert len(cut) == 60 and cut.endswith("…") and not cut.endswith(" …")
+
+
+# -- schema and connection ----------------------------------------------------------------
+
+
+def test_store_opens_lazily_and_creates_parent_dirs(db_path: Path) -> None:
+    s = Store(db_path)
+    assert not db_path.parent.exists()
+
+    new_thread(s)
+
+    assert db_path.exists()
+    s.close()
+
+
+def test_fresh_database_gets_the_current_schema_and_pragmas(store: Store, db_path: Path) -> None:
+    assert store.schema_version == SCHEMA_VERSION >= 1
+    assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert raw(db_path, "PRAGMA journal_mode") == [("wal",)]
+    conn = store._connection()
+    assert conn.execute("PRAGMA synchronous").fetchone() == (1,)  # NORMAL
+    assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_reopening_keeps_data(db_path: Path) -> None:
+    first = Store(db_path)
+    t = new_thread(first, remote_id="conv_keep")
+    turn = first.start_turn(t.id, "remember me", "gpt-4o")
+    first.finish_turn(turn.id, status="completed", answer_text="ok", usage=Usage(1, 2, 3, 0))
+    before = first.get_thread(t.id), first.turns(t.id)
+    first.close()
+
+    second = Store(db_path)
+    assert second.schema_version == SCHEMA_VERSION
+    assert (second.get_thread("conv_keep"), second.turns(t.id)) == before
+    assert before[1][0].usage == Usage(1, 2, 3, 0)
+    second.close()
+
+
+def test_newer_schema_asks_to_upgrade_in_one_line(db_path: Path) -> None:
+    Store(db_path).close()
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+
+    s = Store(db_path)
+    with pytest.raises(AssistantError) as caught:
+        s.list_threads()
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "upgrade" in message and str(db_path) in message
+    assert f"schema version {SCHEMA_VERSION + 1}" in message
+    assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]  # left untouched
+
+
+def test_an_added_migration_step_upgrades_an_existing_database(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old = Store(db_path)
+    t = new_thread(old)
+    old.close()
+    step = ("ALTER TABLE threads ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0",)
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, step])
+
+    upgraded = Store(db_path)
+
+    assert upgraded.schema_version == SCHEMA_VERSION + 1
+    assert upgraded.get_thread(t.id) == t
+    assert raw(db_path, "SELECT pinned FROM threads") == [(0,)]
+    upgraded.close()
+
+
+def test_a_failing_migration_step_leaves_the_previous_version(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Store(db_path).close()
+    step = ("ALTER TABLE threads ADD COLUMN half_done INTEGER", "THIS IS NOT SQL")
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, step])
+
+    with pytest.raises(AssistantError, match="cannot open the thread store"):
+        Store(db_path).list_threads()
+
+    assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    columns = [row[1] for row in raw(db_path, "PRAGMA table_info(threads)")]
+    assert "half_done" not in columns
+
+
+def test_a_file_that_is_not_a_database_is_a_user_error(db_path: Path) -> None:
+    db_path.parent.mkdir(parents=True)
+    db_path.write_bytes(b"definitely not sqlite" * 100)
+
+    with pytest.raises(AssistantError, match="ASSISTANT_MAGIC_STORE"):
+        Store(db_path).list_threads()
+
+
+def test_in_memory_store_works() -> None:
+    s = Store(":memory:")
+    t = new_thread(s)
+    s.start_turn(t.id, "hello", "gpt-4o")
+    assert [x.user_text for x in s.turns(t.id)] == ["hello"]
+    s.close()
+
+
+def test_default_path_honours_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSISTANT_MAGIC_STORE", str(tmp_path / "mine.sqlite3"))
+    assert Store.default_path() == tmp_path / "mine.sqlite3"
+
+    monkeypatch.delenv("ASSISTANT_MAGIC_STORE")
+    default = Store.default_path()
+    assert default.name == "threads.sqlite3" and "assistant-magic" in default.parts
+
+
+# -- sharing ------------------------------------------------------------------------------
+
+
+def test_two_stores_on_one_file_see_each_others_writes(db_path: Path) -> None:
+    kernel_a, kernel_b = Store(db_path), Store(db_path)
+    try:
+        t = new_thread(kernel_a, remote_id="conv_shared")
+        assert kernel_b.get_thread("conv_shared") == t
+
+        from_b = kernel_b.start_turn(t.id, "asked in b", "gpt-4o")
+        from_a = kernel_a.start_turn(t.id, "asked in a", "gpt-4o")
+        assert (from_b.seq, from_a.seq) == (1, 2)
+        kernel_b.finish_turn(from_b.id, status="completed", answer_text="b's answer")
+
+        assert [x.answer_text for x in kernel_a.turns(t.id)] == ["b's answer", ""]
+        kernel_a.delete_thread(t.id)
+        assert kernel_b.list_threads() == []
+    finally:
+        kernel_a.close()
+        kernel_b.close()
+
+
+def test_another_writer_blocks_writes_but_not_reads(
+    db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.05)
+    s = Store(db_path)
+    t = new_thread(s)
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another kernel in the middle of a long write
+    try:
+        assert s.get_thread(t.id) == t  # WAL: readers do not wait for the writer
+        with pytest.raises(AssistantError, match="locked by another process"):
+            new_thread(s)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert new_thread(s).id != t.id
+    s.close()
+
+
+def ask(store: Store, thread_id: str, count: int) -> None:
+    for i in range(count):
+        turn = store.start_turn(thread_id, f"q{i}", "gpt-4o")
+        store.finish_turn(turn.id, status="completed", answer_text=f"a{i}")
+
+
+def test_threads_share_one_store_while_the_main_thread_writes(store: Store) -> None:
+    main, side = new_thread(store), new_thread(store)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+    reads = 0
+
+    def poll() -> None:
+        # What a widget timer does: read the threads and the latest turns over and over.
+        nonlocal reads
+        try:
+            while not stop.is_set():
+                store.list_threads(limit=5)
+                seqs = [x.seq for x in store.turns(main.id, limit=3)]
+                assert seqs == sorted(seqs)
+                reads += 1
+        except BaseException as exc:
+            errors.append(exc)
+
+    def write() -> None:
+        # A second writer: its transactions must not interleave with the main thread's.
+        try:
+            ask(store, side.id, 50)
+        except BaseException as exc:
+            errors.append(exc)
+
+    workers = [threading.Thread(target=poll), threading.Thread(target=write)]
+    for worker in workers:
+        worker.start()
+    try:
+        ask(store, main.id, 100)
+    finally:
+        workers[1].join(timeout=10)
+        stop.set()
+        workers[0].join(timeout=10)
+
+    assert errors == []
+    assert not any(worker.is_alive() for worker in workers)
+    assert reads > 0
+    assert (store.message_count(main.id), store.message_count(side.id)) == (200, 100)
+    assert [x.seq for x in store.turns(side.id)] == list(range(1, 51))
