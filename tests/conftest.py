@@ -46,5 +46,5 @@ def ip(_ipython: InteractiveShell, env: Path) -> Iterator[InteractiveShell]:
     shell.run_line_magic("load_ext", "assistant_magic")
     yield shell
     shell.run_line_magic("unload_ext", "assistant_magic")
-    for name in ("answer",):
-        shell.user_ns.pop(name, None)
+    shell.config.pop("AssistantMagics", None)  # %config persists in the shell's config
+    shell.user_ns.pop("answer", None)

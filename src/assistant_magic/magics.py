@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.error import UsageError
+from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Enum, Float, Integer, Unicode
 
 from .errors import AssistantError, ConfigurationError
@@ -92,7 +93,7 @@ class AssistantMagics(Magics):
             %assistant thread list
             %assistant thread export transcript.md
         """
-        args = parse_argstring(self.assistant, _reject_secrets(line))
+        args = _parse(self.assistant, line)
         changed = self._configure(args)
         command = list(args.command)
         if not command:
@@ -119,7 +120,7 @@ class AssistantMagics(Magics):
     @argument("--instructions", help="Instructions for this ask only.")
     def ask(self, line: str, cell: str) -> None:
         """Send the cell as a user message on the kernel's thread and stream the answer."""
-        args = parse_argstring(self.ask, _reject_secrets(line))
+        args = _parse(self.ask, line)
         if args.output is not None and not args.output.isidentifier():
             raise AssistantError(f"-o needs a Python name, not {args.output!r}.")
         text = cell.strip("\n")
@@ -296,19 +297,28 @@ class AssistantMagics(Magics):
         return self.session.ask(text, settings, view)
 
 
-def _reject_secrets(line: str) -> str:
-    """Refuse a key typed into a magic: the notebook would save it for anyone to read."""
+def _parse(magic: Any, line: str) -> Any:
+    """Parse a magic's arguments the way a shell would: quotes group words and are removed.
+
+    (IPython's own ``parse_argstring`` keeps the quotes, so ``--instructions "Be brief."``
+    would send the quote marks to the model.)
+    """
     try:
         words = shlex.split(line)
-    except ValueError:
-        words = line.split()
+    except ValueError as exc:
+        raise UsageError(f"Cannot read the arguments ({exc}): check the quotes.") from None
+    _reject_secrets(words)
+    return magic.parser.parse_args(words)
+
+
+def _reject_secrets(words: list[str]) -> None:
+    """Refuse a key typed into a magic: the notebook would save it for anyone to read."""
     for word in words:
         if word.split("=", 1)[0] in SECRET_FLAGS or word.startswith(("sk-", "sk_")):
             raise ConfigurationError(
                 "API keys are never taken as magic arguments (the notebook would keep them): "
                 "set $OPENAI_API_KEY in the kernel's environment instead."
             )
-    return line
 
 
 def _one_line(text: str, width: int = 60) -> str:

@@ -204,14 +204,16 @@ class WidgetView:
             self._status_handle.update(self._bundle(), raw=True)
 
     def _show_answer(self, text: str) -> None:
-        from IPython.display import Markdown, display
+        from IPython.display import display
 
         if not text or (len(text) == self._shown_text and self._answer_handle is not None):
             return
+        # Raw bundle: frontends that cannot render Markdown show the text itself, not a repr.
+        bundle = {"text/markdown": text, "text/plain": text}
         if self._answer_handle is None:
-            self._answer_handle = display(Markdown(text), display_id=True)
+            self._answer_handle = display(bundle, raw=True, display_id=True)
         else:
-            self._answer_handle.update(Markdown(text))
+            self._answer_handle.update(bundle, raw=True)
         self._shown_text = len(text)
 
     def _run_clock(self) -> None:

@@ -1,0 +1,102 @@
+"""A full `%%ask` turn against the raw openai SDK making the same requests.
+
+Both stream one answer on an existing Conversation from the package's scripted server (no
+delay, no validation), in the same process, interleaved in rounds so machine noise hits both
+alike. `%%ask` runs through a real IPython shell with the text view (its output captured), the
+local SQLite store and the real backend. Goal: a turn costs at most 1.10x the raw SDK.
+
+    .venv/bin/python benchmarks/turn.py [--turns 300] [--words 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+
+from IPython.core.interactiveshell import InteractiveShell
+
+from assistant_magic.testing import ScriptedServer, Text
+
+KEY = "sk-bench-0123456789"
+MODEL = "gpt-5.4-mini"
+QUESTION = "Please tell me the battle strength of Mamezou"
+
+
+def raw_sdk_turn(base_url: str) -> Callable[[], str]:
+    import openai
+
+    client = openai.OpenAI(base_url=base_url, api_key=KEY)
+    conversation = client.conversations.create().id
+
+    def turn() -> str:
+        stream = client.responses.create(
+            model=MODEL,
+            input=[{"type": "message", "role": "user", "content": QUESTION}],
+            conversation=conversation,
+            instructions="You act as Frieza.",
+            stream=True,
+        )
+        return "".join(e.delta for e in stream if e.type == "response.output_text.delta")
+
+    return turn
+
+
+def magic_turn(shell: InteractiveShell) -> Callable[[], str]:
+    shell.run_line_magic("load_ext", "assistant_magic")
+    shell.run_line_magic("config", "AssistantMagics.view = 'text'")
+    shell.run_line_magic("assistant", '--instructions "You act as Frieza."')
+
+    def turn() -> str:
+        with contextlib.redirect_stdout(io.StringIO()):
+            shell.run_cell_magic("ask", "-o answer", QUESTION)
+        return str(shell.user_ns["answer"])
+
+    turn()  # creates the conversation, as the raw SDK's setup does
+    return turn
+
+
+def timed(turn: Callable[[], str]) -> float:
+    start = time.perf_counter()
+    turn()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=300)
+    parser.add_argument("--words", type=int, default=60, help="words in each answer")
+    args = parser.parse_args()
+    answer = " ".join(f"word{i}" for i in range(args.words))
+    with tempfile.TemporaryDirectory() as tmp, ScriptedServer(api_key=KEY) as server:
+        server.default_reply = lambda request: Text(answer)  # type: ignore[method-assign]
+        os.environ.update(
+            OPENAI_BASE_URL=server.base_url,
+            OPENAI_API_KEY=KEY,
+            ASSISTANT_MAGIC_STORE=os.path.join(tmp, "threads.sqlite3"),
+        )
+        raw = raw_sdk_turn(server.base_url)
+        ours = magic_turn(InteractiveShell.instance())
+        assert raw() == ours() == answer, "both must receive the same answer"
+        raw_times: list[float] = []
+        our_times: list[float] = []
+        rounds = 10
+        for _ in range(rounds):
+            raw_times += [timed(raw) for _ in range(args.turns // rounds)]
+            our_times += [timed(ours) for _ in range(args.turns // rounds)]
+            server.reset()
+    r, o = statistics.median(raw_times) * 1000, statistics.median(our_times) * 1000
+    print(f"raw openai SDK turn   {r:7.2f} ms (median of {len(raw_times)})")
+    print(f"%%ask turn            {o:7.2f} ms (median of {len(our_times)})")
+    print(f"ratio %%ask / raw     {o / r:7.3f}   (goal <= 1.10)")
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
