@@ -1,0 +1,147 @@
+"""Notebooks executed in real IPython kernels against the scripted server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import nbformat
+import pytest
+from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
+
+from assistant_magic.testing import ScriptedServer, Text
+
+from conftest import API_KEY
+
+NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+pytestmark = pytest.mark.kernel
+
+
+def execute(path: Path) -> Any:
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    ).execute()
+    nbformat.write(nb, path)
+    return nbformat.read(path, as_version=4)  # what was saved, as a reader would open it
+
+
+def outputs_of(nb: Any, source: str) -> list[Any]:
+    """The outputs of the one code cell whose source is `source` (or, ending in "…", starts so)."""
+    def matches(text: str) -> bool:
+        return text.startswith(source[:-1]) if source.endswith("…") else text == source
+
+    (cell,) = [c for c in nb.cells if c.cell_type == "code" and matches(c.source)]
+    return list(cell.outputs)
+
+
+def test_quickstart_notebook(server: ScriptedServer, env: Path, tmp_path: Path) -> None:
+    frieza = "Ho ho ho. Mamezou's battle strength is **530,000**.\n\n- scouter: *broken*"
+    goku = "Goku? A mere Saiyan with a battle strength of 9001."
+    server.script(Text(frieza), Text(goku))
+    notebook = tmp_path / "quickstart.ipynb"
+    shutil.copy(NOTEBOOKS / "quickstart.ipynb", notebook)
+
+    nb = execute(notebook)
+
+    for question, answer in (("%%ask\nPlease…", frieza), ("%%ask -o answer…", goku)):
+        status, markdown = outputs_of(nb, question)
+        assert WIDGET_VIEW in status.data, "the live status widget"
+        assert status.data["text/plain"].startswith("[assistant] ✓ completed · gpt-5.4-mini")
+        assert "tokens" in status.data["text/plain"]
+        assert markdown.data["text/markdown"] == answer, "the answer stays as plain Markdown"
+        assert markdown.data["text/plain"] == answer
+    (words,) = outputs_of(nb, "print(…")
+    assert words.text == f"The answer has {len(goku.split())} words.\n"
+
+    bodies = [r.body for r in server.requests_to("POST", "/v1/responses")]
+    assert [b["instructions"] for b in bodies] == ["You act as Frieza from Dragon Ball."] * 2
+    assert bodies[0]["conversation"] == bodies[1]["conversation"]
+
+    (thread,) = outputs_of(nb, "%assistant thread")
+    assert "4 messages" in thread.text
+    transcript = (tmp_path / "quickstart-transcript.md").read_text()
+    assert "## Assistant\n\n" + frieza in transcript
+
+    (config,) = outputs_of(nb, "%assistant")
+    assert "sk-…cdef" in config.text
+
+    state = nb.metadata["widgets"][WIDGET_STATE]["state"]
+    shown = [o.data[WIDGET_VIEW]["model_id"] for c in nb.cells for o in c.get("outputs", [])
+             if WIDGET_VIEW in o.get("data", {})]
+    assert len(shown) == 2
+    for model_id in shown:
+        assert 'data-status="completed"' in state[model_id]["state"]["value"]
+    assert API_KEY not in notebook.read_text(), "the key never reaches the saved notebook"
+
+
+def test_interrupting_the_kernel_cancels_the_turn_and_keeps_the_thread(
+    server: ScriptedServer, env: Path
+) -> None:
+    words = [f"w{i} " for i in range(200)]
+    server.script(Text("".join(words), chunks=words, chunk_delay=0.05), Text("Ready again."))
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel()
+    try:
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        reply = kc.execute_interactive("%load_ext assistant_magic", timeout=60)
+        assert reply["content"]["status"] == "ok"
+
+        msg_id = kc.execute("%%ask\nCount to two hundred, slowly.")
+        _wait_for(lambda: len(server.requests_to("POST", "/v1/responses")) == 1)
+        time.sleep(0.5)
+        km.interrupt_kernel()
+        reply = _reply(kc, msg_id)
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "TurnInterrupted"
+        assert len(reply["content"]["traceback"]) == 1, "one line, not a traceback"
+        response_id = server.wait_for_disconnect()
+        assert server.response(response_id)["status"] == "cancelled"
+
+        outputs: list[dict[str, Any]] = []
+        reply = kc.execute_interactive(
+            "%%ask -o again\nAre you still there?",
+            timeout=60,
+            output_hook=lambda msg: outputs.append(msg),
+        )
+        assert reply["content"]["status"] == "ok"
+        reply = kc.execute_interactive(
+            "import json; print(json.dumps(again))", timeout=30,
+            output_hook=lambda msg: outputs.append(msg),
+        )
+        printed = [m["content"]["text"] for m in outputs if m["msg_type"] == "stream"]
+        assert json.loads(printed[-1]) == "Ready again."
+        first, second = (r.body for r in server.requests_to("POST", "/v1/responses"))
+        assert first["conversation"] == second["conversation"], "the same thread goes on"
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def _reply(kc: Any, msg_id: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_shell_msg(timeout=1)
+        except Empty:
+            continue
+        if msg["parent_header"].get("msg_id") == msg_id:
+            return msg  # type: ignore[no-any-return]
+    raise AssertionError("no execute_reply from the kernel")
+
+
+def _wait_for(condition: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.02)
