@@ -1,9 +1,10 @@
 """A full `%%ask` turn against the raw openai SDK making the same requests.
 
 Both stream one answer on an existing Conversation from the package's scripted server (no
-delay, no validation), in the same process, interleaved in rounds so machine noise hits both
-alike. `%%ask` runs through a real IPython shell with the text view (its output captured), the
-local SQLite store and the real backend. Goal: a turn costs at most 1.10x the raw SDK.
+delay, no validation), in the same process, interleaved in rounds (each on a fresh thread) so
+machine noise and history growth hit both alike. `%%ask` runs through a real IPython shell
+with the text view (its output captured), the local SQLite store and the real backend.
+Goal: a turn costs at most 1.10x the raw SDK.
 
     .venv/bin/python benchmarks/turn.py [--turns 300] [--words 60]
 """
@@ -29,11 +30,16 @@ MODEL = "gpt-5.4-mini"
 QUESTION = "Please tell me the battle strength of Mamezou"
 
 
-def raw_sdk_turn(base_url: str) -> Callable[[], str]:
+def raw_sdk_turn(base_url: str) -> tuple[Callable[[], str], Callable[[], None]]:
     import openai
 
     client = openai.OpenAI(base_url=base_url, api_key=KEY)
-    conversation = client.conversations.create().id
+    conversation = ""
+
+    def new_thread() -> None:
+        nonlocal conversation
+        conversation = client.conversations.create().id
+        turn()
 
     def turn() -> str:
         stream = client.responses.create(
@@ -45,21 +51,26 @@ def raw_sdk_turn(base_url: str) -> Callable[[], str]:
         )
         return "".join(e.delta for e in stream if e.type == "response.output_text.delta")
 
-    return turn
+    return turn, new_thread
 
 
-def magic_turn(shell: InteractiveShell) -> Callable[[], str]:
+def magic_turn(shell: InteractiveShell) -> tuple[Callable[[], str], Callable[[], None]]:
     shell.run_line_magic("load_ext", "assistant_magic")
     shell.run_line_magic("config", "AssistantMagics.view = 'text'")
-    shell.run_line_magic("assistant", '--instructions "You act as Frieza."')
+    with contextlib.redirect_stdout(io.StringIO()):
+        shell.run_line_magic("assistant", '--instructions "You act as Frieza."')
 
     def turn() -> str:
         with contextlib.redirect_stdout(io.StringIO()):
             shell.run_cell_magic("ask", "-o answer", QUESTION)
         return str(shell.user_ns["answer"])
 
-    turn()  # creates the conversation, as the raw SDK's setup does
-    return turn
+    def new_thread() -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            shell.run_line_magic("assistant", "thread new")
+        turn()  # creates the conversation on the server
+
+    return turn, new_thread
 
 
 def timed(turn: Callable[[], str]) -> float:
@@ -74,23 +85,27 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=60, help="words in each answer")
     args = parser.parse_args()
     answer = " ".join(f"word{i}" for i in range(args.words))
-    with tempfile.TemporaryDirectory() as tmp, ScriptedServer(api_key=KEY) as server:
-        server.default_reply = lambda request: Text(answer)  # type: ignore[method-assign]
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ScriptedServer(api_key=KEY, default_reply=lambda context: Text(answer)) as server,
+    ):
         os.environ.update(
             OPENAI_BASE_URL=server.base_url,
             OPENAI_API_KEY=KEY,
             ASSISTANT_MAGIC_STORE=os.path.join(tmp, "threads.sqlite3"),
         )
-        raw = raw_sdk_turn(server.base_url)
-        ours = magic_turn(InteractiveShell.instance())
-        assert raw() == ours() == answer, "both must receive the same answer"
+        raw, raw_new_thread = raw_sdk_turn(server.base_url)
+        ours, our_new_thread = magic_turn(InteractiveShell.instance())
         raw_times: list[float] = []
         our_times: list[float] = []
         rounds = 10
         for _ in range(rounds):
+            # A fresh thread each round for both: the server's work grows with the history.
+            raw_new_thread()
+            our_new_thread()
+            assert raw() == ours() == answer, "both must receive the same answer"
             raw_times += [timed(raw) for _ in range(args.turns // rounds)]
             our_times += [timed(ours) for _ in range(args.turns // rounds)]
-            server.reset()
     r, o = statistics.median(raw_times) * 1000, statistics.median(our_times) * 1000
     print(f"raw openai SDK turn   {r:7.2f} ms (median of {len(raw_times)})")
     print(f"%%ask turn            {o:7.2f} ms (median of {len(our_times)})")

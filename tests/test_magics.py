@@ -55,7 +55,11 @@ def test_ask_streams_an_answer_on_one_thread(ip, server, capsys) -> None:  # typ
     assert first["instructions"] == "You act as Frieza."
     assert first["stream"] is True
     assert first["input"] == [
-        {"type": "message", "role": "user", "content": "Please tell me the battle strength of Mamezou"}
+        {
+            "type": "message",
+            "role": "user",
+            "content": "Please tell me the battle strength of Mamezou",
+        }
     ]
     items = server.conversation_items(str(conversation))
     assert [item["role"] for item in items] == ["user", "assistant", "user", "assistant"]
@@ -84,7 +88,7 @@ def test_config_magic_and_traits(ip, server, capsys) -> None:  # type: ignore[no
 
 
 def test_empty_cell_and_bad_output_name(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
-    error, out = run(ip, "%%ask\n   \n", capsys)
+    error, _ = run(ip, "%%ask\n   \n", capsys)
     assert "Nothing to ask" in str(error)
     error, _ = run(ip, "%%ask -o 1abc\nHi", capsys)
     assert "-o needs a Python name" in str(error)
@@ -200,7 +204,7 @@ def test_thread_commands(ip, server, capsys, tmp_path: Path) -> None:  # type: i
     assert second is not None and second.id != first.id and second.id in out
     run(ip, "%%ask\nSecond question", capsys)
     second = magics(ip).session.find_thread(second.id)
-    conversations = {r.body.get("conversation") for r in server.requests_to("POST", "/v1/responses")}
+    conversations = {body.get("conversation") for body in response_bodies(server)}
     assert len(conversations) == 2
 
     _, out = run(ip, "%assistant thread list", capsys)
@@ -310,7 +314,8 @@ def test_failed_turn_keeps_the_message_for_retry(ip, server, capsys) -> None:  #
     server.script(Text("Here it is."))
     error, out = run(ip, "%assistant retry", capsys)
     assert error is None and "Here it is." in out
-    assert response_bodies(server)[-1]["input"][0]["content"] == "The question that must not be lost"  # type: ignore[index]
+    resent = response_bodies(server)[-1]["input"][0]  # type: ignore[index]
+    assert resent["content"] == "The question that must not be lost"
     assert [t.status for t in store.turns(thread.id)] == ["failed", "completed"]
 
 
@@ -330,7 +335,7 @@ def test_stream_failure_and_incomplete_answers(ip, server, capsys) -> None:  # t
 
 
 def test_retry_with_nothing_to_retry(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
-    error, out = run(ip, "%assistant retry", capsys)
+    error, _ = run(ip, "%assistant retry", capsys)
     assert "Nothing to retry" in str(error)
 
 

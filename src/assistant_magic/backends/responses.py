@@ -31,7 +31,6 @@ FINAL_EVENTS = {
     "response.completed": "completed",
     "response.incomplete": "incomplete",
     "response.failed": "failed",
-    "response.cancelled": "cancelled",
 }
 STATUS_EVENTS = {"response.queued": "queued", "response.in_progress": "in_progress"}
 
@@ -88,6 +87,10 @@ class ResponsesBackend:
             raise_api_error(exc, self.settings)
         try:
             yield from _translate(stream)
+            # Read to the end of the body so the connection goes back to the pool: a stream
+            # closed early costs a fresh TCP connection on the next turn.
+            for _ in stream:
+                pass
         except openai.OpenAIError as exc:
             raise_api_error(exc, self.settings)
         finally:

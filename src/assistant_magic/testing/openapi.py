@@ -56,6 +56,7 @@ class Operation:
     method: str
     template: str
     request_schema: str | None
+    body_required: bool
     json_schema: str | None
     event_schema: str | None
 
@@ -85,13 +86,18 @@ class OpenApiSpec:
     def __init__(self, document: dict[str, Any]) -> None:
         _rewrite_nullable(document)
         self._document = document
-        resource = Resource(contents=document, specification=DRAFT202012)
+        resource: Resource[Any] = DRAFT202012.create_resource(document)
         self._registry: Registry[Any] = Registry().with_resource(_DOC_URI, resource)
         self._validator_class = _union_aware_validator(document)
         self._validators: dict[str, Any] = {}
         self._lock = threading.Lock()
         self._operations = _index_operations(document)
         self._event_schemas = _event_schemas_by_type(document)
+
+    @property
+    def document(self) -> dict[str, Any]:
+        """The parsed document (with ``nullable`` rewritten); treat it as read-only."""
+        return self._document
 
     # -- lookups -----------------------------------------------------------------------------
 
@@ -156,9 +162,9 @@ class TrafficValidator:
         operation = self.spec.operation(method, path)
         if operation is None or operation.request_schema is None:
             return []
-        if body is None:
-            return []
         label = f"{method} /v1{path} request body"
+        if body is None:
+            return [f"{label}: a JSON body is required"] if operation.body_required else []
         return [f"{label}: {v}" for v in self.spec.violations(operation.request_schema, body)]
 
     def answer_violations(self, method: str, path: str, status: int, body: object) -> list[str]:
@@ -232,7 +238,8 @@ def _operation(method: str, template: str, spec: Mapping[str, Any]) -> Operation
         if "text/event-stream" in answer
         else None
     )
-    return Operation(method.upper(), template, request, json_schema, event_schema)
+    required = bool(spec.get("requestBody", {}).get("required"))
+    return Operation(method.upper(), template, request, required, json_schema, event_schema)
 
 
 def _escape_pointer(token: str) -> str:
@@ -240,7 +247,7 @@ def _escape_pointer(token: str) -> str:
 
 
 def _event_schemas_by_type(document: Mapping[str, Any]) -> dict[str, str]:
-    union = _lookup(document, _STREAM_EVENT_UNION)
+    union = document.get("components", {}).get("schemas", {}).get("ResponseStreamEvent", {})
     table: dict[str, str] = {}
     for branch in union.get("anyOf", []) + union.get("oneOf", []):
         ref = branch.get("$ref")
@@ -278,8 +285,9 @@ def _collect_properties(document: Mapping[str, Any], schema: Any) -> frozenset[s
     for keyword in ("allOf", "anyOf", "oneOf"):
         for sub in schema.get(keyword, []):
             found = _collect_properties(document, sub)
-            if found is None and _deref(document, sub).get("type") == "object":
-                return None
+            target = _deref(document, sub)
+            if found is None and isinstance(target, dict) and target.get("type") == "object":
+                return None  # an object part that declares nothing: any key may belong to it
             names |= found or set()
     return frozenset(names) if names else None
 
@@ -306,13 +314,19 @@ def _tag_values(document: Mapping[str, Any], schema: Any, prop: str) -> frozense
 
 
 def _union_aware_validator(document: Mapping[str, Any]) -> Any:
-    tag_cache: dict[int, frozenset[str] | None] = {}
+    """A Draft 2020-12 validator class whose ``oneOf``/``anyOf`` follow the module docstring."""
+    # Branches are dicts inside the long-lived document, so their ids are stable keys.
+    tag_cache: dict[tuple[int, str], frozenset[str] | None] = {}
 
     def tags(branch: Any, prop: str) -> frozenset[str] | None:
-        key = id(branch)
+        key = (id(branch), prop)
         if key not in tag_cache:
             tag_cache[key] = _tag_values(document, branch, prop)
         return tag_cache[key]
+
+    def accepts(branch: Any, prop: str, tag: str) -> bool:
+        allowed = tags(branch, prop)
+        return allowed is None or tag in allowed
 
     def union(
         validator: Any, branches: list[Any], instance: Any, schema: Mapping[str, Any]
@@ -321,8 +335,7 @@ def _union_aware_validator(document: Mapping[str, Any]) -> Any:
         prop = (schema.get("discriminator") or {}).get("propertyName")
         if prop and isinstance(instance, dict) and isinstance(instance.get(prop), str):
             tag = instance[prop]
-            narrowed = [(i, b) for i, b in candidates if tags(b, prop) in (None,) or
-                        tag in (tags(b, prop) or ())]
+            narrowed = [(i, b) for i, b in candidates if accepts(b, prop, tag)]
             if not narrowed:
                 known = sorted(set().union(*(tags(b, prop) or () for _, b in candidates)))
                 yield ValidationError(f"{prop} {tag!r} is not one of {_brief.repr(known)}")
@@ -349,11 +362,14 @@ def _explain_union_failure(
     """
     informative = [errors for errors in failures if not _only_type_mismatch(errors)]
     if not informative:
-        kinds = sorted(
-            {str(e.validator_value) for errors in failures for e in errors},
-            key=lambda kind: (kind == "null", kind),
+        found = {kind for errors in failures for e in errors for kind in _type_names(e)}
+        kinds = sorted(found, key=lambda kind: (kind == "null", kind))
+        # Marked as a type error so an enclosing union can merge it ("string or object or null").
+        yield ValidationError(
+            f"{_brief.repr(instance)} is not of type {' or '.join(kinds)}",
+            validator="type",
+            validator_value=kinds,
         )
-        yield ValidationError(f"{_brief.repr(instance)} is not of type {' or '.join(kinds)}")
     elif len(informative) == 1:
         yield from informative[0]
     else:
@@ -361,6 +377,11 @@ def _explain_union_failure(
             f"{_brief.repr(instance)} is not valid under any of the given schemas",
             context=[e for errors in informative for e in errors],
         )
+
+
+def _type_names(error: ValidationError) -> list[str]:
+    value = error.validator_value
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def _only_type_mismatch(errors: list[ValidationError]) -> bool:

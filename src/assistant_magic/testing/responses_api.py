@@ -1,0 +1,235 @@
+"""The Responses API: create (streamed, inline or in the background), retrieve, delete, cancel.
+
+A create request passes the real API's rules in order (model, conversation or previous response,
+unanswered tool calls), then takes the next scripted reply. Rejected requests do not consume one.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .items import Item, input_items, unanswered_call
+from .response_events import initial_resource, text_events
+from .routing import Router
+from .script import HttpError, Reply, ReplyContext, ReplyFactory, ScriptItem, Text
+from .state import Conversation, ServerState
+from .turns import Turn
+from .wire import (
+    Answer,
+    ApiFailure,
+    Event,
+    EventStream,
+    JsonAnswer,
+    RecordedRequest,
+    not_found,
+    scripted_failure,
+)
+
+
+@dataclass(frozen=True)
+class ResponsesSettings:
+    """``models``: accepted model ids (None: any). ``check_event`` validates events that are
+    generated without a client reading them (background turns)."""
+
+    models: frozenset[str] | None
+    chunk_delay: float
+    default_reply: ReplyFactory
+    check_event: Callable[[Event], None]
+
+
+def model_not_found(model: str) -> ApiFailure:
+    return ApiFailure(
+        404,
+        f"The model `{model}` does not exist or you do not have access to it.",
+        code="model_not_found",
+    )
+
+
+class ResponsesApi:
+    def __init__(self, state: ServerState, settings: ResponsesSettings) -> None:
+        self.state = state
+        self.settings = settings
+
+    def register(self, router: Router) -> None:
+        router.add("POST", "/responses", self.create)
+        router.add("GET", "/responses/{response_id}", self.retrieve)
+        router.add("DELETE", "/responses/{response_id}", self.delete)
+        router.add("POST", "/responses/{response_id}/cancel", self.cancel)
+
+    # -- create ----------------------------------------------------------------------------
+
+    def create(self, request: RecordedRequest) -> Answer:
+        body = request.body if isinstance(request.body, dict) else {}
+        self._check_model(body.get("model"))
+        conversation, context = self._context(body)
+        items = input_items(body.get("input"))
+        self._check_tool_outputs([*context, *items])
+
+        reply = self._next_reply(ReplyContext(body, items, context))
+        if isinstance(reply, HttpError):
+            raise _as_failure(reply)
+
+        turn = self._start_turn(body, conversation, context, items)
+        delay = reply.chunk_delay if reply.chunk_delay is not None else self.settings.chunk_delay
+        events = _until_cancelled(turn, text_events(turn, reply, delay=delay))
+        if body.get("stream"):
+            return EventStream(events, on_disconnect=lambda: self._client_gone(turn, events))
+        if turn.background:
+            self.settings.check_event(next(events))  # response.created sets the queued status
+            answer = JsonAnswer(turn.snapshot())  # before the drain moves it on
+            self._drain_in_background(events)
+            return answer
+        for event in events:
+            self.settings.check_event(event)
+        return JsonAnswer(turn.snapshot())
+
+    def _check_model(self, model: object) -> None:
+        if not model:
+            raise ApiFailure(
+                400, "Missing required parameter: 'model'.", param="model",
+                code="missing_required_parameter",
+            )
+        if self.settings.models is not None and model not in self.settings.models:
+            raise model_not_found(str(model))
+
+    def _context(self, body: Mapping[str, Any]) -> tuple[Conversation | None, list[Item]]:
+        """The conversation this turn joins (if any) and the items the model sees before it."""
+        conversation_ref = body.get("conversation")
+        previous = body.get("previous_response_id")
+        if conversation_ref and previous:
+            raise ApiFailure(
+                400,
+                "Mutually exclusive parameters: Ensure you are only providing one of: "
+                "'previous_response_id' or 'conversation'.",
+                code="mutually_exclusive_parameters",
+            )
+        with self.state.lock:
+            if conversation_ref:
+                conversation_id = _conversation_id(conversation_ref)
+                conversation = self.state.conversations.get(conversation_id)
+                if conversation is None:
+                    raise not_found("Conversation", conversation_id, param="conversation")
+                return conversation, copy.deepcopy(conversation.items)
+            if previous:
+                earlier = self.state.responses.get(str(previous))
+                if earlier is None:
+                    raise not_found(
+                        "Previous response", str(previous), param="previous_response_id"
+                    )
+                return None, earlier.transcript()
+        return None, []
+
+    @staticmethod
+    def _check_tool_outputs(items: list[Item]) -> None:
+        call_id = unanswered_call(items)
+        if call_id is not None:
+            message = f"No tool output found for function call {call_id}."
+            raise ApiFailure(400, message, param="input")
+
+    def _next_reply(self, context: ReplyContext) -> Reply:
+        with self.state.lock:
+            scripted: ScriptItem | None = self.state.script.popleft() if self.state.script else None
+        item = scripted if scripted is not None else self.settings.default_reply
+        reply = item if isinstance(item, (Text, HttpError)) else item(context)
+        if not isinstance(reply, (Text, HttpError)):
+            raise TypeError(f"a reply factory returned {reply!r}, not Text or HttpError")
+        return reply
+
+    def _start_turn(
+        self,
+        body: Mapping[str, Any],
+        conversation: Conversation | None,
+        context: list[Item],
+        items: list[Item],
+    ) -> Turn:
+        resource = initial_resource(body, conversation_id=conversation.id if conversation else None)
+        turn = Turn(self.state, resource, conversation=conversation, context_items=context,
+                    input_items=items)
+        turn.begin()
+        if body.get("store") is not False or turn.background:
+            with self.state.lock:
+                self.state.responses[turn.id] = turn
+        return turn
+
+    def _client_gone(self, turn: Turn, events: Generator[Event, None, None]) -> None:
+        """A streaming client hung up. Background turns carry on, as on the real service."""
+        if turn.background:
+            with self.state.lock:
+                self.state.disconnects.append(turn.id)
+                self.state.changed()
+            self._drain_in_background(events)
+        else:
+            events.close()
+            turn.abandon()
+
+    def _drain_in_background(self, events: Iterator[Event]) -> None:
+        def drain() -> None:
+            for event in events:
+                self.settings.check_event(event)
+
+        threading.Thread(target=drain, name="scripted-background-turn", daemon=True).start()
+
+    # -- retrieve, delete, cancel ----------------------------------------------------------
+
+    def _turn(self, request: RecordedRequest) -> Turn:
+        response_id = request.param("response_id")
+        with self.state.lock:
+            turn = self.state.responses.get(response_id)
+        if turn is None:
+            raise not_found("Response", response_id)
+        return turn
+
+    def retrieve(self, request: RecordedRequest) -> Answer:
+        if request.query.get("stream", "").lower() == "true":
+            raise scripted_failure(400, "resuming a stream with GET ?stream=true is not supported.")
+        return JsonAnswer(self._turn(request).snapshot())
+
+    def delete(self, request: RecordedRequest) -> Answer:
+        turn = self._turn(request)
+        with self.state.lock:
+            self.state.responses.pop(turn.id, None)
+            self.state.changed()
+        return JsonAnswer({"id": turn.id, "object": "response.deleted", "deleted": True})
+
+    def cancel(self, request: RecordedRequest) -> Answer:
+        turn = self._turn(request)
+        if not turn.background:
+            raise ApiFailure(400, "Only responses created with background=true can be cancelled.")
+        if turn.is_final and turn.status != "cancelled":
+            raise ApiFailure(400, f"Cannot cancel a response with status '{turn.status}'.")
+        turn.cancel()
+        return JsonAnswer(turn.snapshot())
+
+
+def _until_cancelled(
+    turn: Turn, events: Generator[Event, None, None]
+) -> Generator[Event, None, None]:
+    """Stop pulling once the turn was cancelled from outside: the stream simply ends."""
+    try:
+        for event in events:
+            if turn.status == "cancelled":
+                return
+            yield event
+    finally:
+        events.close()
+
+
+def _conversation_id(reference: object) -> str:
+    if isinstance(reference, Mapping):
+        return str(reference.get("id"))
+    return str(reference)
+
+
+def _as_failure(reply: HttpError) -> ApiFailure:
+    return ApiFailure(
+        reply.status,
+        reply.error_message(),
+        type=reply.error_type(),
+        param=reply.param,
+        code=reply.error_code(),
+        headers=reply.response_headers(),
+    )

@@ -1,0 +1,415 @@
+"""``ScriptedServer``: an OpenAI-compatible HTTP server on loopback that answers from a script.
+
+Tests point the real openai SDK at ``server.base_url`` and get real HTTP: keep-alive JSON answers
+with Content-Length, SSE streams with chunked transfer encoding, OpenAI's error bodies, retry
+headers. With the OpenAPI spec available, every request body, JSON answer and stream event is
+checked against it and mismatches collect in ``validation_errors``.
+
+Each request goes through one pipeline: record -> authenticate -> route -> validate the body ->
+the API family's handler -> validate what goes out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .conversations_api import ConversationsApi
+from .models_api import ModelsApi
+from .openapi import TrafficValidator, load_spec, resolve_spec_path
+from .responses_api import ResponsesApi, ResponsesSettings
+from .routing import Router
+from .script import HttpError, ReplyFactory, ScriptItem, Text, echo
+from .sse import ClientDisconnected, SseWriter, encode_json
+from .state import ServerState
+from .wire import (
+    Answer,
+    ApiFailure,
+    Event,
+    EventStream,
+    JsonAnswer,
+    RecordedRequest,
+    scripted_failure,
+)
+
+DEFAULT_MODELS = ("gpt-5.4-mini", "gpt-5.4")
+
+_MISSING_KEY = (
+    "You didn't provide an API key. You need to provide your API key in an Authorization header "
+    "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with "
+    "blank username) if you're accessing the API from your browser and are prompted for a "
+    "username and password. You can obtain an API key from "
+    "https://platform.openai.com/account/api-keys."
+)
+_BAD_JSON = (
+    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using "
+    "your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was "
+    "not valid JSON. If you have trouble figuring out how to fix this, please contact us through "
+    "our help center at help.openai.com.)"
+)
+
+
+class ScriptedServer:
+    """A scripted OpenAI-compatible server; use as a context manager or ``start()``/``stop()``.
+
+    ``api_key``: the bearer key every request must carry (None: no auth).
+    ``models``: model ids accepted by ``POST /v1/responses`` (None: any).
+    ``openapi``: path to OpenAI's openapi.json; else ``$ASSISTANT_MAGIC_OPENAPI``; else no checks.
+    ``default_reply``: answers when the script is empty (default: echo the user's last text).
+    ``chunk_delay``: seconds before each streamed delta, unless a reply sets its own.
+    ``port``: 0 picks a free port.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = "sk-test",
+        models: Iterable[str] | None = DEFAULT_MODELS,
+        openapi: str | os.PathLike[str] | None = None,
+        default_reply: ReplyFactory = echo,
+        chunk_delay: float = 0.0,
+        port: int = 0,
+    ) -> None:
+        self.api_key = api_key
+        self.models = frozenset(models) if models is not None else None
+        self._requested_port = port
+        self._state = ServerState()
+        spec_path = resolve_spec_path(openapi)
+        self.validator = TrafficValidator(load_spec(spec_path)) if spec_path else None
+        self._router = Router()
+        settings = ResponsesSettings(self.models, chunk_delay, default_reply, self._check_event)
+        ResponsesApi(self._state, settings).register(self._router)
+        ConversationsApi(self._state).register(self._router)
+        ModelsApi(self.models).register(self._router)
+        self._httpd: _HttpServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> ScriptedServer:
+        if self._httpd is not None:
+            return self
+        self._httpd = _HttpServer(("127.0.0.1", self._requested_port), self)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"scripted-openai-{self.port}", daemon=True,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        with self._state.lock:
+            live = list(self._state.live)
+        for turn in live:
+            turn.cancel()
+        httpd.shutdown()
+        httpd.close_connections()
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> ScriptedServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("the server is not running; call start() first")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    # -- scripting and records -------------------------------------------------------------
+
+    def script(self, *replies: ScriptItem) -> None:
+        """Queue replies; each accepted ``POST /v1/responses`` takes the next one."""
+        for reply in replies:
+            if not isinstance(reply, (Text, HttpError)) and not callable(reply):
+                raise TypeError(f"cannot script {reply!r}: use Text, HttpError or a callable")
+        with self._state.lock:
+            self._state.script.extend(replies)
+
+    @property
+    def unused_replies(self) -> list[ScriptItem]:
+        with self._state.lock:
+            return list(self._state.script)
+
+    def reset(self) -> None:
+        """Forget the script, the records and every stored object."""
+        self._state.clear()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self._state.lock:
+            return list(self._state.requests)
+
+    def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
+        """Recorded requests for ``method path`` (``/v1/responses`` or ``/responses``)."""
+        full = path if path.startswith("/v1/") else "/v1" + path
+        return [r for r in self.requests if r.method == method.upper() and r.path == full]
+
+    @property
+    def validation_errors(self) -> list[str]:
+        with self._state.lock:
+            return list(self._state.validation_errors)
+
+    @property
+    def disconnects(self) -> list[str]:
+        """Ids of responses whose streaming client hung up mid-stream."""
+        with self._state.lock:
+            return list(self._state.disconnects)
+
+    def response(self, response_id: str) -> dict[str, Any]:
+        """The stored Response object as it stands now."""
+        with self._state.lock:
+            turn = self._state.responses.get(response_id)
+        if turn is None:
+            raise KeyError(response_id)
+        return turn.snapshot()
+
+    def conversation_items(self, conversation_id: str) -> list[dict[str, Any]]:
+        with self._state.lock:
+            return json.loads(json.dumps(self._state.conversations[conversation_id].items))
+
+    def wait_for_disconnect(self, timeout: float = 5.0) -> str:
+        """Block until a streaming client hung up; the id of the first such response."""
+        self._wait(lambda: bool(self._state.disconnects), timeout, "a client disconnect")
+        return self.disconnects[0]
+
+    def wait_for_status(self, response_id: str, *statuses: str, timeout: float = 5.0) -> str:
+        """Block until the stored response reaches one of ``statuses``; returns it."""
+
+        def reached() -> bool:
+            turn = self._state.responses.get(response_id)
+            return turn is not None and turn.status in statuses
+
+        self._wait(reached, timeout, f"{response_id} to reach {statuses}")
+        return str(self.response(response_id)["status"])
+
+    def _wait(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        with self._state.lock:
+            if not self._state.lock.wait_for(predicate, timeout):
+                raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+    # -- the request pipeline --------------------------------------------------------------
+
+    def respond(self, request: RecordedRequest, *, unparsable: bool = False) -> Answer:
+        """Everything between reading a request and writing the answer."""
+        with self._state.lock:
+            self._state.requests.append(request)
+            self._state.changed()
+        path = request.path.removeprefix("/v1") if request.path.startswith("/v1/") else None
+        try:
+            self._authenticate(request.headers.get("authorization"))
+            if path is None:
+                raise ApiFailure(404, f"Invalid URL ({request.method} {request.path})")
+            route, params = self._router.resolve(request.method, path)
+            if unparsable:
+                raise ApiFailure(400, _BAD_JSON)
+            self._check_request(request.method, path, request.body)
+            answer = route.handler(dataclasses.replace(request, params=params))
+        except ApiFailure as failure:
+            answer = failure.answer()
+        except Exception as exc:  # a bug here must fail the test, not be retried by the SDK
+            self._record([f"server bug on {request.method} {request.path}: {exc!r}"])
+            answer = ApiFailure(500, f"{exc!r}", type="server_error",
+                                headers={"x-should-retry": "false"}).answer()
+        if isinstance(answer, EventStream):
+            return EventStream(self._checked(answer.events), answer.on_disconnect)
+        if self.validator is not None and path is not None:
+            self._record(self.validator.answer_violations(
+                request.method, path, answer.status, answer.body))
+        return answer
+
+    def _authenticate(self, authorization: str | None) -> None:
+        if self.api_key is None:
+            return
+        if not authorization:
+            raise ApiFailure(401, _MISSING_KEY)
+        scheme, _, key = authorization.partition(" ")
+        if scheme.lower() != "bearer" or key.strip() != self.api_key:
+            raise ApiFailure(
+                401,
+                f"Incorrect API key provided: {mask_key(key.strip())}. You can find your API key "
+                "at https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
+            )
+
+    def _check_request(self, method: str, path: str, body: object) -> None:
+        if self.validator is None:
+            return
+        unknown = self.validator.unknown_parameters(method, path, body)
+        if unknown:
+            self._record([f"{method} /v1{path} request body: unknown parameter {name!r}"
+                          for name in unknown])
+            noun = "argument" if len(unknown) == 1 else "arguments"
+            raise ApiFailure(400, f"Unrecognized request {noun} supplied: {', '.join(unknown)}")
+        problems = self.validator.request_violations(method, path, body)
+        if problems:
+            self._record(problems)
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise scripted_failure(400, problems[0] + more)
+
+    def _checked(self, events: Generator[Event, None, None]) -> Generator[Event, None, None]:
+        for event in events:
+            self._check_event(event)
+            yield event
+
+    def _check_event(self, event: Event) -> None:
+        if self.validator is not None:
+            self._record(self.validator.event_violations(event))
+
+    def _record(self, messages: list[str]) -> None:
+        if messages:
+            with self._state.lock:
+                self._state.validation_errors.extend(messages)
+                self._state.changed()
+
+
+def mask_key(key: str) -> str:
+    """Show a key the way the API's 401 does: a few characters at each end."""
+    if len(key) < 8:
+        return "*" * len(key)
+    return key[:5] + "*" * max(3, len(key) - 7) + key[-2:]
+
+
+class _HttpServer(ThreadingHTTPServer):
+    """Tracks open connections so ``stop()`` can end idle keep-alive ones at once."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: ScriptedServer) -> None:
+        super().__init__(address, _Handler)
+        self.app = app
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):  # already closed by the client
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers, body and each SSE chunk are separate writes; with Nagle's algorithm the second
+    # waits for the client's delayed ACK, adding ~40 ms to every exchange.
+    disable_nagle_algorithm = True
+    server: _HttpServer
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # tests read server.requests, not stderr
+
+    def _serve(self) -> None:
+        received = time.monotonic()
+        raw = self._read_body()
+        body, unparsable = _parse_json(raw)
+        url = urlsplit(self.path)
+        request = RecordedRequest(
+            method=self.command,
+            path=url.path,
+            query=dict(parse_qsl(url.query, keep_blank_values=True)),
+            headers={name.lower(): value for name, value in self.headers.items()},
+            body=body,
+            received_at=received,
+        )
+        answer = self.server.app.respond(request, unparsable=unparsable)
+        try:
+            if isinstance(answer, JsonAnswer):
+                self._send_json(answer)
+            else:
+                self._send_stream(answer)
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            self.close_connection = True
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _read_chunked(self) -> bytes:
+        data = b""
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                self.rfile.readline()
+                return data
+            data += self.rfile.read(size)
+            self.rfile.readline()
+
+    def _common_headers(self, content_type: str) -> None:
+        self.send_header("Content-Type", content_type)
+        self.send_header("x-request-id", f"req_{secrets.token_hex(16)}")
+        self.send_header("openai-version", "2020-10-01")
+
+    def _send_json(self, answer: JsonAnswer) -> None:
+        payload = encode_json(answer.body)
+        self.send_response(answer.status)
+        self._common_headers("application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def _send_stream(self, stream: EventStream) -> None:
+        writer = SseWriter(self.wfile)
+        try:
+            self.send_response(200)
+            self._common_headers("text/event-stream; charset=utf-8")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.send_header("Cache-Control", "no-cache")
+            self.end_headers()
+            for event in stream.events:
+                writer.send(event)
+            writer.close()
+        except (ClientDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+            self.close_connection = True
+            stream.on_disconnect()
+
+
+def _parse_json(raw: bytes) -> tuple[Any, bool]:
+    """The parsed body and whether it was unparsable (an empty body is simply None)."""
+    if not raw.strip():
+        return None, False
+    try:
+        return json.loads(raw), False
+    except ValueError:
+        return None, True

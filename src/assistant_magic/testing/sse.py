@@ -1,0 +1,48 @@
+"""Server-sent events over HTTP/1.1 chunked transfer encoding, one flushed chunk per event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol
+
+from .wire import Event
+
+
+class _Writable(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+
+    def flush(self) -> Any: ...
+
+
+class ClientDisconnected(Exception):
+    """The client closed the connection while we were writing."""
+
+
+class SseWriter:
+    """Writes ``event: <type>`` / ``data: <json>`` frames the way the Responses API does."""
+
+    def __init__(self, wfile: _Writable) -> None:
+        self._wfile = wfile
+
+    def send(self, event: Event) -> None:
+        frame = f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
+        self._chunk(frame.encode("utf-8"))
+
+    def close(self) -> None:
+        self._write(b"0\r\n\r\n")
+
+    def _chunk(self, payload: bytes) -> None:
+        self._write(b"%x\r\n" % len(payload) + payload + b"\r\n")
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._wfile.write(data)
+            self._wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError) as exc:
+            raise ClientDisconnected() from exc
+        except OSError as exc:  # a socket shut down by ScriptedServer.stop()
+            raise ClientDisconnected() from exc
+
+
+def encode_json(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode("utf-8")

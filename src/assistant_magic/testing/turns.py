@@ -1,0 +1,142 @@
+"""One response's life: its Response object, its output items, and how it ends.
+
+A turn is driven by an event generator (streaming, draining in the background, or inline) and may
+be ended from outside: ``POST /responses/{id}/cancel`` or a client that hangs up mid-stream. All
+changes go through here, under the state lock, so the stored Response, the conversation and the
+stream agree.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from .items import Item, output_text_part
+from .state import Conversation, ServerState
+
+FINAL_STATUSES = frozenset({"completed", "failed", "incomplete", "cancelled"})
+
+
+class Turn:
+    def __init__(
+        self,
+        state: ServerState,
+        resource: dict[str, Any],
+        *,
+        conversation: Conversation | None,
+        context_items: Sequence[Item],
+        input_items: Sequence[Item],
+    ) -> None:
+        self.state = state
+        self.resource = resource
+        self.conversation = conversation
+        self.context_items = list(context_items)
+        self.input_items = list(input_items)
+        self._open_item: Item | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.resource["id"])
+
+    @property
+    def background(self) -> bool:
+        return bool(self.resource.get("background"))
+
+    @property
+    def status(self) -> str:
+        with self.state.lock:
+            return str(self.resource["status"])
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATUSES
+
+    def begin(self) -> None:
+        """The request was accepted: its input joins the conversation."""
+        with self.state.lock:
+            self.state.live.add(self)
+            if self.conversation is not None:
+                self.conversation.items.extend(copy.deepcopy(self.input_items))
+            self.state.changed()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.state.lock:
+            return copy.deepcopy(self.resource)
+
+    def transcript(self) -> list[Item]:
+        """Everything a follow-up with ``previous_response_id`` sees: context, input, output."""
+        with self.state.lock:
+            output = self.resource["output"]
+            return copy.deepcopy([*self.context_items, *self.input_items, *output])
+
+    def set_status(self, status: str) -> None:
+        with self.state.lock:
+            if not self.is_final:
+                self.resource["status"] = status
+                self.state.changed()
+
+    def open_item(self, item: Item) -> None:
+        """An output item started streaming; kept so an interruption can save what arrived."""
+        with self.state.lock:
+            self._open_item = copy.deepcopy(item)
+
+    def grow_text(self, text: str) -> None:
+        with self.state.lock:
+            if self._open_item is not None:
+                self._open_item["content"] = [output_text_part(text)]
+
+    def complete_item(self, item: Item) -> bool:
+        """An output item is done: it joins the response's output and the conversation.
+
+        False once the turn has ended: a cancel that raced the generator already kept the
+        partial item, and a second copy must not follow it.
+        """
+        with self.state.lock:
+            if self.is_final:
+                return False
+            self._keep(item)
+            return True
+
+    def _keep(self, item: Item) -> None:
+        self._open_item = None
+        self.resource["output"].append(copy.deepcopy(item))
+        if self.conversation is not None:
+            self.conversation.items.append(copy.deepcopy(item))
+        self.state.changed()
+
+    def finish(self, status: str, **fields: Any) -> bool:
+        """End the turn once; False if it had already ended (cancelled while generating)."""
+        with self.state.lock:
+            if self.is_final:
+                return False
+            self.resource["status"] = status
+            self.resource["completed_at"] = int(time.time()) if status == "completed" else None
+            self.resource.update(fields)
+            self.state.live.discard(self)
+            self.state.changed()
+            return True
+
+    def fail(self, code: str, message: str) -> bool:
+        with self.state.lock:
+            self._open_item = None  # a failed item never completes, so nothing is kept
+            return self.finish("failed", error={"code": code, "message": message})
+
+    def cancel(self) -> bool:
+        """Stop now, keeping a partial message as an ``incomplete`` item."""
+        with self.state.lock:
+            if self.is_final:
+                return False
+            partial = self._open_item
+            if partial is not None:
+                partial["status"] = "incomplete"
+                self._keep(partial)
+            return self.finish("cancelled")
+
+    def abandon(self) -> None:
+        """The streaming client hung up: recorded, and the turn stops as a cancellation."""
+        with self.state.lock:
+            self.state.disconnects.append(self.id)
+            self.cancel()
+            self.state.changed()

@@ -1,0 +1,104 @@
+"""The HTTP-level vocabulary every API family shares: a recorded request, answers, OpenAI errors.
+
+Handlers take a :class:`RecordedRequest` and return a :class:`JsonAnswer` or an
+:class:`EventStream`, or raise :class:`ApiFailure`; only the server touches sockets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+#: A stream event as sent on the wire: a JSON object with a ``type``.
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the server received it.
+
+    ``path`` is the full path (``/v1/responses``); ``query`` keeps the last value of a repeated
+    key; header names are lower-cased; ``body`` is the parsed JSON or None; ``received_at`` is
+    ``time.monotonic()`` at arrival, so tests can measure retry gaps; ``params`` holds the path
+    parameters once the request is routed.
+    """
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+    received_at: float
+    params: dict[str, str] = field(default_factory=dict)
+
+    def param(self, name: str) -> str:
+        return self.params[name]
+
+
+@dataclass(frozen=True)
+class JsonAnswer:
+    body: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class EventStream:
+    """A server-sent event stream: ``events`` is pulled one event at a time while writing.
+
+    ``on_disconnect`` runs (instead of further pulls) when the client goes away mid-stream.
+    """
+
+    events: Generator[Event, None, None]
+    on_disconnect: Callable[[], None]
+
+
+Answer = JsonAnswer | EventStream
+
+
+def error_body(
+    message: str, *, type: str = "invalid_request_error", param: str | None = None,
+    code: str | None = None,
+) -> dict[str, Any]:
+    """OpenAI's error envelope; every error answer uses it."""
+    return {"error": {"message": message, "type": type, "param": param, "code": code}}
+
+
+class ApiFailure(Exception):
+    """Raised by a handler to answer with an OpenAI-style error."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        type: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type
+        self.param = param
+        self.code = code
+        self.headers = dict(headers or {})
+
+    def answer(self) -> JsonAnswer:
+        body = error_body(self.message, type=self.type, param=self.param, code=self.code)
+        return JsonAnswer(body, self.status, self.headers)
+
+
+def not_found(kind: str, ident: str, *, param: str | None = None) -> ApiFailure:
+    """The real API's wording for a missing object: ``Conversation with id 'x' not found.``"""
+    return ApiFailure(404, f"{kind} with id '{ident}' not found.", param=param)
+
+
+SCRIPTED_PREFIX = "[scripted server]"
+
+
+def scripted_failure(status: int, message: str, *, param: str | None = None) -> ApiFailure:
+    """A rejection the real API words differently: marked so nobody mistakes it for OpenAI's."""
+    return ApiFailure(status, f"{SCRIPTED_PREFIX} {message}", param=param)
