@@ -141,13 +141,28 @@ def test_ipython_config_file_sets_traits(tmp_path: Path, server: ScriptedServer)
     )
     script = tmp_path / "show.ipy"
     script.write_text("%load_ext assistant_magic\n%assistant\n")
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "OPENAI_API_KEY": API_KEY,
-           "OPENAI_BASE_URL": server.base_url,
-           "ASSISTANT_MAGIC_STORE": str(tmp_path / "s.sqlite3")}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "OPENAI_API_KEY": API_KEY,
+        "OPENAI_BASE_URL": server.base_url,
+        "ASSISTANT_MAGIC_STORE": str(tmp_path / "s.sqlite3"),
+    }
     out = subprocess.run(
-        [sys.executable, "-m", "IPython", f"--profile-dir={profile}", "--no-banner",
-         "--colors=nocolor", str(script)],
-        capture_output=True, text=True, env=env, timeout=60, check=True,
+        [
+            sys.executable,
+            "-m",
+            "IPython",
+            f"--profile-dir={profile}",
+            "--no-banner",
+            "--colors=nocolor",
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
     ).stdout
     assert "gpt-from-config" in out
     assert "Configured in a file." in out
@@ -164,8 +179,9 @@ def test_load_ext_imports_nothing_heavy(tmp_path: Path) -> None:
         "print(sorted(m for m in ('openai', 'ipywidgets', 'PIL', 'pydantic', 'httpx2') "
         "if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=tmp_path).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    ).stdout
     assert out.strip() == "[]"
 
 
@@ -230,18 +246,27 @@ def test_thread_commands(ip, server, capsys, tmp_path: Path) -> None:  # type: i
     assert "Unknown thread command" in str(error)
 
 
-def test_thread_resume_after_a_restart(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_bound_thread_survives_reload_ext(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
     run(ip, "%%ask\nRemember the number 42.", capsys)
     before = magics(ip).session.thread
-    # A kernel restart: the extension and its session are gone, the store remains.
-    ip.run_line_magic("unload_ext", "assistant_magic")
-    ip.run_line_magic("load_ext", "assistant_magic")
-    assert magics(ip).session.thread is None
+    ip.run_line_magic("reload_ext", "assistant_magic")
+    run(ip, "%%ask\nWhich number?", capsys)
+    assert magics(ip).session.thread.id == before.id
+    first, second = response_bodies(server)
+    assert first["conversation"] == second["conversation"]
+
+
+def test_thread_resume_binds_this_notebooks_latest_thread(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    error, _ = run(ip, "%assistant thread resume", capsys)
+    assert "no earlier thread" in str(error)
+    run(ip, "%%ask\nRemember the number 42.", capsys)
+    before = magics(ip).session.thread
+    run(ip, "%assistant thread new", capsys)
     _, out = run(ip, "%assistant thread resume", capsys)
+    assert "Resumed" in out
     assert before is not None and before.id in out
     run(ip, "%%ask\nWhich number?", capsys)
-    bodies = response_bodies(server)
-    assert bodies[-1]["conversation"] == before.remote_id
+    assert response_bodies(server)[-1]["conversation"] == before.remote_id
 
 
 # -- failures ----------------------------------------------------------------------------------

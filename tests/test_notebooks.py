@@ -36,6 +36,7 @@ def execute(path: Path) -> Any:
 
 def outputs_of(nb: Any, source: str) -> list[Any]:
     """The outputs of the one code cell whose source is `source` (or, ending in "…", starts so)."""
+
     def matches(text: str) -> bool:
         return text.startswith(source[:-1]) if source.endswith("…") else text == source
 
@@ -75,8 +76,12 @@ def test_quickstart_notebook(server: ScriptedServer, env: Path, tmp_path: Path) 
     assert "sk-…cdef" in config.text
 
     state = nb.metadata["widgets"][WIDGET_STATE]["state"]
-    shown = [o.data[WIDGET_VIEW]["model_id"] for c in nb.cells for o in c.get("outputs", [])
-             if WIDGET_VIEW in o.get("data", {})]
+    shown = [
+        o.data[WIDGET_VIEW]["model_id"]
+        for c in nb.cells
+        for o in c.get("outputs", [])
+        if WIDGET_VIEW in o.get("data", {})
+    ]
     assert len(shown) == 2
     for model_id in shown:
         assert 'data-status="completed"' in state[model_id]["state"]["value"]
@@ -116,13 +121,53 @@ def test_interrupting_the_kernel_cancels_the_turn_and_keeps_the_thread(
         )
         assert reply["content"]["status"] == "ok"
         reply = kc.execute_interactive(
-            "import json; print(json.dumps(again))", timeout=30,
+            "import json; print(json.dumps(again))",
+            timeout=30,
             output_hook=lambda msg: outputs.append(msg),
         )
         printed = [m["content"]["text"] for m in outputs if m["msg_type"] == "stream"]
         assert json.loads(printed[-1]) == "Ready again."
         first, second = (r.body for r in server.requests_to("POST", "/v1/responses"))
         assert first["conversation"] == second["conversation"], "the same thread goes on"
+    finally:
+        km.shutdown_kernel(now=True)
+
+
+def test_thread_resume_after_a_kernel_restart(server: ScriptedServer, env: Path) -> None:
+    server.script(Text("Noted: 42."), Text("It was 42."))
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel()
+    try:
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        for code in ("%load_ext assistant_magic", "%%ask\nRemember the number 42."):
+            assert kc.execute_interactive(code, timeout=60)["content"]["status"] == "ok"
+        kc.stop_channels()
+
+        km.restart_kernel(now=True)
+        kc = km.client()
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        printed: list[str] = []
+
+        def keep(msg: dict[str, Any]) -> None:
+            if msg["msg_type"] == "stream":
+                printed.append(msg["content"]["text"])
+
+        for code in (
+            "%load_ext assistant_magic",
+            "%assistant thread resume",
+            "%%ask -o answer\nWhich number?",
+            "print(answer)",
+        ):
+            reply = kc.execute_interactive(code, timeout=60, output_hook=keep)
+            assert reply["content"]["status"] == "ok", code
+        assert any(text.startswith("Resumed th_") for text in printed)
+        assert printed[-1] == "It was 42.\n"
+        first, second = (r.body for r in server.requests_to("POST", "/v1/responses"))
+        assert first["conversation"] == second["conversation"]
+        assert len(server.requests_to("POST", "/v1/conversations")) == 1
     finally:
         km.shutdown_kernel(now=True)
 

@@ -17,6 +17,8 @@ __all__ = ["AssistantError", "load_ipython_extension", "unload_ipython_extension
 __version__ = "0.1.0"
 
 _ATTR = "_assistant_magics"
+# The kernel's thread outlives a %reload_ext: the id waits here for the next instance.
+_BOUND_THREAD_ATTR = "_assistant_magic_bound_thread"
 
 
 def load_ipython_extension(shell: InteractiveShell) -> None:
@@ -24,6 +26,7 @@ def load_ipython_extension(shell: InteractiveShell) -> None:
 
     unload_ipython_extension(shell)  # a reload must not leave a second instance behind
     magics = AssistantMagics(shell=shell)
+    magics.bound_thread_id = getattr(shell, _BOUND_THREAD_ATTR, None)
     shell.register_magics(magics)
     setattr(shell, _ATTR, magics)
 
@@ -32,6 +35,7 @@ def unload_ipython_extension(shell: InteractiveShell) -> None:
     magics: Any = getattr(shell, _ATTR, None)
     if magics is None:
         return
+    setattr(shell, _BOUND_THREAD_ATTR, magics.bound_thread_id)
     magics.close()
     registry = shell.magics_manager.registry
     for kind, names in magics.magics.items():

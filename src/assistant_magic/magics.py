@@ -66,6 +66,7 @@ class AssistantMagics(Magics):
     ).tag(config=True)
 
     _session: Session | None = None
+    _bound_thread_id: str | None = None
 
     # -- %assistant ----------------------------------------------------------------------------
 
@@ -74,7 +75,7 @@ class AssistantMagics(Magics):
     @magic_arguments()
     @argument("--model", help="Model for every following ask.")
     @argument("--instructions", help='System instructions ("" clears them).')
-    @argument("--base-url", help="API base URL (\"\" restores $OPENAI_BASE_URL or OpenAI's).")
+    @argument("--base-url", help='API base URL ("" restores $OPENAI_BASE_URL or OpenAI\'s).')
     @argument("--api", choices=("auto", "responses"), help="Wire dialect.")
     @argument(
         "command",
@@ -158,7 +159,25 @@ class AssistantMagics(Magics):
                 store_path=self.store_path or Store.default_path(),
                 notebook=self.notebook or notebook_key(user_ns),
             )
+            if self._bound_thread_id:
+                self._session.thread = self._session.store.get_thread(self._bound_thread_id)
         return self._session
+
+    @property
+    def bound_thread_id(self) -> str | None:
+        """The kernel's thread, without opening the store just to ask."""
+        if self._session is None:
+            return self._bound_thread_id
+        return self._session.thread.id if self._session.thread else None
+
+    @bound_thread_id.setter
+    def bound_thread_id(self, thread_id: str | None) -> None:
+        if self._session is None:
+            self._bound_thread_id = thread_id
+        elif thread_id is None:
+            self._session.thread = None
+        else:
+            self._session.use_thread(thread_id)
 
     def close(self) -> None:
         if self._session is not None:

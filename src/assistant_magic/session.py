@@ -84,13 +84,15 @@ class Session:
         return self.thread
 
     def resume(self) -> ThreadRecord:
-        thread = self.store.latest_thread(self.notebook)
-        if thread is None:
-            raise AssistantError(
-                "This notebook has no earlier thread to resume: %assistant thread list shows all."
-            )
-        self.thread = thread
-        return thread
+        """Bind this notebook's latest thread that holds a conversation (not the bound one)."""
+        bound = self.thread.id if self.thread else None
+        for thread in self.store.list_threads(notebook=self.notebook, limit=None):
+            if thread.id != bound and self.store.message_count(thread.id):
+                self.thread = thread
+                return thread
+        raise AssistantError(
+            "This notebook has no earlier thread to resume: %assistant thread list shows all."
+        )
 
     def delete_thread(self, key: str, settings: Settings) -> tuple[ThreadRecord, bool]:
         """Delete a thread here and, when it lives on the current server, there too.
@@ -161,8 +163,13 @@ class Session:
 
     def backend(self, settings: Settings) -> Backend:
         settings.require_key()
-        key = (settings.api, settings.base_url, settings.api_key, settings.timeout,
-               settings.max_retries)
+        key = (
+            settings.api,
+            settings.base_url,
+            settings.api_key,
+            settings.timeout,
+            settings.max_retries,
+        )
         if key not in self._backends:
             from .backends import create_backend
 
