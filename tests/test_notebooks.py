@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from queue import Empty
 from typing import Any
@@ -88,88 +89,86 @@ def test_quickstart_notebook(server: ScriptedServer, env: Path, tmp_path: Path) 
     assert API_KEY not in notebook.read_text(), "the key never reaches the saved notebook"
 
 
-def test_interrupting_the_kernel_cancels_the_turn_and_keeps_the_thread(
-    server: ScriptedServer, env: Path
-) -> None:
-    words = [f"w{i} " for i in range(200)]
-    server.script(Text("".join(words), chunks=words, chunk_delay=0.05), Text("Ready again."))
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel()
-    try:
-        kc = km.client()
-        kc.start_channels()
-        kc.wait_for_ready(timeout=60)
-        reply = kc.execute_interactive("%load_ext assistant_magic", timeout=60)
-        assert reply["content"]["status"] == "ok"
+class Kernel:
+    """A real IPython kernel started with the test's environment (so the scripted server's)."""
 
-        msg_id = kc.execute("%%ask\nCount to two hundred, slowly.")
-        _wait_for(lambda: len(server.requests_to("POST", "/v1/responses")) == 1)
-        time.sleep(0.5)
-        km.interrupt_kernel()
-        reply = _reply(kc, msg_id)
-        assert reply["content"]["status"] == "error"
-        assert reply["content"]["ename"] == "TurnInterrupted"
-        assert len(reply["content"]["traceback"]) == 1, "one line, not a traceback"
-        response_id = server.wait_for_disconnect()
-        assert server.response(response_id)["status"] == "cancelled"
+    def __init__(self) -> None:
+        self.manager = KernelManager(kernel_name="python3")
+        self.manager.start_kernel()
+        self.client: Any = None
+        self.connect()
 
-        outputs: list[dict[str, Any]] = []
-        reply = kc.execute_interactive(
-            "%%ask -o again\nAre you still there?",
-            timeout=60,
-            output_hook=lambda msg: outputs.append(msg),
-        )
-        assert reply["content"]["status"] == "ok"
-        reply = kc.execute_interactive(
-            "import json; print(json.dumps(again))",
-            timeout=30,
-            output_hook=lambda msg: outputs.append(msg),
-        )
-        printed = [m["content"]["text"] for m in outputs if m["msg_type"] == "stream"]
-        assert json.loads(printed[-1]) == "Ready again."
-        first, second = (r.body for r in server.requests_to("POST", "/v1/responses"))
-        assert first["conversation"] == second["conversation"], "the same thread goes on"
-    finally:
-        km.shutdown_kernel(now=True)
+    def connect(self) -> None:
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
 
+    def restart(self) -> None:
+        self.client.stop_channels()
+        self.manager.restart_kernel(now=True)
+        self.connect()
 
-def test_thread_resume_after_a_kernel_restart(server: ScriptedServer, env: Path) -> None:
-    server.script(Text("Noted: 42."), Text("It was 42."))
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel()
-    try:
-        kc = km.client()
-        kc.start_channels()
-        kc.wait_for_ready(timeout=60)
-        for code in ("%load_ext assistant_magic", "%%ask\nRemember the number 42."):
-            assert kc.execute_interactive(code, timeout=60)["content"]["status"] == "ok"
-        kc.stop_channels()
-
-        km.restart_kernel(now=True)
-        kc = km.client()
-        kc.start_channels()
-        kc.wait_for_ready(timeout=60)
+    def run(self, code: str, timeout: float = 60) -> list[str]:
+        """Execute `code`; fail unless it succeeded; return what it printed."""
         printed: list[str] = []
 
         def keep(msg: dict[str, Any]) -> None:
             if msg["msg_type"] == "stream":
                 printed.append(msg["content"]["text"])
 
-        for code in (
-            "%load_ext assistant_magic",
-            "%assistant thread resume",
-            "%%ask -o answer\nWhich number?",
-            "print(answer)",
-        ):
-            reply = kc.execute_interactive(code, timeout=60, output_hook=keep)
-            assert reply["content"]["status"] == "ok", code
-        assert any(text.startswith("Resumed th_") for text in printed)
-        assert printed[-1] == "It was 42.\n"
-        first, second = (r.body for r in server.requests_to("POST", "/v1/responses"))
-        assert first["conversation"] == second["conversation"]
-        assert len(server.requests_to("POST", "/v1/conversations")) == 1
-    finally:
-        km.shutdown_kernel(now=True)
+        reply = self.client.execute_interactive(code, timeout=timeout, output_hook=keep)
+        assert reply["content"]["status"] == "ok", (code, reply["content"])
+        return printed
+
+    def shutdown(self) -> None:
+        self.client.stop_channels()
+        self.manager.shutdown_kernel(now=True)
+
+
+@pytest.fixture
+def kernel(env: Path) -> Iterator[Kernel]:
+    started = Kernel()
+    yield started
+    started.shutdown()
+
+
+def test_interrupting_the_kernel_cancels_the_turn_and_keeps_the_thread(
+    server: ScriptedServer, kernel: Kernel
+) -> None:
+    words = [f"w{i} " for i in range(200)]
+    server.script(Text("".join(words), chunks=words, chunk_delay=0.05), Text("Ready again."))
+    kernel.run("%load_ext assistant_magic")
+
+    msg_id = kernel.client.execute("%%ask\nCount to two hundred, slowly.")
+    _wait_for(lambda: len(server.requests_to("POST", "/v1/responses")) == 1)
+    time.sleep(0.5)
+    kernel.manager.interrupt_kernel()
+    reply = _reply(kernel.client, msg_id)
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "TurnInterrupted"
+    assert len(reply["content"]["traceback"]) == 1, "one line, not a traceback"
+    response_id = server.wait_for_disconnect()
+    assert server.response(response_id)["status"] == "cancelled"
+
+    kernel.run("%%ask -o again\nAre you still there?")
+    printed = kernel.run("import json; print(json.dumps(again))")
+    assert json.loads(printed[-1]) == "Ready again."
+    first, second = (r.body for r in server.requests_to("POST", "/v1/responses"))
+    assert first["conversation"] == second["conversation"], "the same thread goes on"
+
+
+def test_thread_resume_after_a_kernel_restart(server: ScriptedServer, kernel: Kernel) -> None:
+    server.script(Text("Noted: 42."), Text("It was 42."))
+    kernel.run("%load_ext assistant_magic")
+    kernel.run("%%ask\nRemember the number 42.")
+    kernel.restart()
+    kernel.run("%load_ext assistant_magic")
+    assert kernel.run("%assistant thread resume")[0].startswith("Resumed th_")
+    kernel.run("%%ask -o answer\nWhich number?")
+    assert kernel.run("print(answer)") == ["It was 42.\n"]
+    first, second = (r.body for r in server.requests_to("POST", "/v1/responses"))
+    assert first["conversation"] == second["conversation"]
+    assert len(server.requests_to("POST", "/v1/conversations")) == 1
 
 
 def _reply(kc: Any, msg_id: str, timeout: float = 30) -> dict[str, Any]:
