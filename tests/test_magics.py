@@ -121,7 +121,8 @@ def test_help_documents_every_flag(ip) -> None:  # type: ignore[no-untyped-def]
     doc = ip.find_line_magic("assistant").__doc__
     for flag in ("--model", "--instructions", "--base-url", "--api", "thread", "retry"):
         assert flag in doc
-    assert "-o" in ip.find_cell_magic("ask").__doc__
+    ask_doc = ip.find_cell_magic("ask").__doc__
+    assert "%%ask [-o NAME] [--model MODEL] [--instructions INSTRUCTIONS]" in ask_doc
 
 
 def test_changing_the_server_unbinds_the_thread(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -244,6 +245,8 @@ def test_thread_commands(ip, server, capsys, tmp_path: Path) -> None:  # type: i
 
     error, _ = run(ip, "%assistant thread frobnicate", capsys)
     assert "Unknown thread command" in str(error)
+    error, _ = run(ip, "%assistant thread use", capsys)
+    assert "thread use needs one thread id" in str(error)
 
 
 def test_the_bound_thread_survives_reload_ext(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]

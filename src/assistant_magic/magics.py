@@ -115,7 +115,7 @@ class AssistantMagics(Magics):
 
     @cell_magic
     @no_var_expand
-    @magic_arguments()
+    @magic_arguments("%ask")  # the usage line then reads %%ask, as the user types it
     @argument("-o", "--output", metavar="NAME", help="Also store the answer text in NAME.")
     @argument("--model", help="Model for this ask only.")
     @argument("--instructions", help="Instructions for this ask only.")
@@ -257,6 +257,10 @@ class AssistantMagics(Magics):
         elif verb == "resume" and not rest:
             thread = session.resume()
             print(f"Resumed {self._describe(thread)}")
+        elif verb in ("use", "delete"):
+            raise AssistantError(
+                f"thread {verb} needs one thread id: see %assistant thread list for the ids."
+            )
         else:
             raise AssistantError(f"Unknown thread command {' '.join(words)!r}: {THREAD_COMMANDS}.")
 
