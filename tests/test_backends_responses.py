@@ -116,6 +116,22 @@ def test_http_errors_become_one_line_api_errors(
     assert str(info.value).startswith(f"{server.base_url} failed (500): Boom.")
 
 
+def test_a_broken_connection_mid_answer_is_one_line(
+    backend: ResponsesBackend, server: ScriptedServer
+) -> None:
+    server.script(Text("one two three four", hang_up_after=2))
+    seen: list[Event] = []
+    request = TurnRequest(
+        user_text="Hi", model="gpt-5.4-mini", instructions="", remote_thread_id=None
+    )
+    with pytest.raises(ApiError) as info:
+        for event in backend.stream_turn(request):
+            seen.append(event)
+    assert str(info.value).startswith(f"Lost the connection to {server.base_url}")
+    assert "%assistant retry" in str(info.value)
+    assert "".join(e.text for e in seen if isinstance(e, TextDelta)) == "one two"
+
+
 def test_a_deleted_conversation_says_how_to_go_on(backend: ResponsesBackend) -> None:
     conversation = backend.create_thread()
     assert conversation is not None

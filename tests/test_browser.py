@@ -153,7 +153,10 @@ def _quiet_settings(settings_dir: Path) -> None:
 def _lab_command(port: int, token: str, root: Path) -> list[str]:
     """`jupyter lab` on loopback, with everything that would reach the network switched off."""
     command = [
-        sys.executable, "-m", "jupyter", "lab",
+        sys.executable,
+        "-m",
+        "jupyter",
+        "lab",
         "--no-browser",
         f"--ServerApp.port={port}",
         "--ServerApp.ip=127.0.0.1",
@@ -210,11 +213,19 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     with log.open("wb") as out:
         process = subprocess.Popen(
             _lab_command(port, token, root),
-            cwd=root, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            cwd=root,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     server = Lab(
-        url=f"http://127.0.0.1:{port}", token=token, root=root,
-        data_dir=Path(env["JUPYTER_DATA_DIR"]), log=log, process=process,
+        url=f"http://127.0.0.1:{port}",
+        token=token,
+        root=root,
+        data_dir=Path(env["JUPYTER_DATA_DIR"]),
+        log=log,
+        process=process,
     )
     try:
         _wait_for_lab(server, LAB_START_TIMEOUT)
@@ -292,7 +303,9 @@ def _write_notebook(path: Path, kernel: str, sources: list[str]) -> None:
         "cells": cells,
         "metadata": {
             "kernelspec": {
-                "name": kernel, "display_name": kernel_display_name(kernel), "language": "python"
+                "name": kernel,
+                "display_name": kernel_display_name(kernel),
+                "language": "python",
             },
             "language_info": {"name": "python"},
         },
@@ -477,7 +490,9 @@ def test_widget_shows_progress_while_markdown_answer_streams(
     answer = notebook.cell(1).locator(".jp-OutputArea-output.jp-RenderedMarkdown")
     assert answer.locator("strong").inner_text() == "530,000"
     assert answer.locator("li").all_inner_texts() == [
-        "speed: high", "stamina: endless", "mood: dangerous"
+        "speed: high",
+        "stamina: endless",
+        "mood: dangerous",
     ]
     assert "**" not in answer.inner_text(), "the answer is shown as raw Markdown"
     _assert_no_broken_widget(notebook)

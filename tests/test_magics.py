@@ -396,3 +396,14 @@ def test_interrupt_keeps_the_partial_answer_and_the_thread(ip, server, capsys) -
     server.script(Text("Still here."))
     error, out = run(ip, "%%ask\nAre you there?", capsys)
     assert error is None and "Still here." in out
+
+
+def test_a_broken_connection_keeps_the_partial_answer(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    server.script(Text("one two three four", hang_up_after=2), Text("All of it."))
+    error, out = run(ip, "%%ask\nCount", capsys)
+    one_line(error, out, "Lost the connection", "%assistant retry")
+    thread = magics(ip).session.thread
+    turn = Store(magics(ip).session.store_path).turns(thread.id)[-1]
+    assert (turn.status, turn.answer_text) == ("failed", "one two")
+    error, out = run(ip, "%assistant retry", capsys)
+    assert error is None and "All of it." in out

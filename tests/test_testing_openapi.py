@@ -34,8 +34,13 @@ def generated_events(reply: Text) -> list[dict[str, Any]]:
     """The events the server would stream for ``reply``, without any HTTP."""
     state = ServerState()
     body = {"model": "gpt-5.4-mini", "input": "hi"}
-    turn = Turn(state, initial_resource(body, conversation_id=None), conversation=None,
-                context_items=[], input_items=[])
+    turn = Turn(
+        state,
+        initial_resource(body, conversation_id=None),
+        conversation=None,
+        context_items=[],
+        input_items=[],
+    )
     turn.begin()
     return list(text_events(turn, reply, delay=0))
 
@@ -45,8 +50,12 @@ def generated_events(reply: Text) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize(
     "reply",
-    [Text("Fine words."), Text("queued", queued=True), Text("cut", status="incomplete"),
-     Text("a b c", fail_after=1)],
+    [
+        Text("Fine words."),
+        Text("queued", queued=True),
+        Text("cut", status="incomplete"),
+        Text("a b c", fail_after=1),
+    ],
     ids=["completed", "queued", "incomplete", "failed"],
 )
 def test_generated_events_match_the_spec(validator: TrafficValidator, reply: Text) -> None:
@@ -65,10 +74,13 @@ def test_a_broken_delta_event_is_caught(validator: TrafficValidator) -> None:
 
     assert len(problems) == 2
     assert all(p.startswith("stream event 'response.output_text.delta' #") for p in problems)
-    assert any("ResponseTextDeltaEvent at $: 'logprobs' is a required property" in p
-               for p in problems)
-    assert any("ResponseTextDeltaEvent at $.output_index: '0' is not of type 'integer'" in p
-               for p in problems)
+    assert any(
+        "ResponseTextDeltaEvent at $: 'logprobs' is a required property" in p for p in problems
+    )
+    assert any(
+        "ResponseTextDeltaEvent at $.output_index: '0' is not of type 'integer'" in p
+        for p in problems
+    )
 
 
 def test_a_broken_response_inside_an_event_is_caught(validator: TrafficValidator) -> None:
@@ -97,8 +109,10 @@ def test_an_unknown_event_type_is_caught(validator: TrafficValidator) -> None:
 def test_overlapping_one_of_branches_are_accepted(validator: TrafficValidator) -> None:
     # A user message with a content list is both an EasyInputMessage and an InputMessage: strict
     # oneOf rejects what the real API accepts.
-    body = {"model": "m", "input": [{"role": "user", "content": [{"type": "input_text",
-                                                                  "text": "x"}]}]}
+    body = {
+        "model": "m",
+        "input": [{"role": "user", "content": [{"type": "input_text", "text": "x"}]}],
+    }
     spec = load_spec(SPEC)
     strict = Draft202012Validator(
         {"$ref": "urn:openai-openapi#/components/schemas/CreateResponse"},
@@ -132,8 +146,15 @@ def test_required_body_is_enforced(validator: TrafficValidator) -> None:
 
 
 def test_unknown_parameters_come_from_all_of_parts(validator: TrafficValidator) -> None:
-    body = {"model": "m", "input": "x", "conversation": "c", "metadata": {}, "temperature": 1,
-            "bogus": 1, "stream_options": {}}
+    body = {
+        "model": "m",
+        "input": "x",
+        "conversation": "c",
+        "metadata": {},
+        "temperature": 1,
+        "bogus": 1,
+        "stream_options": {},
+    }
 
     assert validator.unknown_parameters("POST", "/responses", body) == ["bogus"]
     assert validator.unknown_parameters("POST", "/conversations/c1/items", {"itemz": []}) == [
@@ -176,13 +197,17 @@ def tiny_document(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_nullable_true_is_understood() -> None:
-    spec = OpenApiSpec(tiny_document({
-        "type": "object",
-        "properties": {
-            "size": {"type": "string", "enum": ["s", "m"], "nullable": True},
-            "ref": {"$ref": "#/components/schemas/Thing", "nullable": True},
-        },
-    }))
+    spec = OpenApiSpec(
+        tiny_document(
+            {
+                "type": "object",
+                "properties": {
+                    "size": {"type": "string", "enum": ["s", "m"], "nullable": True},
+                    "ref": {"$ref": "#/components/schemas/Thing", "nullable": True},
+                },
+            }
+        )
+    )
 
     assert spec.violations("#/components/schemas/Thing", {"size": None, "ref": None}) == []
     assert spec.violations("#/components/schemas/Thing", {"size": "m", "ref": {}}) == []
@@ -191,18 +216,25 @@ def test_nullable_true_is_understood() -> None:
 
 
 def test_discriminator_narrows_to_the_tagged_branch() -> None:
-    document = tiny_document({
-        "oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}],
-        "discriminator": {"propertyName": "type"},
-    })
+    document = tiny_document(
+        {
+            "oneOf": [{"$ref": "#/components/schemas/Cat"}, {"$ref": "#/components/schemas/Dog"}],
+            "discriminator": {"propertyName": "type"},
+        }
+    )
     document["components"]["schemas"]["Cat"] = {
-        "type": "object", "required": ["type", "lives"],
-        "properties": {"type": {"type": "string", "enum": ["cat"]},
-                       "lives": {"type": "integer"}},
+        "type": "object",
+        "required": ["type", "lives"],
+        "properties": {"type": {"type": "string", "enum": ["cat"]}, "lives": {"type": "integer"}},
     }
     document["components"]["schemas"]["Dog"] = {
-        "allOf": [{"type": "object", "required": ["type"],
-                   "properties": {"type": {"type": "string", "enum": ["dog"]}}}],
+        "allOf": [
+            {
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"type": "string", "enum": ["dog"]}},
+            }
+        ],
     }
     spec = OpenApiSpec(document)
 
@@ -238,4 +270,3 @@ def test_validation_is_off_without_a_spec(monkeypatch: pytest.MonkeyPatch) -> No
     assert server.validator is None
     assert answer.output_text == "You said: hi"
     assert server.validation_errors == []
-

@@ -214,7 +214,9 @@ def test_conversation_lifecycle(srv: ScriptedServer, client: openai.OpenAI) -> N
 
     deleted = client.conversations.delete(conversation.id)
     assert (deleted.id, deleted.deleted, deleted.object) == (
-        conversation.id, True, "conversation.deleted"
+        conversation.id,
+        True,
+        "conversation.deleted",
     )
     with pytest.raises(openai.NotFoundError):
         client.conversations.retrieve(conversation.id)
@@ -448,7 +450,9 @@ def test_queued_stream(srv: ScriptedServer, client: openai.OpenAI) -> None:
     events = list(client.responses.create(model=MODEL, input="hi", stream=True))
 
     assert [e.type for e in events[:3]] == [
-        "response.created", "response.queued", "response.in_progress"
+        "response.created",
+        "response.queued",
+        "response.in_progress",
     ]
     assert events[0].response.status == "queued"  # type: ignore[union-attr]
     assert events[1].response.status == "queued"  # type: ignore[union-attr]
@@ -508,7 +512,8 @@ def test_client_disconnect_mid_stream(srv: ScriptedServer, client: openai.OpenAI
     page = client.conversations.items.list(conversation.id, order="asc")
     items = [message(i) for i in page]
     assert [(i.role, i.status) for i in items] == [
-        ("user", "completed"), ("assistant", "incomplete")
+        ("user", "completed"),
+        ("assistant", "incomplete"),
     ]
     partial = text_of(items[1])
     assert partial.startswith("w0 w1 w2") and len(partial) < len(long_text)
@@ -532,9 +537,7 @@ def test_background_response_can_be_cancelled(srv: ScriptedServer, client: opena
     assert srv.validation_errors == []
 
 
-def test_cancelling_a_background_stream_ends_it(
-    srv: ScriptedServer, client: openai.OpenAI
-) -> None:
+def test_cancelling_a_background_stream_ends_it(srv: ScriptedServer, client: openai.OpenAI) -> None:
     srv.script(Text(" ".join(["tick"] * 200), chunk_delay=0.01))
     stream = client.responses.create(model=MODEL, input="hi", background=True, stream=True)
 
@@ -668,7 +671,9 @@ def test_bad_item_inside_conversation_items_request(srv: ScriptedServer) -> None
     conversation_id = raw_request(srv, "POST", "/v1/conversations", {})[1]["id"]
 
     status, body = raw_request(
-        srv, "POST", f"/v1/conversations/{conversation_id}/items",
+        srv,
+        "POST",
+        f"/v1/conversations/{conversation_id}/items",
         {"items": [{"type": "message", "role": "user", "content": [{"type": "input_txt"}]}]},
     )
 
@@ -716,8 +721,15 @@ def test_plugin_fixture_points_the_sdk_at_the_server(pytester: pytest.Pytester) 
 
 def test_cli_serves_echo_replies(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "assistant_magic.testing", "--chunk-delay", "0",
-         "--api-key", "sk-cli"],
+        [
+            sys.executable,
+            "-m",
+            "assistant_magic.testing",
+            "--chunk-delay",
+            "0",
+            "--api-key",
+            "sk-cli",
+        ],
         stdout=subprocess.PIPE,
         text=True,
         env={**os.environ, "ASSISTANT_MAGIC_OPENAPI": str(SPEC)},

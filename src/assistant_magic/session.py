@@ -146,8 +146,10 @@ class Session:
             raise TurnInterrupted(
                 "Interrupted: the partial answer is kept and the thread is ready for the next ask."
             ) from None
-        except AssistantError as exc:
-            outcome = self._record(turn, run.failed(str(exc)), settings, started)
+        except Exception as exc:
+            # Whatever went wrong, the store and the view must say the turn ended.
+            error = str(exc) if isinstance(exc, AssistantError) else f"{type(exc).__name__}: {exc}"
+            outcome = self._record(turn, run.failed(error), settings, started)
             view.finish(outcome)
             raise
         outcome = self._record(turn, run.finished(), settings, started)

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, NoReturn
 
 from ..errors import ApiError
 
+NETWORK_PACKAGES = frozenset({"httpx", "httpx2", "httpcore", "httpcore2", "h11"})
+
 if TYPE_CHECKING:
     import openai
 
@@ -23,9 +25,10 @@ def make_client(settings: Settings) -> openai.OpenAI:
     )
 
 
-def raise_api_error(exc: Exception, settings: Settings) -> NoReturn:
+def raise_api_error(exc: Exception, settings: Settings, *, mid_stream: bool = False) -> NoReturn:
     """Re-raise an SDK exception as one line that says what happened and what to do."""
-    raise ApiError(settings.redact(describe(exc, settings)), status=_status(exc)) from None
+    message = describe(exc, settings, mid_stream=mid_stream)
+    raise ApiError(settings.redact(message), status=_status(exc)) from None
 
 
 def _status(exc: Exception) -> int | None:
@@ -33,18 +36,23 @@ def _status(exc: Exception) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def describe(exc: Exception, settings: Settings) -> str:
+def describe(exc: Exception, settings: Settings, *, mid_stream: bool = False) -> str:
     import openai
 
     url = settings.base_url
     retry = "Run %assistant retry to send it again."
     if isinstance(exc, openai.APITimeoutError):
         return f"{url} did not answer within {settings.timeout:g} s. {retry}"
+    lost = is_network_error(exc) or isinstance(exc, openai.APIConnectionError)
+    if lost and mid_stream:
+        return f"Lost the connection to {url} during the answer. {retry}"
     if isinstance(exc, openai.APIConnectionError):
         return (
             f"Cannot reach {url}: is the server running? Check --base-url or $OPENAI_BASE_URL. "
             f"{retry}"
         )
+    if is_network_error(exc):
+        return f"The connection to {url} failed ({exc}). {retry}"
     if not isinstance(exc, openai.APIStatusError):
         return f"{type(exc).__name__}: {exc}"
     message = server_message(exc)
@@ -74,6 +82,12 @@ def describe(exc: Exception, settings: Settings) -> str:
     if status >= 500:
         return f"{url} failed ({status}): {message} Try again later. {retry}"
     return f"{url} rejected the request ({status}): {message}"
+
+
+def is_network_error(exc: BaseException) -> bool:
+    """A transport failure while reading a stream, which the SDK passes through unwrapped."""
+    package = type(exc).__module__.split(".")[0]
+    return isinstance(exc, OSError) or package in NETWORK_PACKAGES
 
 
 def server_message(exc: openai.APIStatusError) -> str:

@@ -20,7 +20,7 @@ from ..events import (
     UsageReported,
 )
 from .interface import TurnRequest
-from .openai_sdk import make_client, raise_api_error
+from .openai_sdk import is_network_error, make_client, raise_api_error
 
 if TYPE_CHECKING:
     import openai
@@ -91,8 +91,10 @@ class ResponsesBackend:
             # closed early costs a fresh TCP connection on the next turn.
             for _ in stream:
                 pass
-        except openai.OpenAIError as exc:
-            raise_api_error(exc, self.settings)
+        except Exception as exc:
+            if isinstance(exc, openai.OpenAIError) or is_network_error(exc):
+                raise_api_error(exc, self.settings, mid_stream=True)
+            raise
         finally:
             stream.close()
 

@@ -16,17 +16,30 @@ def main(argv: list[str] | None = None) -> int:
         description="Serve echo replies on 127.0.0.1 until Ctrl-C.",
     )
     parser.add_argument("--port", type=int, default=0, help="port to listen on (0: any free one)")
-    parser.add_argument("--chunk-delay", type=float, default=0.05, metavar="S",
-                        help="seconds between streamed chunks (default 0.05)")
-    parser.add_argument("--api-key", default="sk-test",
-                        help="bearer key clients must send; empty string: no auth")
-    parser.add_argument("--openapi", default=None, metavar="PATH",
-                        help="openapi.json to validate against (or $ASSISTANT_MAGIC_OPENAPI)")
+    parser.add_argument(
+        "--chunk-delay",
+        type=float,
+        default=0.05,
+        metavar="S",
+        help="seconds between streamed chunks (default 0.05)",
+    )
+    parser.add_argument(
+        "--api-key", default="sk-test", help="bearer key clients must send; empty string: no auth"
+    )
+    parser.add_argument(
+        "--openapi",
+        default=None,
+        metavar="PATH",
+        help="openapi.json to validate against (or $ASSISTANT_MAGIC_OPENAPI)",
+    )
     args = parser.parse_args(argv)
 
     server = ScriptedServer(
-        api_key=args.api_key or None, openapi=args.openapi, chunk_delay=args.chunk_delay,
-        port=args.port, models=None,
+        api_key=args.api_key or None,
+        openapi=args.openapi,
+        chunk_delay=args.chunk_delay,
+        port=args.port,
+        models=None,
     )
     # Stop on Ctrl-C or SIGTERM even if SIGINT was ignored by whoever started us (a shell runs
     # background jobs that way, and Python then installs no KeyboardInterrupt handler).

@@ -230,7 +230,8 @@ def _operation(method: str, template: str, spec: Mapping[str, Any]) -> Operation
         request = base + "/requestBody/content/application~1json/schema"
     answer = spec.get("responses", {}).get("200", {}).get("content", {})
     json_schema = (
-        base + "/responses/200/content/application~1json/schema" if "application/json" in answer
+        base + "/responses/200/content/application~1json/schema"
+        if "application/json" in answer
         else None
     )
     event_schema = (

@@ -27,6 +27,7 @@ from typing import Any
 
 from .items import Item, message_text, new_id, output_text_part, words
 from .script import Text
+from .sse import HangUp
 from .turns import Turn
 from .wire import Event
 
@@ -50,9 +51,7 @@ _ECHOED_DEFAULTS: dict[str, Any] = {
 }
 
 
-def initial_resource(
-    body: Mapping[str, Any], *, conversation_id: str | None
-) -> dict[str, Any]:
+def initial_resource(body: Mapping[str, Any], *, conversation_id: str | None) -> dict[str, Any]:
     """A new Response carrying every field the spec requires, before any output.
 
     ``usage`` is left out rather than null until the end: the spec types it as an object.
@@ -126,8 +125,13 @@ def text_events(
     item_id = new_id("msg")
     output_index = len(turn.snapshot()["output"])
     where = {"item_id": item_id, "output_index": output_index, "content_index": 0}
-    item: Item = {"id": item_id, "type": "message", "status": "in_progress", "content": [],
-                  "role": "assistant"}
+    item: Item = {
+        "id": item_id,
+        "type": "message",
+        "status": "in_progress",
+        "content": [],
+        "role": "assistant",
+    }
     turn.open_item(item)
     yield event("response.output_item.added", output_index=output_index, item=item)
     yield event("response.content_part.added", **where, part=output_text_part(""))
@@ -136,6 +140,9 @@ def text_events(
     for sent, piece in enumerate(reply.pieces):
         if reply.fail_after is not None and sent >= reply.fail_after:
             break
+        if reply.hang_up_after is not None and sent >= reply.hang_up_after:
+            turn.fail("server_error", "The connection was lost.")
+            raise HangUp()
         if delay > 0:
             sleep(delay)
         if turn.is_final:

@@ -6,6 +6,7 @@ unanswered tool calls), then takes the next scripted reply. Rejected requests do
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import threading
 from collections.abc import Callable, Generator, Iterator, Mapping
@@ -16,6 +17,7 @@ from .items import Item, input_items, unanswered_call
 from .response_events import initial_resource, text_events
 from .routing import Router
 from .script import HttpError, Reply, ReplyContext, ReplyFactory, ScriptItem, Text
+from .sse import HangUp
 from .state import Conversation, ServerState
 from .turns import Turn
 from .wire import (
@@ -83,14 +85,21 @@ class ResponsesApi:
             answer = JsonAnswer(turn.snapshot())  # before the drain moves it on
             self._drain_in_background(events)
             return answer
-        for event in events:
-            self.settings.check_event(event)
+        self._drain(events)
         return JsonAnswer(turn.snapshot())
+
+    def _drain(self, events: Iterator[Event]) -> None:
+        # A hang-up only drops a stream; without one, the response simply ends failed.
+        with contextlib.suppress(HangUp):
+            for event in events:
+                self.settings.check_event(event)
 
     def _check_model(self, model: object) -> None:
         if not model:
             raise ApiFailure(
-                400, "Missing required parameter: 'model'.", param="model",
+                400,
+                "Missing required parameter: 'model'.",
+                param="model",
                 code="missing_required_parameter",
             )
         if self.settings.models is not None and model not in self.settings.models:
@@ -147,8 +156,13 @@ class ResponsesApi:
         items: list[Item],
     ) -> Turn:
         resource = initial_resource(body, conversation_id=conversation.id if conversation else None)
-        turn = Turn(self.state, resource, conversation=conversation, context_items=context,
-                    input_items=items)
+        turn = Turn(
+            self.state,
+            resource,
+            conversation=conversation,
+            context_items=context,
+            input_items=items,
+        )
         turn.begin()
         if body.get("store") is not False or turn.background:
             with self.state.lock:
@@ -167,11 +181,9 @@ class ResponsesApi:
             turn.abandon()
 
     def _drain_in_background(self, events: Iterator[Event]) -> None:
-        def drain() -> None:
-            for event in events:
-                self.settings.check_event(event)
-
-        threading.Thread(target=drain, name="scripted-background-turn", daemon=True).start()
+        threading.Thread(
+            target=self._drain, args=(events,), name="scripted-background-turn", daemon=True
+        ).start()
 
     # -- retrieve, delete, cancel ----------------------------------------------------------
 

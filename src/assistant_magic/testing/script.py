@@ -26,6 +26,7 @@ class Text:
     ``queued`` starts the response in status "queued" and emits ``response.queued``.
     ``status="incomplete"`` ends with ``response.incomplete`` and ``incomplete_reason``.
     ``fail_after=N`` sends N deltas, then ``response.failed`` with ``fail_message``.
+    ``hang_up_after=N`` sends N deltas, then drops the connection mid-body (a network failure).
     """
 
     text: str
@@ -36,6 +37,7 @@ class Text:
     status: Literal["completed", "incomplete"] = "completed"
     incomplete_reason: Literal["max_output_tokens", "content_filter"] = "max_output_tokens"
     fail_after: int | None = None
+    hang_up_after: int | None = None
     fail_message: str = (
         "The server had an error processing your request. Sorry about that! You can retry your "
         "request, or contact us through our help center at help.openai.com if you keep seeing "
@@ -47,6 +49,8 @@ class Text:
             raise ValueError("Text.chunks must join back to Text.text")
         if self.fail_after is not None and self.fail_after < 0:
             raise ValueError("Text.fail_after must be >= 0")
+        if self.hang_up_after is not None and self.hang_up_after < 0:
+            raise ValueError("Text.hang_up_after must be >= 0")
 
     @property
     def pieces(self) -> list[str]:

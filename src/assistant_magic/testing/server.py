@@ -17,6 +17,7 @@ import json
 import os
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable
@@ -30,7 +31,7 @@ from .openapi import TrafficValidator, load_spec, resolve_spec_path
 from .responses_api import ResponsesApi, ResponsesSettings
 from .routing import Router
 from .script import HttpError, ReplyFactory, ScriptItem, Text, echo
-from .sse import ClientDisconnected, SseWriter, encode_json
+from .sse import ClientDisconnected, HangUp, SseWriter, encode_json
 from .state import ServerState
 from .wire import (
     Answer,
@@ -101,8 +102,10 @@ class ScriptedServer:
             return self
         self._httpd = _HttpServer(("127.0.0.1", self._requested_port), self)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"scripted-openai-{self.port}", daemon=True,
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"scripted-openai-{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -230,13 +233,15 @@ class ScriptedServer:
             answer = failure.answer()
         except Exception as exc:  # a bug here must fail the test, not be retried by the SDK
             self._record([f"server bug on {request.method} {request.path}: {exc!r}"])
-            answer = ApiFailure(500, f"{exc!r}", type="server_error",
-                                headers={"x-should-retry": "false"}).answer()
+            answer = ApiFailure(
+                500, f"{exc!r}", type="server_error", headers={"x-should-retry": "false"}
+            ).answer()
         if isinstance(answer, EventStream):
             return EventStream(self._checked(answer.events), answer.on_disconnect)
         if self.validator is not None and path is not None:
-            self._record(self.validator.answer_violations(
-                request.method, path, answer.status, answer.body))
+            self._record(
+                self.validator.answer_violations(request.method, path, answer.status, answer.body)
+            )
         return answer
 
     def _authenticate(self, authorization: str | None) -> None:
@@ -258,8 +263,9 @@ class ScriptedServer:
             return
         unknown = self.validator.unknown_parameters(method, path, body)
         if unknown:
-            self._record([f"{method} /v1{path} request body: unknown parameter {name!r}"
-                          for name in unknown])
+            self._record(
+                [f"{method} /v1{path} request body: unknown parameter {name!r}" for name in unknown]
+            )
             noun = "argument" if len(unknown) == 1 else "arguments"
             raise ApiFailure(400, f"Unrecognized request {noun} supplied: {', '.join(unknown)}")
         problems = self.validator.request_violations(method, path, body)
@@ -312,6 +318,12 @@ class _HttpServer(ThreadingHTTPServer):
         with self._connections_lock:
             self._connections.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up an idle keep-alive connection is normal life, not a server bug.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
     def close_connections(self) -> None:
         with self._connections_lock:
@@ -400,6 +412,8 @@ class _Handler(BaseHTTPRequestHandler):
             for event in stream.events:
                 writer.send(event)
             writer.close()
+        except HangUp:
+            self.close_connection = True  # the body stays unterminated, as on a broken network
         except (ClientDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
             stream.on_disconnect()

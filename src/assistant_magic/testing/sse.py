@@ -18,6 +18,10 @@ class ClientDisconnected(Exception):
     """The client closed the connection while we were writing."""
 
 
+class HangUp(Exception):
+    """Raised by an event generator to drop the connection mid-stream, as a broken network does."""
+
+
 class SseWriter:
     """Writes ``event: <type>`` / ``data: <json>`` frames the way the Responses API does."""
 

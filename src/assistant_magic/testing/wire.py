@@ -58,7 +58,10 @@ Answer = JsonAnswer | EventStream
 
 
 def error_body(
-    message: str, *, type: str = "invalid_request_error", param: str | None = None,
+    message: str,
+    *,
+    type: str = "invalid_request_error",
+    param: str | None = None,
     code: str | None = None,
 ) -> dict[str, Any]:
     """OpenAI's error envelope; every error answer uses it."""
