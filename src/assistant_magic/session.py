@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from .backends.interface import TurnRequest
 from .errors import ApiError, AssistantError, ConfigurationError, TurnInterrupted
 from .events import Event, ResponseStarted, TextDelta, TurnFinished, Usage, UsageReported
 
@@ -125,8 +126,6 @@ class Session:
         run = _TurnRun()
         try:
             remote_id = self._ensure_remote(thread, backend)
-            from .backends.interface import TurnRequest
-
             request = TurnRequest(
                 user_text=text,
                 model=settings.model,
