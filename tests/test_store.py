@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,14 @@ import pytest
 from assistant_magic import store as store_module
 from assistant_magic.errors import AssistantError
 from assistant_magic.events import Usage
-from assistant_magic.store import SCHEMA_VERSION, Store, ThreadRecord, make_title
+from assistant_magic.store import (
+    SCHEMA_VERSION,
+    Store,
+    ThreadRecord,
+    ToolCallRecord,
+    TurnRecord,
+    make_title,
+)
 
 RESPONSES = {"model": "gpt-4o", "dialect": "responses", "base_url": "https://api.openai.com/v1"}
 
@@ -238,6 +246,230 @@ def test_start_turn_on_a_missing_thread_is_a_user_error(store: Store) -> None:
     assert store.start_turn(t.id, "hello", "gpt-4o").seq == 1
 
 
+# -- tool calls ---------------------------------------------------------------------------
+
+
+def call(
+    store: Store,
+    turn_id: int,
+    round: int,
+    call_id: str,
+    name: str = "calc_strength",
+    arguments: str = '{"name": "Mamezou"}',
+) -> ToolCallRecord:
+    return store.start_tool_call(
+        turn_id, round=round, call_id=call_id, name=name, arguments=arguments
+    )
+
+
+def test_tool_call_lifecycle(store: Store) -> None:
+    t = new_thread(store)
+    turn = store.start_turn(t.id, "How strong is Mamezou?", "gpt-4o")
+
+    pending = call(store, turn.id, 1, "call_abc")
+
+    assert pending == ToolCallRecord(
+        id=pending.id,
+        turn_id=turn.id,
+        round=1,
+        seq=1,
+        call_id="call_abc",
+        name="calc_strength",
+        arguments='{"name": "Mamezou"}',
+        output="",
+        status="pending",
+        duration=None,
+        started=pending.started,
+        finished=None,
+    )
+    assert pending.started >= turn.started
+    assert store.tool_calls(turn.id) == [pending]
+    assert store.pending_tool_calls(t.id) == [pending]
+
+    done = store.finish_tool_call(pending.id, status="ok", output="530000", duration=0.25)
+
+    assert done == replace(
+        pending, output="530000", status="ok", duration=0.25, finished=done.finished
+    )
+    assert done.finished is not None and done.finished >= done.started
+    assert store.tool_calls(turn.id) == [done]
+    assert store.thread_tool_calls(t.id) == {turn.id: [done]}
+    assert store.pending_tool_calls(t.id) == []
+
+
+def test_tool_calls_keep_their_order_across_rounds_and_turns(store: Store) -> None:
+    t = new_thread(store)
+    other = new_thread(store)
+    first = store.start_turn(t.id, "one", "gpt-4o")
+    # Round 1 asks for two calls at once; they finish in the other order.
+    a = call(store, first.id, 1, "call_a")
+    b = call(store, first.id, 1, "call_b", arguments='{"name": "Tanuki"}')
+    noise = call(store, store.start_turn(other.id, "elsewhere", "gpt-4o").id, 1, "call_a")
+    store.finish_tool_call(b.id, status="error", output="KeyError: 'Tanuki'", duration=0.1)
+    store.finish_tool_call(a.id, status="ok", output="530000", duration=0.2)
+    call(store, first.id, 2, "call_c", name="plot", arguments="{}")
+    store.finish_turn(first.id, status="completed", answer_text="done")
+    quiet = store.start_turn(t.id, "no tools here", "gpt-4o")
+    second = store.start_turn(t.id, "two", "gpt-4o")
+    d = call(store, second.id, 1, "call_a")  # ids are unique per turn only
+    e = call(store, second.id, 3, "call_e")  # a round may be skipped, never revisited
+
+    calls = store.tool_calls(first.id)
+    assert [(x.round, x.seq, x.call_id, x.name, x.status) for x in calls] == [
+        (1, 1, "call_a", "calc_strength", "ok"),
+        (1, 2, "call_b", "calc_strength", "error"),
+        (2, 3, "call_c", "plot", "pending"),
+    ]
+    by_turn = store.thread_tool_calls(t.id)
+    assert list(by_turn) == [first.id, second.id]  # turns oldest first, quiet ones left out
+    assert by_turn[first.id] == calls
+    assert by_turn[second.id] == [d, e]
+    assert (d.seq, e.seq) == (1, 2)
+    assert store.tool_calls(quiet.id) == []
+    assert store.thread_tool_calls(other.id) == {noise.turn_id: [noise]}
+    assert store.thread_tool_calls(new_thread(store).id) == {}
+
+
+def test_tool_call_text_round_trips_exactly(db_path: Path) -> None:
+    odd = [
+        '{"name": "Mamezou"',  # cut short: not JSON
+        '{"名前": "豆蔵 🐿", "note": "naïve ∑"}',
+        "{{}} {x} ${y} %(z)s",
+        "",
+        "  \r\n\t{ }  \n",
+        '{"s": "a\\u0000b", "q": "\\"quoted\\"", "b": "\\\\", "tick": "```"}',
+        "nul \x00 inside",
+        "x" * 100_000,
+    ]
+    with Store(db_path) as first:
+        t = new_thread(first)
+        turn = first.start_turn(t.id, "odd", "gpt-4o")
+        for i, text in enumerate(odd, 1):
+            record = call(first, turn.id, 1, f"call_{i}", name=f"tool_{i}", arguments=text)
+            first.finish_tool_call(record.id, status="ok", output=text[::-1], duration=None)
+
+    with Store(db_path) as second:  # a fresh connection reads what the file holds
+        stored = second.tool_calls(turn.id)
+
+    assert [x.arguments for x in stored] == odd
+    assert [x.output for x in stored] == [text[::-1] for text in odd]
+    assert [x.duration for x in stored] == [None] * len(odd)
+
+
+def test_tool_calls_go_with_their_turn_and_thread(store: Store, db_path: Path) -> None:
+    doomed, kept = new_thread(store), new_thread(store)
+    for thread in (doomed, kept):
+        turn = store.start_turn(thread.id, "q", "gpt-4o")
+        call(store, turn.id, 1, f"call_{thread.id}_1")
+        call(store, turn.id, 2, f"call_{thread.id}_2")
+    kept_turn = store.start_turn(kept.id, "q2", "gpt-4o")
+    call(store, kept_turn.id, 1, "call_last")
+
+    store.delete_thread(doomed.id)
+
+    assert store.thread_tool_calls(doomed.id) == {}
+    assert raw(db_path, "SELECT call_id FROM tool_calls ORDER BY id") == [
+        (f"call_{kept.id}_1",),
+        (f"call_{kept.id}_2",),
+        ("call_last",),
+    ]
+    # The store deletes no single turn yet; the schema cascades from turns all the same.
+    store._connection().execute("DELETE FROM turns WHERE id = ?", (kept_turn.id,))
+    assert raw(db_path, "SELECT call_id FROM tool_calls ORDER BY id") == [
+        (f"call_{kept.id}_1",),
+        (f"call_{kept.id}_2",),
+    ]
+
+
+def test_pending_tool_calls_are_those_never_answered(store: Store) -> None:
+    t = new_thread(store)
+    crashed = store.start_turn(t.id, "one", "gpt-4o")
+    answered = call(store, crashed.id, 1, "call_1")
+    lost_a = call(store, crashed.id, 1, "call_2")
+    lost_b = call(store, crashed.id, 1, "call_3")
+    store.finish_tool_call(answered.id, status="ok", output="1", duration=0.1)
+    later = store.start_turn(t.id, "two", "gpt-4o")
+    lost_c = call(store, later.id, 1, "call_1")
+    elsewhere = new_thread(store)
+    call(store, store.start_turn(elsewhere.id, "x", "gpt-4o").id, 1, "call_9")
+
+    assert store.pending_tool_calls(t.id) == [lost_a, lost_b, lost_c]
+
+    # After a crash, every pending call gets an answer so the conversation can go on.
+    for record in store.pending_tool_calls(t.id):
+        store.finish_tool_call(record.id, status="interrupted", output="", duration=None)
+    assert store.pending_tool_calls(t.id) == []
+    assert [x.status for x in store.tool_calls(crashed.id)] == ["ok", "interrupted", "interrupted"]
+    assert len(store.pending_tool_calls(elsewhere.id)) == 1
+
+
+def test_a_call_id_may_come_back_in_a_later_round(store: Store) -> None:
+    # Some servers number calls afresh each round (call_0, call_1, ...).
+    turn = store.start_turn(new_thread(store).id, "q", "gpt-4o")
+    first, again = call(store, turn.id, 1, "call_0"), call(store, turn.id, 2, "call_0")
+    assert [(c.round, c.call_id) for c in store.tool_calls(turn.id)] == [
+        (1, "call_0"),
+        (2, "call_0"),
+    ]
+    assert first.id != again.id
+
+
+def test_tool_call_statuses_and_misuse_are_rejected(store: Store) -> None:
+    t = new_thread(store)
+    turn = store.start_turn(t.id, "q", "gpt-4o")
+    record = call(store, turn.id, 2, "call_1")
+
+    for status in ("pending", "OK", "failed", "completed", ""):
+        with pytest.raises(ValueError, match="not a final tool call status"):
+            store.finish_tool_call(record.id, status=status, output="x", duration=None)
+    for status in ("ok", "error", "denied", "interrupted"):
+        other = call(store, turn.id, 2, f"call_{status}")
+        finished = store.finish_tool_call(other.id, status=status, output="", duration=None)
+        assert finished.status == status
+    with pytest.raises(ValueError, match="round 1"):
+        call(store, turn.id, 1, "call_late")
+    with pytest.raises(ValueError, match="round"):
+        call(store, turn.id, 0, "call_zero")
+    with pytest.raises(ValueError, match="call_1"):
+        call(store, turn.id, 2, "call_1")
+    denied = store.finish_tool_call(
+        record.id, status="denied", output="denied by the user", duration=None
+    )
+    # A second finish (an interrupt racing the result) keeps what was recorded first.
+    again = store.finish_tool_call(record.id, status="interrupted", output="late", duration=1.0)
+    assert again == denied and (again.status, again.output) == ("denied", "denied by the user")
+    with pytest.raises(AssistantError, match="turn 9999"):
+        call(store, 9999, 1, "call_x")
+    with pytest.raises(AssistantError, match="tool call 9999"):
+        store.finish_tool_call(9999, status="ok", output="", duration=None)
+
+    # The rejected calls wrote nothing: no row, no gap in seq.
+    assert [(x.seq, x.call_id, x.status) for x in store.tool_calls(turn.id)] == [
+        (1, "call_1", "denied"),
+        (2, "call_ok", "ok"),
+        (3, "call_error", "error"),
+        (4, "call_denied", "denied"),
+        (5, "call_interrupted", "interrupted"),
+    ]
+    assert store.tool_calls(turn.id)[0].output == "denied by the user"
+
+
+def test_tool_calls_are_indexed_by_turn_and_seq(store: Store, db_path: Path) -> None:
+    store.list_threads()  # creates the file
+
+    indexes = {
+        name: (unique, [row[2] for row in raw(db_path, f"PRAGMA index_info({name})")])
+        for _, name, unique, *_ in raw(db_path, "PRAGMA index_list(tool_calls)")
+    }
+
+    assert indexes["tool_calls_by_turn"] == (1, ["turn_id", "seq"])
+    assert indexes["tool_calls_by_call_id"] == (1, ["turn_id", "round", "call_id"])
+    plan = raw(
+        db_path, "EXPLAIN QUERY PLAN SELECT * FROM tool_calls WHERE turn_id = 1 ORDER BY seq"
+    )
+    assert "tool_calls_by_turn" in str(plan) and "TEMP B-TREE" not in str(plan)
+
+
 # -- titles -------------------------------------------------------------------------------
 
 
@@ -331,6 +563,126 @@ def test_newer_schema_asks_to_upgrade_in_one_line(db_path: Path) -> None:
     assert "upgrade" in message and str(db_path) in message
     assert f"schema version {SCHEMA_VERSION + 1}" in message
     assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION + 1,)]  # left untouched
+
+
+#: Version 1 as released: step 1 of MIGRATIONS, frozen here so that an edit to it shows up.
+V1_SCHEMA = (
+    """
+    CREATE TABLE threads (
+        id        TEXT PRIMARY KEY,
+        title     TEXT NOT NULL DEFAULT '',
+        model     TEXT NOT NULL,
+        dialect   TEXT NOT NULL,
+        base_url  TEXT NOT NULL,
+        remote_id TEXT,
+        notebook  TEXT NOT NULL,
+        created   REAL NOT NULL,
+        updated   REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX threads_by_updated ON threads (updated)",
+    "CREATE INDEX threads_by_notebook ON threads (notebook, updated)",
+    "CREATE INDEX threads_by_remote_id ON threads (remote_id)",
+    """
+    CREATE TABLE turns (
+        id            INTEGER PRIMARY KEY,
+        thread_id     TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+        seq           INTEGER NOT NULL,
+        user_text     TEXT NOT NULL,
+        answer_text   TEXT NOT NULL DEFAULT '',
+        model         TEXT NOT NULL,
+        status        TEXT NOT NULL DEFAULT 'pending',
+        response_id   TEXT,
+        error         TEXT,
+        input_tokens  INTEGER,
+        output_tokens INTEGER,
+        total_tokens  INTEGER,
+        cached_tokens INTEGER,
+        started       REAL NOT NULL,
+        finished      REAL,
+        UNIQUE (thread_id, seq)
+    )
+    """,
+)
+
+
+def _words(statements: tuple[str, ...]) -> list[str]:
+    return [" ".join(statement.split()) for statement in statements]
+
+
+def test_step_one_is_never_edited() -> None:
+    assert _words(store_module.MIGRATIONS[0]) == _words(V1_SCHEMA)
+
+
+def test_a_version_1_file_migrates_to_version_2(db_path: Path) -> None:
+    # A file as the released package left it: WAL, user_version 1, a thread with two turns.
+    db_path.parent.mkdir(parents=True)
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    for statement in V1_SCHEMA:
+        conn.execute(statement)
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute(
+        "INSERT INTO threads VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ("th_0123456789ab", "Old {x}", "gpt-4o", "responses", "https://api.openai.com/v1",
+         "conv_old", "nb.ipynb", 1_700_000_000.0, 1_700_000_100.0),
+    )  # fmt: skip
+    conn.execute(
+        "INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (7, "th_0123456789ab", 1, "Old {x}", "answer ${y}", "gpt-4o", "completed", "resp_1",
+         None, 10, 5, 15, 0, 1_700_000_010.0, 1_700_000_011.0),
+    )  # fmt: skip
+    conn.execute(
+        "INSERT INTO turns (id, thread_id, seq, user_text, model, started)"
+        " VALUES (9, 'th_0123456789ab', 2, 'still pending', 'gpt-4o', 1700000100.0)"
+    )
+    conn.close()
+    assert raw(db_path, "SELECT name FROM sqlite_master WHERE name = 'tool_calls'") == []
+
+    with Store(db_path) as s:
+        assert s.schema_version == SCHEMA_VERSION >= 2
+        assert s.get_thread("conv_old") == ThreadRecord(
+            id="th_0123456789ab",
+            title="Old {x}",
+            model="gpt-4o",
+            dialect="responses",
+            base_url="https://api.openai.com/v1",
+            remote_id="conv_old",
+            notebook="nb.ipynb",
+            created=1_700_000_000.0,
+            updated=1_700_000_100.0,
+        )
+        answered, pending = s.turns("th_0123456789ab")
+        assert answered == TurnRecord(
+            id=7,
+            thread_id="th_0123456789ab",
+            seq=1,
+            user_text="Old {x}",
+            answer_text="answer ${y}",
+            model="gpt-4o",
+            status="completed",
+            response_id="resp_1",
+            error=None,
+            usage=Usage(10, 5, 15, 0),
+            started=1_700_000_010.0,
+            finished=1_700_000_011.0,
+        )
+        assert (pending.id, pending.seq, pending.status, pending.usage) == (9, 2, "pending", None)
+        assert s.thread_tool_calls("th_0123456789ab") == {}
+
+        # The new table works with the old rows: calls on an old turn, then the cascade.
+        record = call(s, 9, 1, "call_1", arguments='{"x": "{}"')
+        s.finish_tool_call(record.id, status="ok", output="42", duration=0.5)
+        assert [(x.turn_id, x.arguments, x.output) for x in s.tool_calls(9)] == [
+            (9, '{"x": "{}"', "42")
+        ]
+        assert s.start_turn("th_0123456789ab", "new", "gpt-4o").seq == 3
+        s.delete_thread("th_0123456789ab")
+
+    assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert raw(db_path, "SELECT COUNT(*) FROM tool_calls") == [(0,)]
+    assert raw(db_path, "PRAGMA integrity_check") == [("ok",)]
+    assert raw(db_path, "PRAGMA foreign_key_check") == []
 
 
 def test_an_added_migration_step_upgrades_an_existing_database(

@@ -1,7 +1,9 @@
-"""Markdown transcripts: exact documents for small threads, verbatim text, status notes."""
+"""Markdown transcripts: exact documents for small threads, verbatim text, status notes,
+tool calls."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant_magic.events import Usage
-from assistant_magic.store import Store, ThreadRecord, TurnRecord
+from assistant_magic.store import Store, ThreadRecord, ToolCallRecord, TurnRecord
 from assistant_magic.transcript import export, to_markdown
 
 CREATED = 1_700_000_000.0  # 2023-11-14T22:13:20 UTC
@@ -191,3 +193,159 @@ def test_transcript_of_a_stored_thread(tmp_path: Path) -> None:
 
     assert doc.startswith(f"# Sum {{a}} and ${{b}}\n\nThread `{t.id}` · model `gpt-4o` · ")
     assert doc.endswith("## You\n\nSum {a} and ${b}\n\n## Assistant\n\n{a} + ${b}\n")
+
+
+# -- tool calls ---------------------------------------------------------------------------
+
+
+def tool_call(
+    turn_id: int,
+    seq: int,
+    round: int,
+    name: str,
+    arguments: str,
+    status: str,
+    output: str = "",
+    duration: float | None = None,
+) -> ToolCallRecord:
+    return ToolCallRecord(
+        id=100 * turn_id + seq,
+        turn_id=turn_id,
+        round=round,
+        seq=seq,
+        call_id=f"call_{turn_id}_{seq}",
+        name=name,
+        arguments=arguments,
+        output=output,
+        status=status,
+        duration=duration,
+        started=CREATED + turn_id + seq / 10,
+        finished=None if status == "pending" else CREATED + turn_id + seq / 10 + 0.05,
+    )
+
+
+def test_tool_calls_are_listed_before_the_answer() -> None:
+    turns = [
+        turn(1, "How strong are Mamezou and Tanuki? Then clean up.", "Mamezou: **530000**."),
+        turn(2, "Plot it", "", status="interrupted"),
+        turn(3, "Thanks", "You're welcome."),
+    ]
+    calls = {
+        1: [
+            # Round 1: two calls at once; round 2: one the user refused.
+            tool_call(1, 1, 1, "calc_strength", '{"name": "Mamezou"}', "ok", "530000", 0.012),
+            tool_call(
+                1,
+                2,
+                1,
+                "calc_strength",
+                '{"name":"Tanuki"}',
+                "error",
+                "KeyError: 'Tanuki'\n(raised in calc_strength)",
+                0.002,
+            ),
+            tool_call(1, 3, 2, "delete_file", '{"path": "/tmp/x", "force": true}', "denied"),
+        ],
+        2: [
+            tool_call(
+                2,
+                1,
+                1,
+                "plot",
+                '{"data": [1, 2.5, null], "options": {"title": "Tanuki\'s 力"}}',
+                "interrupted",
+                duration=3.2,
+            )
+        ],
+        99: [tool_call(99, 1, 1, "not_in_these_turns", "{}", "ok", "x")],
+    }
+
+    assert to_markdown(thread(), turns, calls) == (
+        HEADER + "\n"
+        "## You\n"
+        "\n"
+        "How strong are Mamezou and Tanuki? Then clean up.\n"
+        "\n"
+        "## Assistant\n"
+        "\n"
+        '- 🔧 `calc_strength(name="Mamezou")` → `530000` (0.01 s)\n'
+        '- 🔧 `calc_strength(name="Tanuki")` → error:'
+        " `KeyError: 'Tanuki' (raised in calc_strength)` (<0.01 s)\n"
+        '- 🔧 `delete_file(path="/tmp/x", force=true)` → denied by the user\n'
+        "\n"
+        "Mamezou: **530000**.\n"
+        "\n"
+        "## You\n"
+        "\n"
+        "Plot it\n"
+        "\n"
+        "## Assistant\n"
+        "\n"
+        '- 🔧 `plot(data=[1, 2.5, null], options={"title": "Tanuki\'s 力"})` → interrupted'
+        " (3.20 s)\n"
+        "\n"
+        "*interrupted — no answer*\n"
+        "\n"
+        "## You\n"
+        "\n"
+        "Thanks\n"
+        "\n"
+        "## Assistant\n"
+        "\n"
+        "You're welcome.\n"
+    )
+    # Without the calls, the transcript is the one it always was.
+    assert "🔧" not in to_markdown(thread(), turns)
+
+
+def test_tool_call_values_cannot_break_the_line() -> None:
+    long_text = "a" * 300
+    calls = [
+        ("run", '{"code": "print(`x`)"}', "ok", "`x`"),
+        ("run", "{}", "ok", "```py\nboom\n```"),
+        ("f", '{"name": "Mamezou"', "error", "JSONDecodeError: Expecting ',' delimiter"),
+        ("f", '{"name":\n "Mamezou"', "pending", ""),
+        ("f", "", "ok", ""),
+        ("f", "[1, 2]", "error", ""),
+        ("f", '{"my key": "line\\nbreak", "class": "{x}"}', "ok", "two\n\n  lines  "),
+        ("f", json.dumps({"text": long_text}), "ok", "b" * 150 + "\n" + "c" * 150),
+    ]
+    records = [
+        tool_call(1, i, 1, name, arguments, status, output)
+        for i, (name, arguments, status, output) in enumerate(calls, 1)
+    ]
+
+    doc = to_markdown(thread(), [turn(1, "q", "answer")], {1: records})
+
+    lines = [line for line in doc.splitlines() if line.startswith("- 🔧 ")]
+    assert lines == [
+        '- 🔧 ``run(code="print(`x`)")`` → `` `x` ``',
+        "- 🔧 `run()` → ```` ```py boom ``` ````",
+        '- 🔧 `f({"name": "Mamezou")` → error: `JSONDecodeError: Expecting \',\' delimiter`',
+        '- 🔧 `f({"name": "Mamezou")` → no result yet',
+        "- 🔧 `f()` → (empty)",
+        "- 🔧 `f([1, 2])` → error",
+        '- 🔧 `f("my key"="line\\nbreak", class="{x}")` → `two lines`',
+        f'- 🔧 `f(text="{"a" * 193}…)` → `{"b" * 150} {"c" * 48}…`',
+    ]
+    assert doc.endswith("\n\nanswer\n")
+
+
+def test_export_with_tool_calls_from_the_store(tmp_path: Path) -> None:
+    with Store(tmp_path / "threads.sqlite3") as store:
+        t = store.create_thread(
+            model="gpt-4o", dialect="chat", base_url="http://localhost", notebook="nb"
+        )
+        first = store.start_turn(t.id, "Strength?", "gpt-4o")
+        record = store.start_tool_call(
+            first.id, round=1, call_id="call_1", name="calc_strength", arguments='{"n": 1}'
+        )
+        store.finish_tool_call(record.id, status="ok", output="530000", duration=0.5)
+        store.finish_turn(first.id, status="completed", answer_text="530000")
+        stored = store.get_thread(t.id)
+        assert stored is not None
+        target = export(stored, store.turns(t.id), tmp_path / "t.md", store.thread_tool_calls(t.id))
+
+    assert target.read_text(encoding="utf-8").endswith(
+        "## Assistant\n\n- 🔧 `calc_strength(n=1)` → `530000` (0.50 s)\n\n530000\n"
+    )

@@ -55,7 +55,9 @@ def test_text_view_shows_an_answer_that_did_not_stream() -> None:
 
 def test_labels() -> None:
     assert status_label("in_progress") == "● in progress"
-    assert status_label("requires_action") == "· requires action"
+    assert status_label("requires_action") == "⚑ requires action"
+    assert status_label("calling_tools") == "⚙ calling tools"
+    assert status_label("some_new_status") == "· some new status"
     assert usage_text(None) == ""
 
 

@@ -13,12 +13,21 @@ from .errors import AssistantError
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-__all__ = ["AssistantError", "load_ipython_extension", "unload_ipython_extension"]
+__all__ = ["AssistantError", "load_ipython_extension", "tool", "unload_ipython_extension"]
 __version__ = "0.1.0"
 
 _ATTR = "_assistant_magics"
 # The kernel's thread outlives a %reload_ext: the id waits here for the next instance.
 _BOUND_THREAD_ATTR = "_assistant_magic_bound_thread"
+
+
+def __getattr__(name: str) -> Any:
+    # `assistant_magic.tool` is imported on first use, so `%load_ext` stays instant.
+    if name == "tool":
+        from .tools import tool
+
+        return tool
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_ipython_extension(shell: InteractiveShell) -> None:

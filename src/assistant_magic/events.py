@@ -6,7 +6,7 @@ Nothing here knows HTTP or IPython.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, TypeAlias
 
 #: Run status as the user sees it. It follows the Responses API's ``status`` (and the seed's run
@@ -15,6 +15,8 @@ Status: TypeAlias = Literal[
     "starting",
     "queued",
     "in_progress",
+    "requires_action",
+    "calling_tools",
     "completed",
     "failed",
     "incomplete",
@@ -60,8 +62,53 @@ class UsageReported:
 
 
 @dataclass(frozen=True)
+class ToolCallRequested:
+    """The model asks for a call; `arguments` is its raw JSON text, possibly invalid."""
+
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """Part of a call's arguments while the model is still writing them."""
+
+    call_id: str
+    name: str
+    delta: str
+
+
+@dataclass(frozen=True)
+class ToolCallStarted:
+    call_id: str
+    name: str
+    display: str  # how the call reads to a person: calc_strength(name='Mamezou')
+
+
+@dataclass(frozen=True)
+class ToolCallFinished:
+    call_id: str
+    name: str
+    display: str
+    status: Literal["ok", "error", "denied", "interrupted"]
+    output: str  # exactly what the model receives
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know about this turn (a tool changed, a limit was hit)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class TurnFinished:
-    """The last event of a turn: what the server finally said about it."""
+    """The last event of one model response: what the server finally said about it.
+
+    When the model asked for tools, `tool_calls` lists them and the turn goes on.
+    """
 
     status: Status
     text: str
@@ -69,7 +116,18 @@ class TurnFinished:
     usage: Usage | None = None
     error: str | None = None
     model: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)
+    tool_calls: tuple[ToolCallRequested, ...] = ()
 
 
-Event: TypeAlias = ResponseStarted | StatusChanged | TextDelta | UsageReported | TurnFinished
+Event: TypeAlias = (
+    ResponseStarted
+    | StatusChanged
+    | TextDelta
+    | UsageReported
+    | ToolCallDelta
+    | ToolCallRequested
+    | ToolCallStarted
+    | ToolCallFinished
+    | Notice
+    | TurnFinished
+)

@@ -24,9 +24,11 @@ if TYPE_CHECKING:
     from .session import Session, TurnOutcome
     from .settings import Settings
     from .store import ThreadRecord
+    from .toolbox import ToolBox
 
 SECRET_FLAGS = ("--api-key", "--api_key", "--key", "--token", "--secret")
 THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
+TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
 
 
 @magics_class
@@ -64,9 +66,21 @@ class AssistantMagics(Magics):
     refresh_interval = Float(
         0.05, help="Seconds between Markdown re-renders while the answer streams."
     ).tag(config=True)
+    max_tool_rounds = Integer(
+        10, help="Rounds of tool calls in one ask; then the model must answer without tools."
+    ).tag(config=True)
+    tool_stdout = Enum(
+        ("show", "capture"),
+        default_value="show",
+        help="What a tool prints: shown in the cell, or captured and sent to the model.",
+    ).tag(config=True)
+    tool_result_limit = Integer(
+        20_000, help="Characters of a tool's result sent to the model; longer is truncated."
+    ).tag(config=True)
 
     _session: Session | None = None
     _bound_thread_id: str | None = None
+    _toolbox: ToolBox | None = None
 
     # -- %assistant ----------------------------------------------------------------------------
 
@@ -78,9 +92,15 @@ class AssistantMagics(Magics):
     @argument("--base-url", help='API base URL ("" restores $OPENAI_BASE_URL or OpenAI\'s).')
     @argument("--api", choices=("auto", "responses"), help="Wire dialect.")
     @argument(
+        "--confirm",
+        action="store_true",
+        help="With tools add: ask before each call of these tools.",
+    )
+    @argument(
         "command",
         nargs="*",
-        help=f"{THREAD_COMMANDS} | retry. With no command and no flag: show the configuration.",
+        help=f"{THREAD_COMMANDS} | {TOOL_COMMANDS} | retry. "
+        "With no command and no flag: show the configuration.",
     )
     def assistant(self, line: str) -> None:
         """Configure the assistant and manage the thread bound to this kernel.
@@ -93,6 +113,7 @@ class AssistantMagics(Magics):
             %assistant --model gpt-5.4-mini --instructions "You act as Frieza."
             %assistant thread list
             %assistant thread export transcript.md
+            %assistant tools add calc_strength --confirm
         """
         args = _parse(self.assistant, line)
         changed = self._configure(args)
@@ -102,13 +123,20 @@ class AssistantMagics(Magics):
                 self._show_configuration()
             return
         verb, rest = command[0], command[1:]
+        if args.confirm and verb != "tools":
+            raise AssistantError(
+                "--confirm goes with tools add: %assistant tools add NAME --confirm"
+            )
         if verb == "thread":
             self._thread_command(rest)
+        elif verb == "tools":
+            self._tools_command(rest, confirm=args.confirm)
         elif verb == "retry" and not rest:
             self._retry()
         else:
             raise AssistantError(
-                f"Unknown command {' '.join(command)!r}: use {THREAD_COMMANDS} or retry."
+                f"Unknown command {' '.join(command)!r}: use {THREAD_COMMANDS}, {TOOL_COMMANDS} "
+                "or retry."
             )
 
     # -- %%ask ---------------------------------------------------------------------------------
@@ -119,6 +147,12 @@ class AssistantMagics(Magics):
     @argument("-o", "--output", metavar="NAME", help="Also store the answer text in NAME.")
     @argument("--model", help="Model for this ask only.")
     @argument("--instructions", help="Instructions for this ask only.")
+    @argument(
+        "--tools",
+        metavar="NAMES",
+        help='Comma-separated functions the model may call in this ask ("none": no tools). '
+        "Default: the registered tools and those marked with @assistant_magic.tool.",
+    )
     def ask(self, line: str, cell: str) -> None:
         """Send the cell as a user message on the kernel's thread and stream the answer."""
         args = _parse(self.ask, line)
@@ -128,7 +162,7 @@ class AssistantMagics(Magics):
         if not text.strip():
             raise AssistantError("Nothing to ask: write your question in the cell under %%ask.")
         settings = self.settings(model=args.model, instructions=args.instructions)
-        outcome = self._run_turn(text, settings)
+        outcome = self._run_turn(text, settings, tool_names=_tool_names(args.tools))
         if args.output:
             self.shell.user_ns[args.output] = outcome.text  # type: ignore[union-attr]
 
@@ -302,7 +336,10 @@ class AssistantMagics(Magics):
         if thread is None:
             raise AssistantError("No thread is bound: ask something first, or thread use ID.")
         target = Path(os.path.expanduser(path)) if path else Path(f"{thread.id}.md")
-        written = export(thread, session.store.turns(thread.id), target)
+        store = session.store
+        written = export(
+            thread, store.turns(thread.id), target, tool_calls=store.thread_tool_calls(thread.id)
+        )
         print(f"Exported {session.store.message_count(thread.id)} messages to {written}")
 
     # -- turns ---------------------------------------------------------------------------------
@@ -313,11 +350,68 @@ class AssistantMagics(Magics):
             raise AssistantError("Nothing to retry: no ask has been made on this thread.")
         self._run_turn(turn.user_text, self.settings())
 
-    def _run_turn(self, text: str, settings: Settings) -> TurnOutcome:
+    def _run_turn(
+        self, text: str, settings: Settings, tool_names: list[str] | None = None
+    ) -> TurnOutcome:
+        from .turn import ToolPlan
         from .view import make_view
 
+        toolbox = self.toolbox
+        names = toolbox.available() if tool_names is None else tool_names
+        plan = ToolPlan(toolbox, names=tuple(names), max_rounds=self.max_tool_rounds)
         view = make_view(self.view, self.shell, refresh_interval=self.refresh_interval)
-        return self.session.ask(text, settings, view)
+        return self.session.ask(text, settings, view, plan)
+
+    # -- tools ---------------------------------------------------------------------------------
+
+    @property
+    def toolbox(self) -> ToolBox:
+        if self._toolbox is None:
+            from .toolbox import ToolBox, approve_with_input
+
+            namespace = self.shell.user_ns if self.shell is not None else {}
+            self._toolbox = ToolBox(namespace=namespace, approve=approve_with_input)
+        self._toolbox.stdout = "capture" if self.tool_stdout == "capture" else "show"
+        self._toolbox.result_limit = self.tool_result_limit
+        return self._toolbox
+
+    def _tools_command(self, words: list[str], *, confirm: bool) -> None:
+        verb, names = (words[0], words[1:]) if words else ("list", [])
+        if verb == "list" and not names:
+            self._list_tools()
+        elif verb == "add" and names:
+            for name in names:
+                tool = self.toolbox.add(name, confirm=confirm)
+                asks = " (asks before each call)" if tool.confirm else ""
+                print(f"Tool {tool.name} added{asks}.")
+        elif verb == "remove" and names:
+            for name in names:
+                self.toolbox.remove(name)
+                print(f"Tool {name} removed.")
+        else:
+            raise AssistantError(f"Unknown tools command {' '.join(words)!r}: {TOOL_COMMANDS}.")
+
+    def _list_tools(self) -> None:
+        import json
+
+        toolbox = self.toolbox
+        tools, _ = toolbox.resolve(toolbox.available())
+        if not tools:
+            print(
+                "No tools yet: %assistant tools add NAME, or decorate a function with "
+                "@assistant_magic.tool."
+            )
+            return
+        for tool in tools:
+            schema = tool.schema
+            flags = ["strict" if schema.strict else f"not strict: {schema.note}"]
+            if tool.confirm:
+                flags.append("asks before each call")
+            print(f"{tool.name}  ({'; '.join(flags)})")
+            if schema.description:
+                print(f"  {_one_line(schema.description, 100)}")
+            for line in json.dumps(schema.parameters, indent=2).splitlines():
+                print(f"  {line}")
 
 
 def _parse(magic: Any, line: str) -> Any:
@@ -342,6 +436,14 @@ def _reject_secrets(words: list[str]) -> None:
                 "API keys are never taken as magic arguments (the notebook would keep them): "
                 "set $OPENAI_API_KEY in the kernel's environment instead."
             )
+
+
+def _tool_names(option: str | None) -> list[str] | None:
+    """--tools as a list of names: None means the default set, [] means no tools."""
+    if option is None:
+        return None
+    names = [name.strip() for name in option.split(",") if name.strip()]
+    return [] if names == ["none"] else names
 
 
 def _one_line(text: str, width: int = 60) -> str:

@@ -8,14 +8,15 @@ backend's events to the view, and records how the turn ended. Nothing here knows
 from __future__ import annotations
 
 import time
-from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from .backends.interface import TurnRequest
+from .backends.interface import ToolOutput, TurnRequest
 from .errors import ApiError, AssistantError, ConfigurationError, TurnInterrupted
-from .events import Event, ResponseStarted, TextDelta, TurnFinished, Usage, UsageReported
+from .events import Event, TurnFinished, Usage
+from .toolbox import ToolBox
+from .turn import ToolPlan, TurnLoop, TurnProgress
 
 if TYPE_CHECKING:
     from .backends.interface import Backend
@@ -53,6 +54,8 @@ class Session:
         self.thread: ThreadRecord | None = None
         self._store: Store | None = None
         self._backends: dict[tuple[object, ...], Backend] = {}
+        #: Tool outputs a thread still owes the server (a turn broke between call and answer).
+        self._owed: dict[str, list[ToolOutput]] = {}
 
     @property
     def store(self) -> Store:
@@ -117,30 +120,40 @@ class Session:
 
     # -- turns ---------------------------------------------------------------------------------
 
-    def ask(self, text: str, settings: Settings, view: TurnView) -> TurnOutcome:
+    def ask(
+        self, text: str, settings: Settings, view: TurnView, plan: ToolPlan | None = None
+    ) -> TurnOutcome:
         backend = self.backend(settings)  # a missing key fails here, before anything is sent
         thread = self._thread_for(settings)
+        plan = plan or ToolPlan(ToolBox(namespace={}, approve=_deny), names=())
+        tools, notices = plan.toolbox.resolve(plan.names)  # a broken tool fails here too
         turn = self.store.start_turn(thread.id, text, settings.model)
         view.start(model=settings.model, thread_id=thread.id)
+        for notice in notices:
+            view.update(notice)
         started = time.monotonic()
-        run = _TurnRun()
+        loop = TurnLoop(backend, view.update, self.store, turn.id, plan)
+        progress = loop.progress
         try:
             remote_id = self._ensure_remote(thread, backend)
             request = TurnRequest(
-                user_text=text,
                 model=settings.model,
                 instructions=settings.instructions,
                 remote_thread_id=remote_id,
+                user_text=text,
+                tool_outputs=tuple(self._owed.pop(thread.id, ())),
+                tools=plan.toolbox.schemas(tools),
+                tool_choice=plan.choice,
             )
-            run.stream = backend.stream_turn(request)
-            for event in run.stream:
-                run.observe(event)
-                view.update(event)
+            end = loop.run(request)
         except KeyboardInterrupt:
-            run.close()
-            if run.response_id:
-                backend.cancel(run.response_id)
-            outcome = self._record(turn, run.interrupted(), settings, started)
+            progress.close()
+            if progress.response_id:
+                backend.cancel(progress.response_id)
+            self._settle_tool_calls(thread, backend, progress)
+            outcome = self._record(
+                turn, progress.ended("interrupted", "interrupted by the user"), settings, started
+            )
             view.finish(outcome)
             raise TurnInterrupted(
                 "Interrupted: the partial answer is kept and the thread is ready for the next ask."
@@ -148,16 +161,33 @@ class Session:
         except Exception as exc:
             # Whatever went wrong, the store and the view must say the turn ended.
             error = str(exc) if isinstance(exc, AssistantError) else f"{type(exc).__name__}: {exc}"
-            outcome = self._record(turn, run.failed(error), settings, started)
+            self._settle_tool_calls(thread, backend, progress)
+            outcome = self._record(turn, progress.ended("failed", error), settings, started)
             view.finish(outcome)
             raise
-        outcome = self._record(turn, run.finished(), settings, started)
+        outcome = self._record(turn, end, settings, started)
         view.finish(outcome)
         if outcome.status == "failed":
             raise ApiError(
                 f"The response failed: {outcome.error}. Run %assistant retry to try again."
             )
         return outcome
+
+    def _settle_tool_calls(
+        self, thread: ThreadRecord, backend: Backend, progress: TurnProgress
+    ) -> None:
+        """Answer the calls a broken turn left open, so the thread takes the next request."""
+        owed = progress.leftover_outputs()
+        remote_id = self.thread.remote_id if self.thread else None
+        if not owed:
+            return
+        if remote_id:
+            try:
+                backend.attach_tool_outputs(remote_id, owed)
+                return
+            except AssistantError:
+                pass  # sent with the next request instead
+        self._owed[thread.id] = [*self._owed.get(thread.id, ()), *owed]
 
     def last_turn(self) -> TurnRecord | None:
         return self.store.last_turn(self.thread.id) if self.thread else None
@@ -230,49 +260,8 @@ class Session:
         )
 
 
-class _TurnRun:
-    """What is known of a turn while it streams, so it can be recorded however it ends."""
-
-    def __init__(self) -> None:
-        self.stream: Generator[Event, None, None] | None = None
-        self.response_id: str | None = None
-        self.model: str | None = None
-        self.text: list[str] = []
-        self.usage: Usage | None = None
-        self.end: TurnFinished | None = None
-
-    def observe(self, event: Event) -> None:
-        if isinstance(event, TextDelta):
-            self.text.append(event.text)
-        elif isinstance(event, ResponseStarted):
-            self.response_id, self.model = event.response_id, event.model
-        elif isinstance(event, UsageReported):
-            self.usage = event.usage
-        elif isinstance(event, TurnFinished):
-            self.end = event
-
-    def close(self) -> None:
-        if self.stream is not None:
-            self.stream.close()
-
-    def partial(self, status: str, error: str | None) -> TurnFinished:
-        return TurnFinished(
-            status=status,  # type: ignore[arg-type]
-            text="".join(self.text),
-            response_id=self.response_id,
-            usage=self.usage,
-            error=error,
-            model=self.model,
-        )
-
-    def interrupted(self) -> TurnFinished:
-        return self.partial("interrupted", "interrupted by the user")
-
-    def failed(self, error: str) -> TurnFinished:
-        return self.partial("failed", error)
-
-    def finished(self) -> TurnFinished:
-        return self.end or self.failed("the backend ended the turn without a result")
+def _deny(tool: object, display: str) -> bool:
+    return False
 
 
 def _same_server(thread: ThreadRecord, settings: Settings) -> bool:

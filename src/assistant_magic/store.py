@@ -9,6 +9,10 @@ One file is shared by every kernel of the user (WAL + ``busy_timeout``), and the
 opened on first use so that loading the extension costs no disk access. The schema is versioned
 with ``PRAGMA user_version``: ``MIGRATIONS`` is an append-only list of steps, and step ``n``
 brings a database from version ``n - 1`` to ``n``.
+
+Version 2 adds ``tool_calls``: every call of a notebook function the model asked for during a
+turn, with its raw arguments and the output sent back, in the order the calls were made, so that a
+dialect without server-side history can replay them exactly.
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "STORE_ENV",
+    "TOOL_CALL_FINAL_STATUSES",
     "Store",
     "ThreadRecord",
+    "ToolCallRecord",
     "TurnRecord",
     "make_title",
 ]
@@ -42,6 +48,8 @@ STORE_ENV = "ASSISTANT_MAGIC_STORE"
 
 TITLE_MAX = 60
 PENDING = "pending"
+#: How a tool call can end; until then it is `PENDING`.
+TOOL_CALL_FINAL_STATUSES: frozenset[str] = frozenset({"ok", "error", "denied", "interrupted"})
 #: How long a write waits for another kernel's transaction before giving up.
 BUSY_TIMEOUT_S = 5.0
 
@@ -86,6 +94,29 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )
         """,
     ),
+    # 2: tool calls. Statuses are checked in Python, not by a CHECK constraint, so that a new
+    # status never needs a table rebuild (SQLite cannot alter a constraint).
+    (
+        """
+        CREATE TABLE tool_calls (
+            id        INTEGER PRIMARY KEY,
+            turn_id   INTEGER NOT NULL REFERENCES turns (id) ON DELETE CASCADE,
+            round     INTEGER NOT NULL,
+            seq       INTEGER NOT NULL,
+            call_id   TEXT NOT NULL,
+            name      TEXT NOT NULL,
+            arguments TEXT NOT NULL,
+            output    TEXT NOT NULL DEFAULT '',
+            status    TEXT NOT NULL DEFAULT 'pending',
+            duration  REAL,
+            started   REAL NOT NULL,
+            finished  REAL
+        )
+        """,
+        # Also serves the ON DELETE CASCADE from turns.
+        "CREATE UNIQUE INDEX tool_calls_by_turn ON tool_calls (turn_id, seq)",
+        "CREATE UNIQUE INDEX tool_calls_by_call_id ON tool_calls (turn_id, round, call_id)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -94,6 +125,11 @@ _THREAD_COLUMNS = "id, title, model, dialect, base_url, remote_id, notebook, cre
 _TURN_COLUMNS = (
     "id, thread_id, seq, user_text, answer_text, model, status, response_id, error,"
     " input_tokens, output_tokens, total_tokens, cached_tokens, started, finished"
+)
+#: Qualified: tool calls are read joined with their turns (``c`` and ``t``).
+_TOOL_CALL_COLUMNS = (
+    "c.id, c.turn_id, c.round, c.seq, c.call_id, c.name, c.arguments, c.output, c.status,"
+    " c.duration, c.started, c.finished"
 )
 #: Fields ``update_thread`` may change; id and timestamps belong to the store.
 _UPDATABLE = frozenset({"title", "model", "dialect", "base_url", "remote_id", "notebook"})
@@ -132,6 +168,29 @@ class TurnRecord:
     response_id: str | None
     error: str | None
     usage: Usage | None
+    started: float
+    finished: float | None
+
+
+@dataclass(frozen=True)
+class ToolCallRecord:
+    id: int
+    turn_id: int
+    round: int
+    """1, 2, ...: the model step within the turn that asked for the call."""
+    seq: int
+    """1, 2, ... within the turn, across rounds; assigned by the store."""
+    call_id: str
+    """The model's id for the call (``call_...``); unique within the turn."""
+    name: str
+    arguments: str
+    """The JSON text the model sent, verbatim (it may not be valid JSON)."""
+    output: str
+    """The text sent back to the model; ``""`` while pending."""
+    status: str
+    """``pending``, then one of `TOOL_CALL_FINAL_STATUSES`."""
+    duration: float | None
+    """Seconds the function ran; None if it did not run (denied) or was not timed."""
     started: float
     finished: float | None
 
@@ -400,10 +459,7 @@ class Store:
                 (status, answer_text, response_id, error, *tokens, now, turn_id),
             )
             if cursor.rowcount == 0:
-                raise AssistantError(
-                    f"turn {turn_id} is no longer in the thread store (deleted from another"
-                    " kernel?)"
-                )
+                raise _missing_turn(turn_id)
             conn.execute(
                 "UPDATE threads SET updated = ?"
                 " WHERE id = (SELECT thread_id FROM turns WHERE id = ?)",
@@ -445,6 +501,112 @@ class Store:
             (*params, -1 if limit is None else limit),
         )
         return [_turn_from_row(row) for row in rows]
+
+    # -- tool calls -----------------------------------------------------------------------
+
+    def start_tool_call(
+        self, turn_id: int, *, round: int, call_id: str, name: str, arguments: str
+    ) -> ToolCallRecord:
+        """Record a pending call, next in the turn's order; ``arguments`` is kept verbatim.
+
+        Calls are recorded in the order they were made, so ``round`` never goes back to an
+        earlier step, and a ``call_id`` appears once per round (some servers number their
+        calls call_0, call_1, ... afresh each round): both raise `ValueError`.
+        """
+        if round < 1:
+            raise ValueError(f"tool call rounds start at 1, not {round}")
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM turns WHERE id = ?", (turn_id,)).fetchone() is None:
+                raise _missing_turn(turn_id)
+            # Inside BEGIN IMMEDIATE, like the turn's seq.
+            seq, last_round, reused = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1, COALESCE(MAX(round), 0),"
+                " COALESCE(SUM(call_id = ? AND round = ?), 0) FROM tool_calls WHERE turn_id = ?",
+                (call_id, round, turn_id),
+            ).fetchone()
+            if round < last_round:
+                raise ValueError(
+                    f"turn {turn_id} already has calls of round {last_round}; cannot add one"
+                    f" to round {round}"
+                )
+            if reused:
+                raise ValueError(
+                    f"round {round} of turn {turn_id} already has a tool call {call_id!r}"
+                )
+            now = self._now()
+            cursor = conn.execute(
+                "INSERT INTO tool_calls (turn_id, round, seq, call_id, name, arguments, status,"
+                " started) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (turn_id, round, seq, call_id, name, arguments, PENDING, now),
+            )
+            record_id = cursor.lastrowid
+        assert record_id is not None
+        return ToolCallRecord(
+            id=record_id,
+            turn_id=turn_id,
+            round=round,
+            seq=seq,
+            call_id=call_id,
+            name=name,
+            arguments=arguments,
+            output="",
+            status=PENDING,
+            duration=None,
+            started=now,
+            finished=None,
+        )
+
+    def finish_tool_call(
+        self, record_id: int, *, status: str, output: str, duration: float | None
+    ) -> ToolCallRecord:
+        """Record the output sent back to the model, once: the first finish wins.
+
+        Finishing a call again changes nothing and returns the record as stored, so an
+        interrupt handler may answer a call whose result landed a moment before.
+        """
+        if status not in TOOL_CALL_FINAL_STATUSES:
+            raise ValueError(f"not a final tool call status: {status!r}")
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT status FROM tool_calls WHERE id = ?", (record_id,)
+            ).fetchone()
+            if row is None:
+                raise AssistantError(
+                    f"tool call {record_id} is no longer in the thread store (deleted from"
+                    " another kernel?)"
+                )
+            if row[0] == PENDING:  # else its output may have gone to the model: keep it
+                conn.execute(
+                    "UPDATE tool_calls SET status = ?, output = ?, duration = ?, finished = ?"
+                    " WHERE id = ?",
+                    (status, output, duration, self._now(), record_id),
+                )
+            return self._tool_calls_where("c.id = ?", (record_id,))[0]
+
+    def tool_calls(self, turn_id: int) -> list[ToolCallRecord]:
+        """The turn's calls in the order they were made (``seq``)."""
+        return self._tool_calls_where("c.turn_id = ?", (turn_id,))
+
+    def thread_tool_calls(self, thread_id: str) -> dict[int, list[ToolCallRecord]]:
+        """Every call of the thread by turn id, turns oldest first; turns without calls are
+        left out."""
+        by_turn: dict[int, list[ToolCallRecord]] = {}
+        for call in self._tool_calls_where("t.thread_id = ?", (thread_id,)):
+            by_turn.setdefault(call.turn_id, []).append(call)
+        return by_turn
+
+    def pending_tool_calls(self, thread_id: str) -> list[ToolCallRecord]:
+        """The thread's calls that never got an output (crash, interrupt), oldest first."""
+        return self._tool_calls_where("t.thread_id = ? AND c.status = ?", (thread_id, PENDING))
+
+    def _tool_calls_where(self, where: str, params: tuple[object, ...]) -> list[ToolCallRecord]:
+        rows = self._read(
+            f"SELECT {_TOOL_CALL_COLUMNS} FROM tool_calls AS c JOIN turns AS t"
+            f" ON t.id = c.turn_id WHERE {where} ORDER BY t.seq, c.seq",
+            params,
+        )
+        # _TOOL_CALL_COLUMNS lists the columns in field order.
+        return [ToolCallRecord(*row) for row in rows]
 
 
 # -- schema -------------------------------------------------------------------------------
@@ -537,6 +699,12 @@ def _turn_from_row(row: tuple[Any, ...]) -> TurnRecord:
         usage=None if tokens[0] is None else Usage(*tokens),
         started=started,
         finished=finished,
+    )
+
+
+def _missing_turn(turn_id: int) -> AssistantError:
+    return AssistantError(
+        f"turn {turn_id} is no longer in the thread store (deleted from another kernel?)"
     )
 
 

@@ -17,9 +17,13 @@ from typing import IO, TYPE_CHECKING, Any
 from .events import (
     FINAL_STATUSES,
     Event,
+    Notice,
     ResponseStarted,
     StatusChanged,
     TextDelta,
+    ToolCallDelta,
+    ToolCallFinished,
+    ToolCallStarted,
     Usage,
     UsageReported,
 )
@@ -33,6 +37,8 @@ LABELS = {
     "starting": ("…", "starting"),
     "queued": ("◷", "queued"),
     "in_progress": ("●", "in progress"),
+    "requires_action": ("⚑", "requires action"),
+    "calling_tools": ("⚙", "calling tools"),
     "completed": ("✓", "completed"),
     "failed": ("✗", "failed"),
     "incomplete": ("◐", "incomplete"),
@@ -54,6 +60,28 @@ def status_label(status: str) -> str:
     return f"{icon} {word}"
 
 
+CALL_ICONS = {"ok": "✓", "error": "✗", "denied": "⊘", "interrupted": "⊘"}
+
+
+def call_line(event: ToolCallStarted | ToolCallFinished | ToolCallDelta, width: int = 100) -> str:
+    """One line for a tool call: writing it, running it, or what it returned."""
+    if isinstance(event, ToolCallDelta):
+        return f"✎ {event.name}(…"
+    if isinstance(event, ToolCallStarted):
+        return f"⚙ {event.display} …"
+    output = " ".join(event.output.split())
+    if event.status == "error":
+        output = f"error: {output}"
+    elif event.status == "denied":
+        output = "denied by the user"
+    elif event.status == "interrupted":
+        output = "interrupted"
+    if len(output) > width:
+        output = output[: width - 1] + "…"
+    took = f" · {event.duration:.2f} s" if event.duration is not None else ""
+    return f"{CALL_ICONS[event.status]} {event.display} → {output}{took}"
+
+
 def usage_text(usage: Usage | None) -> str:
     if usage is None:
         return ""
@@ -72,6 +100,8 @@ class _TurnState:
         self.text: list[str] = []
         self.started = time.monotonic()
         self.elapsed: float | None = None  # frozen when the turn ends
+        #: Tool calls and notices, in the order they happened (a call's line is updated).
+        self.lines: dict[str, str] = {}
 
     def apply(self, event: Event) -> None:
         if isinstance(event, StatusChanged):
@@ -79,9 +109,17 @@ class _TurnState:
         elif isinstance(event, ResponseStarted):
             self.model = event.model or self.model
         elif isinstance(event, TextDelta):
+            if self.lines and self.text and not self.text[-1].endswith("\n\n"):
+                self.text.append("\n\n")  # a new round of text after tool calls
             self.text.append(event.text)
         elif isinstance(event, UsageReported):
-            self.usage = event.usage
+            self.usage = event.usage if self.usage is None else _sum(self.usage, event.usage)
+        elif isinstance(event, ToolCallDelta):
+            self.lines.setdefault(event.call_id, call_line(event))
+        elif isinstance(event, (ToolCallStarted, ToolCallFinished)):
+            self.lines[event.call_id] = call_line(event)
+        elif isinstance(event, Notice):
+            self.lines[f"notice-{len(self.lines)}"] = f"ⓘ {event.text}"
 
     def end(self, outcome: TurnOutcome) -> None:
         self.status, self.model = outcome.status, outcome.model
@@ -103,6 +141,15 @@ class _TurnState:
 
     def line(self) -> str:
         return " · ".join(self.parts())
+
+
+def _sum(a: Usage, b: Usage) -> Usage:
+    return Usage(
+        a.input_tokens + b.input_tokens,
+        a.output_tokens + b.output_tokens,
+        a.total_tokens + b.total_tokens,
+        a.cached_tokens + b.cached_tokens,
+    )
 
 
 class TextView:
@@ -135,6 +182,10 @@ class TextView:
             and event.status not in FINAL_STATUSES
         ):
             self._say(status_label(event.status))
+        elif isinstance(event, (ToolCallStarted, ToolCallFinished)):
+            self._say(call_line(event))
+        elif isinstance(event, Notice):
+            self._say(f"ⓘ {event.text}")
 
     def finish(self, outcome: TurnOutcome) -> None:
         self._state.end(outcome)
@@ -242,7 +293,13 @@ class WidgetView:
         others = "".join(
             f' <span style="opacity:.75">· {html.escape(part)}</span>' for part in rest
         )
-        return f'<div style="font-family:var(--jp-ui-font-family,sans-serif)">{pill}{others}</div>'
+        lines = "".join(
+            f'<div class="am-line" style="font-family:var(--jp-code-font-family,monospace);'
+            f'font-size:.9em;opacity:.85">{html.escape(line)}</div>'
+            for line in state.lines.values()
+        )
+        font = "font-family:var(--jp-ui-font-family,sans-serif)"
+        return f'<div style="{font}"><div>{pill}{others}</div>{lines}</div>'
 
 
 def make_view(mode: str, shell: object, refresh_interval: float = 0.05) -> TurnView:

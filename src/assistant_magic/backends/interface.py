@@ -6,20 +6,37 @@ with them. Backends are plain Python: no IPython, no widgets, no store.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from ..events import Event
+
+if TYPE_CHECKING:
+    from ..tools import ToolSchema
+
+
+@dataclass(frozen=True)
+class ToolOutput:
+    """What a tool call returned, as the model will read it."""
+
+    call_id: str
+    output: str
 
 
 @dataclass(frozen=True)
 class TurnRequest:
-    user_text: str
+    """One request to the model: a user message, or the outputs of the calls it asked for."""
+
     model: str
     instructions: str
     #: The server-side thread (a Conversation id); None for dialects that keep history locally.
     remote_thread_id: str | None
+    user_text: str | None = None
+    tool_outputs: tuple[ToolOutput, ...] = ()
+    tools: tuple[ToolSchema, ...] = ()
+    #: "auto", "none" (answer without tools), "required", or the one tool name to call.
+    tool_choice: str = "auto"
 
 
 class Backend(Protocol):
@@ -32,7 +49,7 @@ class Backend(Protocol):
     def delete_thread(self, remote_id: str) -> None: ...
 
     def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
-        """Run one turn, yielding events and ending with exactly one `TurnFinished`.
+        """Run one model response, yielding events and ending with exactly one `TurnFinished`.
 
         Closing the generator early (the user interrupted) must close the HTTP stream.
         Failures the user can act on raise `ApiError` with a one-line message.
@@ -41,6 +58,14 @@ class Backend(Protocol):
 
     def cancel(self, response_id: str) -> None:
         """Best effort: ask the server to stop a response. Never raises."""
+        ...
+
+    def attach_tool_outputs(self, remote_thread_id: str, outputs: Sequence[ToolOutput]) -> None:
+        """Put outputs on the thread without asking for a response.
+
+        Used when a turn stops between the model's calls and their answers: a thread holding
+        unanswered calls refuses the next request. Raises `ApiError` on failure.
+        """
         ...
 
     def close(self) -> None: ...

@@ -7,7 +7,7 @@ onto the response's ``status`` (queued, in_progress, completed, failed, incomple
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..events import (
@@ -15,17 +15,20 @@ from ..events import (
     ResponseStarted,
     StatusChanged,
     TextDelta,
+    ToolCallDelta,
+    ToolCallRequested,
     TurnFinished,
     Usage,
     UsageReported,
 )
-from .interface import TurnRequest
+from .interface import ToolOutput, TurnRequest
 from .openai_sdk import is_network_error, make_client, raise_api_error
 
 if TYPE_CHECKING:
     import openai
 
     from ..settings import Settings
+    from ..tools import ToolSchema
 
 FINAL_EVENTS = {
     "response.completed": "completed",
@@ -72,17 +75,8 @@ class ResponsesBackend:
     def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
         import openai
 
-        params: dict[str, Any] = {
-            "model": request.model,
-            "input": [{"type": "message", "role": "user", "content": request.user_text}],
-            "stream": True,
-        }
-        if request.instructions:
-            params["instructions"] = request.instructions
-        if request.remote_thread_id:
-            params["conversation"] = request.remote_thread_id
         try:
-            stream = self.client.responses.create(**params)
+            stream = self.client.responses.create(**request_params(request))
         except openai.OpenAIError as exc:
             raise_api_error(exc, self.settings)
         try:
@@ -98,6 +92,17 @@ class ResponsesBackend:
         finally:
             stream.close()
 
+    def attach_tool_outputs(self, remote_thread_id: str, outputs: Sequence[ToolOutput]) -> None:
+        import openai
+
+        try:
+            self.client.conversations.items.create(
+                remote_thread_id,
+                items=[_output_item(o) for o in outputs],  # type: ignore[misc]
+            )
+        except openai.OpenAIError as exc:
+            raise_api_error(exc, self.settings)
+
     def cancel(self, response_id: str) -> None:
         import openai
 
@@ -112,15 +117,58 @@ class ResponsesBackend:
             self._client = None
 
 
+def request_params(request: TurnRequest) -> dict[str, Any]:
+    """The body of ``POST /responses`` for one request of a turn."""
+    items: list[dict[str, Any]] = [_output_item(o) for o in request.tool_outputs]
+    if request.user_text is not None:
+        items.append({"type": "message", "role": "user", "content": request.user_text})
+    params: dict[str, Any] = {"model": request.model, "input": items, "stream": True}
+    if request.instructions:
+        params["instructions"] = request.instructions
+    if request.remote_thread_id:
+        params["conversation"] = request.remote_thread_id
+    if request.tools:
+        params["tools"] = [_function_tool(schema) for schema in request.tools]
+        params["tool_choice"] = _tool_choice(request.tool_choice)
+    return params
+
+
+def _function_tool(schema: ToolSchema) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "name": schema.name,
+        "description": schema.description,
+        "parameters": schema.parameters,
+        "strict": schema.strict,
+    }
+
+
+def _tool_choice(choice: str) -> str | dict[str, str]:
+    if choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "name": choice}
+
+
+def _output_item(output: ToolOutput) -> dict[str, str]:
+    return {"type": "function_call_output", "call_id": output.call_id, "output": output.output}
+
+
 def _translate(stream: Any) -> Generator[Event, None, None]:
     """SDK stream events → our events, ending with exactly one `TurnFinished`."""
     text: list[str] = []
     response_id: str | None = None
+    calls: dict[str, tuple[str, str]] = {}  # output item id -> (call_id, name)
     for event in stream:
         kind = event.type
         if kind == "response.output_text.delta":
             text.append(event.delta)
             yield TextDelta(event.delta)
+        elif kind == "response.function_call_arguments.delta":
+            call_id, name = calls.get(event.item_id, (event.item_id, ""))
+            yield ToolCallDelta(call_id=call_id, name=name, delta=event.delta)
+        elif kind == "response.output_item.added" and event.item.type == "function_call":
+            calls[event.item.id or event.item.call_id] = (event.item.call_id, event.item.name)
+            yield ToolCallDelta(call_id=event.item.call_id, name=event.item.name, delta="")
         elif kind == "response.created":
             response_id = event.response.id
             yield ResponseStarted(response_id=response_id, model=event.response.model)
@@ -155,6 +203,11 @@ def _finish(response: Any, status: str, streamed: str) -> Generator[Event, None,
         error = _error_text(response.error.code, response.error.message)
     elif status == "incomplete" and response.incomplete_details is not None:
         error = f"stopped early: {response.incomplete_details.reason}"
+    calls = tuple(
+        ToolCallRequested(call_id=item.call_id, name=item.name, arguments=item.arguments)
+        for item in response.output
+        if item.type == "function_call"
+    )
     yield TurnFinished(
         status=status,  # type: ignore[arg-type]
         text=response.output_text or streamed,
@@ -162,6 +215,7 @@ def _finish(response: Any, status: str, streamed: str) -> Generator[Event, None,
         usage=usage,
         error=error,
         model=response.model,
+        tool_calls=calls,
     )
 
 

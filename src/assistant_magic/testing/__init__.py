@@ -8,20 +8,40 @@
         ...
         assert server.validation_errors == []
 
+The "model" can call the client's functions: script ``ToolCalls`` (or a lone ``FunctionCall``),
+then a reply that reads the outputs the client sent back::
+
+    server.script(
+        FunctionCall("now", call_id="call_1"),
+        lambda context: Text(f"It is {context.tool_outputs['call_1']}."),
+    )
+
 It speaks the Responses API (streamed or not, background, cancel), Conversations and Models over
-real loopback HTTP, keeps the real API's rules (auth, known models, unanswered tool calls) and,
-given OpenAI's OpenAPI document, validates all traffic against it. See ``pytest_plugin`` for the
-``openai_server`` fixture and ``python -m assistant_magic.testing`` for a demo server.
+real loopback HTTP, keeps the real API's rules (auth, known models, tool calls and outputs pairing
+up) and, given OpenAI's OpenAPI document, validates all traffic against it. See ``pytest_plugin``
+for the ``openai_server`` fixture and ``python -m assistant_magic.testing`` for a demo server.
 """
 
 from .openapi import SPEC_ENV_VAR, OpenApiSpec, TrafficValidator, load_spec
-from .script import HttpError, Reply, ReplyContext, ReplyFactory, ScriptItem, Text, echo
+from .script import (
+    FunctionCall,
+    HttpError,
+    Reply,
+    ReplyContext,
+    ReplyFactory,
+    ScriptItem,
+    Text,
+    ToolCalls,
+    ToolResult,
+    echo,
+)
 from .server import DEFAULT_MODELS, ScriptedServer
 from .wire import RecordedRequest
 
 __all__ = [
     "DEFAULT_MODELS",
     "SPEC_ENV_VAR",
+    "FunctionCall",
     "HttpError",
     "OpenApiSpec",
     "RecordedRequest",
@@ -31,6 +51,8 @@ __all__ = [
     "ScriptItem",
     "ScriptedServer",
     "Text",
+    "ToolCalls",
+    "ToolResult",
     "TrafficValidator",
     "echo",
     "load_spec",

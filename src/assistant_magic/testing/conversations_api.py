@@ -40,6 +40,7 @@ class ConversationsApi:
         conversation.items.extend(input_items(body.get("items") or []))
         with self.state.lock:
             self.state.conversations[conversation.id] = conversation
+            self.state.accepted(conversation.items)
             self.state.changed()
         return JsonAnswer(conversation.resource())
 
@@ -85,6 +86,7 @@ class ConversationsApi:
         added = input_items(_object(request.body).get("items") or [])
         with self.state.lock:
             conversation.items.extend(copy.deepcopy(added))
+            self.state.accepted(added)
             self.state.changed()
         return JsonAnswer(item_list(added, has_more=False))
 

@@ -7,6 +7,7 @@ stored items take the strict shapes the API returns (ids, ``status``, content pa
 from __future__ import annotations
 
 import secrets
+import string
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -14,8 +15,9 @@ from .wire import scripted_failure
 
 Item = dict[str, Any]
 
-#: Which output item answers which call item, by ``call_id``. A call with no answer in the
-#: conversation blocks the next response, as the real API does.
+#: Which output item answers which call item, by ``call_id``. The real API wants each call in
+#: the context answered exactly once before the next response: see :func:`unanswered_call`,
+#: :func:`orphan_output` and :func:`repeated_output`.
 CALL_ANSWERS: dict[str, str] = {"function_call": "function_call_output"}
 
 # Stored ids follow the real prefixes, so code that sniffs them behaves the same.
@@ -25,6 +27,12 @@ _SUPPORTED_TYPES = frozenset(_ID_PREFIXES)
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(24)}"
+
+
+def new_call_id() -> str:
+    """A model-made ``call_id`` in the real shape: ``call_`` and 24 letters or digits."""
+    alphabet = string.ascii_letters + string.digits
+    return "call_" + "".join(secrets.choice(alphabet) for _ in range(24))
 
 
 def input_items(raw: object) -> list[Item]:
@@ -96,19 +104,65 @@ def last_user_text(items: Iterable[Mapping[str, Any]]) -> str | None:
     return found
 
 
-def unanswered_call(items: Iterable[Mapping[str, Any]]) -> str | None:
-    """The ``call_id`` of the first tool call with no matching output among ``items``."""
+def output_text(output: object) -> str:
+    """A tool output as text: a string as it is, content parts as their text parts joined."""
+    if isinstance(output, str):
+        return output
+    if isinstance(output, list):
+        return message_text({"content": output})
+    return "" if output is None else str(output)
+
+
+def _calls_and_answers(
+    items: Iterable[Mapping[str, Any]],
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Calls (keyed by the answer type they expect) and answers, as (type, call_id), in order."""
     calls: list[tuple[str, str]] = []
-    answered: set[tuple[str, str]] = set()
+    answers: list[tuple[str, str]] = []
     for item in items:
         kind = item.get("type")
         if kind in CALL_ANSWERS:
             calls.append((CALL_ANSWERS[kind], str(item.get("call_id"))))
         elif kind in CALL_ANSWERS.values():
-            answered.add((str(kind), str(item.get("call_id"))))
-    for call in calls:
-        if call not in answered:
-            return call[1]
+            answers.append((str(kind), str(item.get("call_id"))))
+    return calls, answers
+
+
+def unanswered_call(items: Iterable[Mapping[str, Any]]) -> str | None:
+    """The ``call_id`` of the first tool call with no matching output among ``items``."""
+    calls, answers = _calls_and_answers(items)
+    answered = set(answers)
+    return next((call[1] for call in calls if call not in answered), None)
+
+
+def orphan_output(items: Iterable[Mapping[str, Any]]) -> str | None:
+    """The ``call_id`` of the first tool output that answers no call among ``items``."""
+    calls, answers = _calls_and_answers(items)
+    made = set(calls)
+    return next((answer[1] for answer in answers if answer not in made), None)
+
+
+def repeated_output(items: Iterable[Mapping[str, Any]]) -> str | None:
+    """The ``call_id`` of the first tool call answered more than once among ``items``."""
+    _, answers = _calls_and_answers(items)
+    seen: set[tuple[str, str]] = set()
+    for answer in answers:
+        if answer in seen:
+            return answer[1]
+        seen.add(answer)
+    return None
+
+
+def repeated_id(items: Iterable[Mapping[str, Any]]) -> str | None:
+    """The first item ``id`` that occurs twice among ``items`` (a client re-sending an item the
+    context already holds, such as a ``function_call`` next to its output)."""
+    seen: set[str] = set()
+    for item in items:
+        item_id = item.get("id")
+        if isinstance(item_id, str):
+            if item_id in seen:
+                return item_id
+            seen.add(item_id)
     return None
 
 

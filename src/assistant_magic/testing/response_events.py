@@ -1,4 +1,4 @@
-"""The Response object and the stream events of a text answer, in the real API's order.
+"""The Response object and the stream events of an answer, in the real API's order.
 
 A text turn emits, with ``sequence_number`` counting from 0::
 
@@ -15,6 +15,17 @@ A text turn emits, with ``sequence_number`` counting from 0::
 
 ``fail_after=N`` cuts this after N deltas with ``response.failed``. Deltas are paced by the
 reply's delay, and the generator stops as soon as the turn was ended from outside (cancel).
+
+A tool-calling turn (:class:`ToolCalls`) opens the same way, streams its optional text as the
+message above, then for each call, at the next ``output_index``::
+
+    response.output_item.added               function_call fc_..., arguments "", in_progress
+    response.function_call_arguments.delta   x n (item_id, output_index, delta)
+    response.function_call_arguments.done    the whole arguments and the name
+    response.output_item.done                status completed, the whole arguments
+
+and ends with ``response.completed``, whose ``output`` holds the message and every call. Each
+item joins the response's output (and the conversation) when its ``output_item.done`` is sent.
 """
 
 from __future__ import annotations
@@ -23,10 +34,11 @@ import copy
 import itertools
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .items import Item, message_text, new_id, output_text_part, words
-from .script import Text
+from .items import Item, message_text, new_call_id, new_id, output_text, output_text_part, words
+from .script import FunctionCall, Text, ToolCalls, split_words
 from .sse import HangUp
 from .turns import Turn
 from .wire import Event
@@ -83,11 +95,14 @@ def initial_resource(body: Mapping[str, Any], *, conversation_id: str | None) ->
 
 
 def estimate_usage(
-    reply: Text, *, prompt_items: Sequence[Item], instructions: object, output: str
+    overrides: Mapping[str, Any] | None,
+    *,
+    prompt_items: Sequence[Item],
+    instructions: object,
+    output: str,
 ) -> dict[str, Any]:
-    """Plausible token counts (one per word), overridden key by key by ``reply.usage``."""
-    messages = [item for item in prompt_items if item.get("type") == "message"]
-    prompt = sum(words(message_text(item)) for item in messages)
+    """Plausible token counts (one per word), overridden key by key by ``overrides``."""
+    prompt = sum(words(_prompt_text(item)) for item in prompt_items)
     if isinstance(instructions, str):
         prompt += words(instructions)
     usage: dict[str, Any] = {
@@ -96,7 +111,7 @@ def estimate_usage(
         "output_tokens": words(output),
         "output_tokens_details": {"reasoning_tokens": 0},
     }
-    for key, value in (reply.usage or {}).items():
+    for key, value in (overrides or {}).items():
         if isinstance(value, Mapping) and isinstance(usage.get(key), dict):
             usage[key].update(value)
         else:
@@ -105,73 +120,57 @@ def estimate_usage(
     return usage
 
 
+def _prompt_text(item: Item) -> str:
+    kind = item.get("type")
+    if kind == "message":
+        return message_text(item)
+    if kind == "function_call":
+        return f"{item.get('name', '')} {item.get('arguments', '')}"
+    if kind == "function_call_output":
+        return output_text(item.get("output"))
+    return ""
+
+
+Sleep = Callable[[float], None]
+
+
+def reply_events(
+    turn: Turn, reply: Text | ToolCalls, *, delay: float, sleep: Sleep = time.sleep
+) -> Generator[Event, None, None]:
+    """The events of one scripted answer, text or tool calls, updating ``turn`` as they go."""
+    if isinstance(reply, ToolCalls):
+        return tool_call_events(turn, reply, delay=delay, sleep=sleep)
+    return text_events(turn, reply, delay=delay, sleep=sleep)
+
+
 def text_events(
-    turn: Turn, reply: Text, *, delay: float, sleep: Callable[[float], None] = time.sleep
+    turn: Turn, reply: Text, *, delay: float, sleep: Sleep = time.sleep
 ) -> Generator[Event, None, None]:
     """The events of one text answer, updating ``turn`` as they go."""
-    counter = itertools.count()
-
-    def event(kind: str, **fields: Any) -> Event:
-        return {"type": kind, **fields, "sequence_number": next(counter)}
-
-    queued = reply.queued or turn.background
-    turn.set_status("queued" if queued else "in_progress")
-    yield event("response.created", response=turn.snapshot())
-    if queued:
-        yield event("response.queued", response=turn.snapshot())
-        turn.set_status("in_progress")
-    yield event("response.in_progress", response=turn.snapshot())
-
-    item_id = new_id("msg")
-    output_index = len(turn.snapshot()["output"])
-    where = {"item_id": item_id, "output_index": output_index, "content_index": 0}
-    item: Item = {
-        "id": item_id,
-        "type": "message",
-        "status": "in_progress",
-        "content": [],
-        "role": "assistant",
-    }
-    turn.open_item(item)
-    yield event("response.output_item.added", output_index=output_index, item=item)
-    yield event("response.content_part.added", **where, part=output_text_part(""))
-
-    text = ""
-    for sent, piece in enumerate(reply.pieces):
-        if reply.fail_after is not None and sent >= reply.fail_after:
-            break
-        if reply.hang_up_after is not None and sent >= reply.hang_up_after:
-            turn.fail("server_error", "The connection was lost.")
-            raise HangUp()
-        if delay > 0:
-            sleep(delay)
-        if turn.is_final:
-            return  # cancelled meanwhile
-        text += piece
-        turn.grow_text(text)
-        yield event("response.output_text.delta", **where, delta=piece, logprobs=[])
-
+    event = _Numbering()
+    yield from _opening(turn, event, queued=reply.queued)
+    message = yield from _open_message(turn, event)
+    text = yield from _stream_text(
+        turn,
+        event,
+        message,
+        reply.pieces,
+        delay=delay,
+        sleep=sleep,
+        limit=reply.fail_after,
+        hang_up_after=reply.hang_up_after,
+    )
+    if text is None:
+        return  # cancelled meanwhile
     if reply.fail_after is not None:
         if turn.fail("server_error", reply.fail_message):
             yield event("response.failed", response=turn.snapshot())
         return
 
     status = "completed" if reply.status == "completed" else "incomplete"
-    part = output_text_part(text)
-    yield event("response.output_text.done", **where, text=text, logprobs=[])
-    yield event("response.content_part.done", **where, part=part)
-    item = {**item, "status": status, "content": [part]}
-    if not turn.complete_item(item):
+    if not (yield from _close_message(turn, event, message, text, status)):
         return  # cancelled meanwhile
-    yield event("response.output_item.done", output_index=output_index, item=item)
-
-    resource = turn.snapshot()
-    usage = estimate_usage(
-        reply,
-        prompt_items=[*turn.context_items, *turn.input_items],
-        instructions=resource.get("instructions"),
-        output=text,
-    )
+    usage = _usage(turn, reply.usage, output=text)
     if status == "completed":
         ended = turn.finish("completed", usage=usage)
     else:
@@ -180,3 +179,173 @@ def text_events(
         )
     if ended:
         yield event(f"response.{status}", response=turn.snapshot())
+
+
+def tool_call_events(
+    turn: Turn, reply: ToolCalls, *, delay: float, sleep: Sleep = time.sleep
+) -> Generator[Event, None, None]:
+    """The events of one tool-calling step: optional text, then each call, then completed."""
+    event = _Numbering()
+    yield from _opening(turn, event, queued=False)
+    said: list[str] = []
+    if reply.text:
+        message = yield from _open_message(turn, event)
+        pieces = split_words(reply.text)
+        text = yield from _stream_text(turn, event, message, pieces, delay=delay, sleep=sleep)
+        if text is None or not (yield from _close_message(turn, event, message, text)):
+            return  # cancelled meanwhile
+        said.append(text)
+    for call in reply.calls:
+        arguments = yield from _stream_call(
+            turn, event, call, chunks=reply.argument_chunks, delay=delay, sleep=sleep
+        )
+        if arguments is None:
+            return  # cancelled meanwhile
+        said.append(f"{call.name} {arguments}")
+    if turn.finish("completed", usage=_usage(turn, reply.usage, output=" ".join(said))):
+        yield event("response.completed", response=turn.snapshot())
+
+
+# -- pieces shared by text and tool-call turns ----------------------------------------------------
+
+
+class _Numbering:
+    """Builds events numbered from 0, as the API's ``sequence_number`` does."""
+
+    def __init__(self) -> None:
+        self._counter = itertools.count()
+
+    def __call__(self, kind: str, **fields: Any) -> Event:
+        return {"type": kind, **fields, "sequence_number": next(self._counter)}
+
+
+@dataclass(frozen=True)
+class _Message:
+    item: Item
+    output_index: int
+
+    @property
+    def where(self) -> dict[str, Any]:
+        return {"item_id": self.item["id"], "output_index": self.output_index, "content_index": 0}
+
+
+def _opening(turn: Turn, event: _Numbering, *, queued: bool) -> Generator[Event, None, None]:
+    queued = queued or turn.background
+    turn.set_status("queued" if queued else "in_progress")
+    yield event("response.created", response=turn.snapshot())
+    if queued:
+        yield event("response.queued", response=turn.snapshot())
+        turn.set_status("in_progress")
+    yield event("response.in_progress", response=turn.snapshot())
+
+
+def _next_output_index(turn: Turn) -> int:
+    # Items stream one after another, so the next index is the number already completed.
+    return len(turn.snapshot()["output"])
+
+
+def _open_message(turn: Turn, event: _Numbering) -> Generator[Event, None, _Message]:
+    item: Item = {
+        "id": new_id("msg"),
+        "type": "message",
+        "status": "in_progress",
+        "content": [],
+        "role": "assistant",
+    }
+    message = _Message(item, _next_output_index(turn))
+    turn.open_item(item)
+    yield event("response.output_item.added", output_index=message.output_index, item=item)
+    yield event("response.content_part.added", **message.where, part=output_text_part(""))
+    return message
+
+
+def _stream_text(
+    turn: Turn,
+    event: _Numbering,
+    message: _Message,
+    pieces: Sequence[str],
+    *,
+    delay: float,
+    sleep: Sleep,
+    limit: int | None = None,
+    hang_up_after: int | None = None,
+) -> Generator[Event, None, str | None]:
+    """Text deltas (at most ``limit``); the text sent, or None if the turn ended meanwhile."""
+    text = ""
+    for sent, piece in enumerate(pieces):
+        if limit is not None and sent >= limit:
+            break
+        if hang_up_after is not None and sent >= hang_up_after:
+            turn.fail("server_error", "The connection was lost.")
+            raise HangUp()
+        if delay > 0:
+            sleep(delay)
+        if turn.is_final:
+            return None
+        text += piece
+        turn.grow_text(text)
+        yield event("response.output_text.delta", **message.where, delta=piece, logprobs=[])
+    return text
+
+
+def _close_message(
+    turn: Turn, event: _Numbering, message: _Message, text: str, status: str = "completed"
+) -> Generator[Event, None, bool]:
+    """The message's closing events; False if the turn ended meanwhile."""
+    part = output_text_part(text)
+    yield event("response.output_text.done", **message.where, text=text, logprobs=[])
+    yield event("response.content_part.done", **message.where, part=part)
+    item = {**message.item, "status": status, "content": [part]}
+    if not turn.complete_item(item):
+        return False
+    yield event("response.output_item.done", output_index=message.output_index, item=item)
+    return True
+
+
+def _stream_call(
+    turn: Turn, event: _Numbering, call: FunctionCall, *, chunks: int, delay: float, sleep: Sleep
+) -> Generator[Event, None, str | None]:
+    """One function_call item; its arguments, or None if the turn ended meanwhile."""
+    arguments = call.arguments_text
+    item: Item = {
+        "id": new_id("fc"),
+        "type": "function_call",
+        "status": "in_progress",
+        "call_id": call.call_id or new_call_id(),
+        "name": call.name,
+        "arguments": "",
+    }
+    output_index = _next_output_index(turn)
+    where = {"item_id": item["id"], "output_index": output_index}
+    turn.open_item(item)
+    yield event("response.output_item.added", output_index=output_index, item=item)
+    for piece in split_arguments(arguments, chunks):
+        if delay > 0:
+            sleep(delay)
+        if turn.is_final:
+            return None
+        yield event("response.function_call_arguments.delta", **where, delta=piece)
+    yield event(
+        "response.function_call_arguments.done", **where, name=call.name, arguments=arguments
+    )
+    item = {**item, "status": "completed", "arguments": arguments}
+    if not turn.complete_item(item):
+        return None
+    yield event("response.output_item.done", output_index=output_index, item=item)
+    return arguments
+
+
+def split_arguments(arguments: str, chunks: int) -> list[str]:
+    """``arguments`` in ``chunks`` pieces of near-equal length (fewer if it is shorter)."""
+    count = min(max(1, chunks), len(arguments))
+    cuts = [len(arguments) * index // count for index in range(count + 1)] if count else []
+    return [arguments[start:end] for start, end in itertools.pairwise(cuts)]
+
+
+def _usage(turn: Turn, overrides: Mapping[str, Any] | None, *, output: str) -> dict[str, Any]:
+    return estimate_usage(
+        overrides,
+        prompt_items=[*turn.context_items, *turn.input_items],
+        instructions=turn.snapshot().get("instructions"),
+        output=output,
+    )

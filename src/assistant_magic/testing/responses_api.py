@@ -1,7 +1,21 @@
 """The Responses API: create (streamed, inline or in the background), retrieve, delete, cancel.
 
 A create request passes the real API's rules in order (model, conversation or previous response,
-unanswered tool calls), then takes the next scripted reply. Rejected requests do not consume one.
+tool calls and outputs pairing up), then takes the next scripted reply. Rejected requests do not
+consume one. A reply that calls tools the request did not allow is recorded as a mistake (see
+``tool_choice``) but still answered.
+
+The item rules, over the context (conversation items or the previous response's transcript) plus
+the new input, each a 400 with ``param: "input"``:
+
+* an item id twice (typically a ``function_call`` re-sent with its output although the context
+  holds it): ``Duplicate item found with id <id>. Remove duplicate items from your input and try
+  again.`` (the real API's words);
+* a tool output whose ``call_id`` matches no call:
+  ``No tool call found for function call output with call_id <id>.`` (the real API's words);
+* a second output for one call: ``[scripted server] Duplicate function_call_output for call_id
+  <id>: each function_call takes exactly one output.`` (our words: the real one is unverified);
+* a call with no output: ``No tool output found for function call <id>.`` (the real API's words).
 """
 
 from __future__ import annotations
@@ -13,12 +27,29 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .items import Item, input_items, unanswered_call
-from .response_events import initial_resource, text_events
+from .items import (
+    Item,
+    input_items,
+    orphan_output,
+    repeated_id,
+    repeated_output,
+    unanswered_call,
+)
+from .response_events import initial_resource, reply_events
 from .routing import Router
-from .script import HttpError, Reply, ReplyContext, ReplyFactory, ScriptItem, Text
+from .script import (
+    REPLY_TYPES,
+    HttpError,
+    ReplyContext,
+    ReplyFactory,
+    ScriptItem,
+    Text,
+    ToolCalls,
+    as_step,
+)
 from .sse import HangUp
 from .state import Conversation, ServerState
+from .tool_choice import ToolChoice
 from .turns import Turn
 from .wire import (
     Answer,
@@ -69,15 +100,16 @@ class ResponsesApi:
         self._check_model(body.get("model"))
         conversation, context = self._context(body)
         items = input_items(body.get("input"))
-        self._check_tool_outputs([*context, *items])
+        self._check_items([*context, *items])
 
         reply = self._next_reply(ReplyContext(body, items, context))
         if isinstance(reply, HttpError):
             raise _as_failure(reply)
+        self._check_tool_use(body, reply)
 
         turn = self._start_turn(body, conversation, context, items)
         delay = reply.chunk_delay if reply.chunk_delay is not None else self.settings.chunk_delay
-        events = _until_cancelled(turn, text_events(turn, reply, delay=delay))
+        events = _until_cancelled(turn, reply_events(turn, reply, delay=delay))
         if body.get("stream"):
             return EventStream(events, on_disconnect=lambda: self._client_gone(turn, events))
         if turn.background:
@@ -133,20 +165,48 @@ class ResponsesApi:
         return None, []
 
     @staticmethod
-    def _check_tool_outputs(items: list[Item]) -> None:
+    def _check_items(items: list[Item]) -> None:
+        """No item twice; every tool call in the context answered exactly once, no stray answers."""
+        item_id = repeated_id(items)
+        if item_id is not None:
+            message = (
+                f"Duplicate item found with id {item_id}. Remove duplicate items from your input "
+                "and try again."
+            )
+            raise ApiFailure(400, message, param="input")
+        call_id = orphan_output(items)
+        if call_id is not None:
+            message = f"No tool call found for function call output with call_id {call_id}."
+            raise ApiFailure(400, message, param="input")
+        call_id = repeated_output(items)
+        if call_id is not None:
+            message = (
+                f"Duplicate function_call_output for call_id {call_id}: each function_call "
+                "takes exactly one output."
+            )
+            raise scripted_failure(400, message, param="input")
         call_id = unanswered_call(items)
         if call_id is not None:
             message = f"No tool output found for function call {call_id}."
             raise ApiFailure(400, message, param="input")
 
-    def _next_reply(self, context: ReplyContext) -> Reply:
+    def _next_reply(self, context: ReplyContext) -> Text | HttpError | ToolCalls:
         with self.state.lock:
             scripted: ScriptItem | None = self.state.script.popleft() if self.state.script else None
         item = scripted if scripted is not None else self.settings.default_reply
-        reply = item if isinstance(item, (Text, HttpError)) else item(context)
-        if not isinstance(reply, (Text, HttpError)):
-            raise TypeError(f"a reply factory returned {reply!r}, not Text or HttpError")
-        return reply
+        reply = item if isinstance(item, REPLY_TYPES) else item(context)
+        if not isinstance(reply, REPLY_TYPES):
+            raise TypeError(
+                f"a reply factory returned {reply!r}, not Text, ToolCalls, FunctionCall or "
+                "HttpError"
+            )
+        return as_step(reply)
+
+    def _check_tool_use(self, body: Mapping[str, Any], reply: Text | ToolCalls) -> None:
+        """Record a reply that calls what the request did not allow (answered all the same)."""
+        choice = ToolChoice.of(body)
+        calls = reply.calls if isinstance(reply, ToolCalls) else None
+        self.state.report([*choice.request_mistakes(), *choice.reply_mistakes(calls)])
 
     def _start_turn(
         self,

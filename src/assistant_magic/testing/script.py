@@ -3,17 +3,23 @@
 ``ScriptedServer.script(*replies)`` queues replies; each accepted ``POST /v1/responses`` takes the
 next one. A queued item may also be a callable that receives a :class:`ReplyContext` and returns a
 reply, for answers that depend on the request.
+
+A model step that calls tools is a :class:`ToolCalls` (a lone :class:`FunctionCall` is short for
+a one-call step). The client answers with ``function_call_output`` items in its next request, which
+a reply factory reads from :attr:`ReplyContext.tool_results`.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal, TypeAlias
 
-from .items import last_user_text
+from .items import CALL_ANSWERS, last_user_text, output_text
+from .tool_choice import ToolChoice
 
 
 @dataclass(frozen=True)
@@ -107,7 +113,72 @@ _DEFAULT_MESSAGES = {
 }
 
 
-Reply: TypeAlias = Text | HttpError
+@dataclass(frozen=True)
+class FunctionCall:
+    """One ``function_call`` output item: the model asks the client to run ``name``.
+
+    ``arguments``: a str is sent verbatim (invalid JSON or wrong types on demand); a mapping is
+    ``json.dumps``'ed. ``call_id``: None draws a fresh ``call_...`` id each time the call is played.
+    ``undeclared=True`` scripts a call the request did not allow on purpose (a tool it did not
+    offer, or despite ``tool_choice``), as small models do; otherwise that is recorded in
+    ``validation_errors`` as a mistake of the test or the client.
+    """
+
+    name: str
+    arguments: str | Mapping[str, Any] = "{}"
+    call_id: str | None = None
+    undeclared: bool = False
+
+    @property
+    def arguments_text(self) -> str:
+        if isinstance(self.arguments, str):
+            return self.arguments
+        return json.dumps(self.arguments)
+
+
+@dataclass(frozen=True)
+class ToolCalls:
+    """One model step that calls tools: one call, or several in parallel.
+
+    ``text`` is an optional assistant message streamed before the calls. Each call's arguments
+    stream as about ``argument_chunks`` ``response.function_call_arguments.delta`` pieces, each
+    after ``chunk_delay`` seconds (None: the server's default). ``usage`` overrides the computed
+    usage, key by key.
+    """
+
+    calls: Sequence[FunctionCall]
+    text: str = ""
+    chunk_delay: float | None = None
+    argument_chunks: int = 3
+    usage: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        calls = (self.calls,) if isinstance(self.calls, FunctionCall) else tuple(self.calls)
+        object.__setattr__(self, "calls", calls)
+        if not calls or not all(isinstance(call, FunctionCall) for call in calls):
+            raise ValueError("ToolCalls.calls must hold at least one FunctionCall")
+        if self.argument_chunks < 1:
+            raise ValueError("ToolCalls.argument_chunks must be >= 1")
+        ids = [call.call_id for call in calls if call.call_id is not None]
+        if len(ids) != len(set(ids)):
+            raise ValueError("the calls of one ToolCalls step need distinct call_ids")
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A ``function_call_output`` of this request, with the ``function_call`` it answers.
+
+    ``name`` and ``arguments`` are empty when the call is not in the context (the server rejects
+    such requests before any reply factory runs, so a factory never sees that).
+    """
+
+    call_id: str
+    name: str
+    arguments: str
+    output: str
+
+
+Reply: TypeAlias = Text | HttpError | ToolCalls | FunctionCall
 
 
 @dataclass(frozen=True)
@@ -124,13 +195,72 @@ class ReplyContext:
         found = last_user_text(self.input_items)
         return found if found is not None else last_user_text(self.history)
 
+    @property
+    def tool_outputs(self) -> dict[str, str]:
+        """``call_id`` -> output of each ``function_call_output`` in this request's input.
+
+        An output given as content parts reads as its text parts joined.
+        """
+        return {result.call_id: result.output for result in self.tool_results}
+
+    @property
+    def tool_results(self) -> list[ToolResult]:
+        """This request's tool outputs in input order, each with the call it answers."""
+        calls = {
+            str(item.get("call_id")): item
+            for item in [*self.history, *self.input_items]
+            if item.get("type") in CALL_ANSWERS
+        }
+        results = []
+        for item in self.input_items:
+            if item.get("type") not in CALL_ANSWERS.values():
+                continue
+            call_id = str(item.get("call_id"))
+            call = calls.get(call_id, {})
+            results.append(
+                ToolResult(
+                    call_id=call_id,
+                    name=str(call.get("name", "")),
+                    arguments=str(call.get("arguments", "")),
+                    output=output_text(item.get("output")),
+                )
+            )
+        return results
+
+    @property
+    def offered_tools(self) -> list[str]:
+        """Names of the function tools in the request's ``tools``, in order."""
+        return list(ToolChoice.of(self.body).offered)
+
+    @property
+    def tool_choice(self) -> str | Mapping[str, Any]:
+        """The request's ``tool_choice`` ("auto" when omitted)."""
+        choice = self.body.get("tool_choice")
+        return choice if isinstance(choice, (str, Mapping)) else "auto"
+
 
 ReplyFactory: TypeAlias = Callable[[ReplyContext], Reply]
-ScriptItem: TypeAlias = Text | HttpError | ReplyFactory
+ScriptItem: TypeAlias = Text | HttpError | ToolCalls | FunctionCall | ReplyFactory
+#: The reply types a script may hold as they are (anything else must be a callable).
+REPLY_TYPES = (Text, HttpError, ToolCalls, FunctionCall)
+
+
+def as_step(reply: Reply) -> Text | HttpError | ToolCalls:
+    """A reply as the server plays it: a lone FunctionCall is a one-call ToolCalls step."""
+    return ToolCalls((reply,)) if isinstance(reply, FunctionCall) else reply
 
 
 def echo(context: ReplyContext) -> Reply:
-    """The default reply: repeats the user's last text, streamed word by word."""
+    """The default reply: repeats the user's last text, streamed word by word.
+
+    After tool outputs it reports them instead: ``Tool results: now: 12:00; add: 3``.
+    """
+    results = context.tool_results
+    if results:
+        return Text(
+            "Tool results: "
+            + "; ".join(f"{result.name or result.call_id}: {result.output}" for result in results)
+        )
     said = context.last_user_text
     return Text(f"You said: {said}" if said else "You said nothing.")
 

@@ -30,7 +30,7 @@ from .models_api import ModelsApi
 from .openapi import TrafficValidator, load_spec, resolve_spec_path
 from .responses_api import ResponsesApi, ResponsesSettings
 from .routing import Router
-from .script import HttpError, ReplyFactory, ScriptItem, Text, echo
+from .script import REPLY_TYPES, ReplyFactory, ScriptItem, echo
 from .sse import ClientDisconnected, HangUp, SseWriter, encode_json
 from .state import ServerState
 from .wire import (
@@ -145,8 +145,11 @@ class ScriptedServer:
     def script(self, *replies: ScriptItem) -> None:
         """Queue replies; each accepted ``POST /v1/responses`` takes the next one."""
         for reply in replies:
-            if not isinstance(reply, (Text, HttpError)) and not callable(reply):
-                raise TypeError(f"cannot script {reply!r}: use Text, HttpError or a callable")
+            if not isinstance(reply, REPLY_TYPES) and not callable(reply):
+                raise TypeError(
+                    f"cannot script {reply!r}: use Text, ToolCalls, FunctionCall, HttpError or a "
+                    "callable"
+                )
         with self._state.lock:
             self._state.script.extend(replies)
 
@@ -173,6 +176,16 @@ class ScriptedServer:
     def validation_errors(self) -> list[str]:
         with self._state.lock:
             return list(self._state.validation_errors)
+
+    @property
+    def tool_outputs(self) -> list[tuple[str, Any]]:
+        """``(call_id, output)`` of every ``function_call_output`` accepted, in arrival order.
+
+        Counted from ``POST /v1/responses`` input that passed the API's rules and from items added
+        to conversations; ``output`` is as sent (a string, or a list of content parts).
+        """
+        with self._state.lock:
+            return list(self._state.tool_outputs)
 
     @property
     def disconnects(self) -> list[str]:
@@ -284,10 +297,7 @@ class ScriptedServer:
             self._record(self.validator.event_violations(event))
 
     def _record(self, messages: list[str]) -> None:
-        if messages:
-            with self._state.lock:
-                self._state.validation_errors.extend(messages)
-                self._state.changed()
+        self._state.report(messages)
 
 
 def mask_key(key: str) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from .items import CALL_ANSWERS
 
 if TYPE_CHECKING:
     from .script import ScriptItem
@@ -49,9 +53,28 @@ class ServerState:
         self.requests: list[RecordedRequest] = []
         self.validation_errors: list[str] = []
         self.disconnects: list[str] = []
+        self.tool_outputs: list[tuple[str, Any]] = []
 
     def changed(self) -> None:
         self.lock.notify_all()
+
+    def report(self, problems: Iterable[str]) -> None:
+        """Record mistakes in the traffic or the script; the test then fails."""
+        problems = list(problems)
+        if problems:
+            with self.lock:
+                self.validation_errors.extend(problems)
+                self.changed()
+
+    def accepted(self, items: Iterable[Mapping[str, Any]]) -> None:
+        """Items the server took in (response input, conversation items): note tool outputs."""
+        with self.lock:
+            for item in items:
+                if item.get("type") in CALL_ANSWERS.values():
+                    self.tool_outputs.append(
+                        (str(item.get("call_id")), copy.deepcopy(item.get("output")))
+                    )
+            self.changed()
 
     def clear(self) -> None:
         with self.lock:
@@ -61,4 +84,5 @@ class ServerState:
             self.requests.clear()
             self.validation_errors.clear()
             self.disconnects.clear()
+            self.tool_outputs.clear()
             self.changed()

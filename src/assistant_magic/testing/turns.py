@@ -4,6 +4,11 @@ A turn is driven by an event generator (streaming, draining in the background, o
 be ended from outside: ``POST /responses/{id}/cancel`` or a client that hangs up mid-stream. All
 changes go through here, under the state lock, so the stored Response, the conversation and the
 stream agree.
+
+An interrupted message is kept as an ``incomplete`` item (the text so far is worth reading). An
+interrupted ``function_call`` is dropped: a half-streamed call cannot be run, and keeping it would
+leave the conversation holding a call that blocks the next response until answered. Calls that
+completed before the interruption stay, and do block until the client sends their outputs.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from .items import Item, output_text_part
 from .state import Conversation, ServerState
 
 FINAL_STATUSES = frozenset({"completed", "failed", "incomplete", "cancelled"})
+#: Output item types kept, marked ``incomplete``, when the turn ends while they stream.
+KEPT_WHEN_INTERRUPTED = frozenset({"message"})
 
 
 class Turn:
@@ -59,6 +66,7 @@ class Turn:
             self.state.live.add(self)
             if self.conversation is not None:
                 self.conversation.items.extend(copy.deepcopy(self.input_items))
+            self.state.accepted(self.input_items)
             self.state.changed()
 
     def snapshot(self) -> dict[str, Any]:
@@ -124,12 +132,12 @@ class Turn:
             return self.finish("failed", error={"code": code, "message": message})
 
     def cancel(self) -> bool:
-        """Stop now, keeping a partial message as an ``incomplete`` item."""
+        """Stop now, keeping a partial message as an ``incomplete`` item (a call is dropped)."""
         with self.state.lock:
             if self.is_final:
                 return False
             partial = self._open_item
-            if partial is not None:
+            if partial is not None and partial.get("type") in KEPT_WHEN_INTERRUPTED:
                 partial["status"] = "incomplete"
                 self._keep(partial)
             return self.finish("cancelled")

@@ -1,0 +1,254 @@
+"""Which notebook functions the model may call, and running the calls it asks for.
+
+The toolbox knows the user's namespace but no wire dialect: it takes `ToolCallRequested`
+events and gives back `ToolOutput`s, whatever API the model came through. Tools are looked
+up by name at every ask, so re-running the cell that defines one takes effect at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import json
+import time
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from .errors import AssistantError
+from .events import Event, Notice, ToolCallFinished, ToolCallRequested, ToolCallStarted
+
+if TYPE_CHECKING:
+    from .tools import FunctionTool, ToolSchema
+
+#: Asks the user whether a call may run; gets the tool and how the call reads.
+Approver = Callable[["FunctionTool", str], bool]
+CallStatus = Literal["ok", "error", "denied", "interrupted"]
+
+
+@dataclass
+class ToolBox:
+    namespace: Mapping[str, Any]
+    approve: Approver
+    #: "show": what a tool prints appears in the cell; "capture": it goes to the model instead.
+    stdout: Literal["show", "capture"] = "show"
+    result_limit: int = 20_000
+    #: Names added with `%assistant tools add`, and whether each needs the user's approval.
+    registered: dict[str, bool] = field(default_factory=dict)
+    _fingerprints: dict[str, str] = field(default_factory=dict)
+    _tools: dict[str, FunctionTool] = field(default_factory=dict)
+
+    # -- which tools ---------------------------------------------------------------------------
+
+    def add(self, name: str, *, confirm: bool = False) -> FunctionTool:
+        tool = self._build(name, confirm=confirm)
+        self.registered[name] = confirm
+        return tool
+
+    def remove(self, name: str) -> None:
+        if name not in self.registered:
+            raise AssistantError(f"{name!r} is not a registered tool: see %assistant tools.")
+        del self.registered[name]
+
+    def available(self) -> list[str]:
+        """Registered names, then functions marked with @assistant_magic.tool."""
+        from .tools import tool_options
+
+        names = list(self.registered)
+        for name, value in list(self.namespace.items()):
+            if name not in self.registered and callable(value) and tool_options(value):
+                names.append(name)
+        return names
+
+    def resolve(self, names: Iterable[str]) -> tuple[list[FunctionTool], list[Notice]]:
+        """The current definitions of `names`, and notices for those that changed."""
+        tools: list[FunctionTool] = []
+        notices: list[Notice] = []
+        for name in names:
+            tool = self._build(name, confirm=self.registered.get(name))
+            fingerprint = tool.schema.fingerprint()
+            before = self._fingerprints.get(name)
+            if before is not None and before != fingerprint:
+                notices.append(Notice(f"tool {name} changed since the last ask: new schema sent"))
+            self._fingerprints[name] = fingerprint
+            self._tools[name] = tool
+            tools.append(tool)
+        return tools, notices
+
+    def schemas(self, tools: Sequence[FunctionTool]) -> tuple[ToolSchema, ...]:
+        return tuple(tool.schema for tool in tools)
+
+    def _build(self, name: str, *, confirm: bool | None) -> FunctionTool:
+        from .tools import FunctionTool, tool_options
+
+        value = self.namespace.get(name)
+        if value is None:
+            raise AssistantError(f"No function named {name!r} in the notebook: define it first.")
+        if not callable(value):
+            raise AssistantError(f"{name!r} is a {type(value).__name__}, not a function.")
+        options = tool_options(value)
+        wants_confirm = bool(confirm) or bool(options and options.confirm)
+        tool_name = options.name if options and options.name else name
+        return FunctionTool(value, name=tool_name, confirm=wants_confirm)
+
+    # -- running calls -------------------------------------------------------------------------
+
+    def run(
+        self, calls: Sequence[ToolCallRequested], emit: Callable[[Event], None]
+    ) -> list[ToolCallFinished]:
+        """Run one step's calls: sync ones in turn, async ones together; results in call order.
+
+        Every failure becomes text for the model. A KeyboardInterrupt propagates: the caller
+        answers the calls that did not finish.
+        """
+        prepared = [self._prepare(call, emit) for call in calls]
+        results: dict[str, ToolCallFinished] = {
+            p.call.call_id: p.finished for p in prepared if p.finished is not None
+        }
+        runnable = [p for p in prepared if p.finished is None]
+        for p in runnable:
+            if not p.tool.is_async:  # type: ignore[union-attr]
+                results[p.call.call_id] = self._result(p, *self._run_sync(p), emit)
+        pending_async = [p for p in runnable if p.tool.is_async]  # type: ignore[union-attr]
+        if pending_async:
+            outcomes = _run_async(pending_async, self.result_limit)
+            for p, outcome in zip(pending_async, outcomes, strict=True):
+                results[p.call.call_id] = self._result(p, *outcome, emit)
+        return [results[call.call_id] for call in calls]
+
+    def _prepare(self, call: ToolCallRequested, emit: Callable[[Event], None]) -> _Prepared:
+        from .tools import ToolArgumentError
+
+        tool = self._tools.get(call.name)
+        display = call_display(call.name, call.arguments)
+        prepared = _Prepared(call=call, tool=tool, display=display)
+        emit(ToolCallStarted(call_id=call.call_id, name=call.name, display=display))
+        if tool is None:
+            offered = ", ".join(sorted(self._tools)) or "none"
+            message = f"Unknown tool {call.name!r}. Available tools: {offered}."
+            prepared.finished = self._result(prepared, "error", message, None, emit)
+            return prepared
+        try:
+            prepared.kwargs = tool.parse_arguments(call.arguments)
+        except ToolArgumentError as exc:
+            prepared.finished = self._result(prepared, "error", str(exc), None, emit)
+            return prepared
+        if tool.confirm and not self.approve(tool, display):
+            message = "The user denied this call; do not retry it unless they ask."
+            prepared.finished = self._result(prepared, "denied", message, None, emit)
+        return prepared
+
+    def _run_sync(self, p: _Prepared) -> tuple[CallStatus, str, float]:
+        started = time.perf_counter()
+        captured = io.StringIO()
+        redirect = (
+            contextlib.redirect_stdout(captured)
+            if self.stdout == "capture"
+            else contextlib.nullcontext()
+        )
+        try:
+            with redirect:
+                value = p.tool.fn(**p.kwargs)  # type: ignore[union-attr]
+        except Exception as exc:
+            return "error", _exception_text(exc), time.perf_counter() - started
+        return "ok", self._text(value, captured.getvalue()), time.perf_counter() - started
+
+    def _text(self, value: Any, printed: str) -> str:
+        from .tools import result_text
+
+        text = result_text(value, limit=self.result_limit)
+        if printed:
+            text = f"{text}\n[printed]\n{printed}" if value is not None else printed
+        return text
+
+    @staticmethod
+    def _result(
+        p: _Prepared,
+        status: CallStatus,
+        output: str,
+        duration: float | None,
+        emit: Callable[[Event], None],
+    ) -> ToolCallFinished:
+        finished = ToolCallFinished(
+            call_id=p.call.call_id,
+            name=p.call.name,
+            display=p.display,
+            status=status,
+            output=output,
+            duration=duration,
+        )
+        emit(finished)
+        return finished
+
+
+@dataclass
+class _Prepared:
+    call: ToolCallRequested
+    tool: FunctionTool | None
+    display: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    finished: ToolCallFinished | None = None
+
+
+def _run_async(prepared: Sequence[_Prepared], limit: int) -> list[tuple[CallStatus, str, float]]:
+    """Run async tools concurrently, on the kernel's own event loop when one is running.
+
+    Their prints always show: redirecting stdout is process-wide, so it cannot tell
+    concurrent calls apart.
+    """
+    from .tools import result_text
+
+    async def one(p: _Prepared) -> tuple[CallStatus, str, float]:
+        started = time.perf_counter()
+        try:
+            value = await p.tool.fn(**p.kwargs)  # type: ignore[union-attr]
+        except Exception as exc:
+            return "error", _exception_text(exc), time.perf_counter() - started
+        return "ok", result_text(value, limit=limit), time.perf_counter() - started
+
+    async def together() -> list[tuple[CallStatus, str, float]]:
+        return list(await asyncio.gather(*(one(p) for p in prepared)))
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(together())
+    # Inside Jupyter the kernel's loop is already running this cell; nest_asyncio lets us
+    # wait on it without a second loop, so tools may use objects bound to the kernel's loop.
+    import nest_asyncio
+
+    nest_asyncio.apply(loop)
+    return loop.run_until_complete(together())
+
+
+def _exception_text(exc: BaseException) -> str:
+    return f"The function raised {type(exc).__name__}: {exc}"
+
+
+def call_display(name: str, arguments: str, width: int = 120) -> str:
+    """How a call reads to a person: ``calc_strength(name='Mamezou')``."""
+    try:
+        parsed = json.loads(arguments) if arguments.strip() else {}
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, MutableMapping):
+        inner = ", ".join(f"{key}={value!r}" for key, value in parsed.items())
+    else:
+        inner = arguments.strip()
+    text = f"{name}({inner})"
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def approve_with_input(tool: FunctionTool, display: str) -> bool:
+    """Ask on the kernel's stdin (Jupyter shows an input box, a terminal a prompt).
+
+    Widget clicks are not delivered while a cell runs, so stdin is what truly works here.
+    A frontend without stdin (IPython raises StdinNotImplementedError, a NotImplementedError)
+    cannot approve: the call is denied.
+    """
+    try:
+        answer = input(f"Allow the assistant to run {display}? [y/N] ")
+    except (EOFError, NotImplementedError):
+        return False
+    return answer.strip().lower() in ("y", "yes")

@@ -1,0 +1,210 @@
+"""One turn: the user's message, the model's tool calls and their outputs, round after round.
+
+`TurnLoop` drives a backend through the rounds of a turn and tells the view and the store what
+happens; it knows no wire format and no IPython. It keeps what it has seen in `TurnProgress`,
+so a turn that fails or is interrupted midway can still be recorded and its unanswered tool
+calls answered (a thread holding unanswered calls refuses the next request).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from .backends.interface import ToolOutput, TurnRequest
+from .events import (
+    Event,
+    Notice,
+    ResponseStarted,
+    StatusChanged,
+    TextDelta,
+    ToolCallFinished,
+    ToolCallRequested,
+    TurnFinished,
+    Usage,
+    UsageReported,
+)
+
+if TYPE_CHECKING:
+    from .backends.interface import Backend
+    from .store import Store
+    from .toolbox import ToolBox
+
+INTERRUPTED_OUTPUT = "The user interrupted the turn before this call finished."
+
+
+@dataclass(frozen=True)
+class ToolPlan:
+    """The tools offered during a turn and how far the model may go with them."""
+
+    toolbox: ToolBox
+    names: tuple[str, ...]
+    max_rounds: int = 10
+    #: "auto", "required", "none", or a tool name to force in the first round.
+    choice: str = "auto"
+
+
+@dataclass
+class TurnProgress:
+    """What is known of a turn so far, however it ends."""
+
+    stream: Generator[Event, None, None] | None = None
+    response_id: str | None = None
+    model: str | None = None
+    texts: list[str] = field(default_factory=list)  # finished rounds
+    current: list[str] = field(default_factory=list)  # the round streaming now
+    usage: Usage | None = None
+    end: TurnFinished | None = None
+    #: Calls the model asked for that have no output yet.
+    unanswered: list[ToolCallRequested] = field(default_factory=list)
+    #: Outputs computed but not yet accepted by the server.
+    undelivered: list[ToolOutput] = field(default_factory=list)
+
+    def observe(self, event: Event) -> None:
+        if isinstance(event, TextDelta):
+            self.current.append(event.text)
+        elif isinstance(event, ResponseStarted):
+            self.response_id, self.model = event.response_id, event.model
+            self.undelivered = []  # the server accepted the request, outputs included
+        elif isinstance(event, UsageReported):
+            self.usage = _add(self.usage, event.usage)
+        elif isinstance(event, TurnFinished):
+            self.end = event
+            self.texts.append(event.text or "".join(self.current))
+            self.current = []
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(t for t in [*self.texts, "".join(self.current)] if t)
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+
+    def leftover_outputs(self) -> list[ToolOutput]:
+        """Outputs owed to the server: undelivered ones, and a note for each unfinished call."""
+        owed = list(self.undelivered)
+        owed += [ToolOutput(call.call_id, INTERRUPTED_OUTPUT) for call in self.unanswered]
+        return owed
+
+    def ended(self, status: str, error: str | None = None) -> TurnFinished:
+        """How the whole turn ended, for the store and the view."""
+        last = self.end
+        if status == "completed" and last is not None:
+            status, error = last.status, last.error
+        return TurnFinished(
+            status=status,  # type: ignore[arg-type]
+            text=self.text,
+            response_id=self.response_id,
+            usage=self.usage,
+            error=error,
+            model=self.model,
+        )
+
+
+class TurnLoop:
+    def __init__(
+        self,
+        backend: Backend,
+        emit: Callable[[Event], None],
+        store: Store,
+        turn_id: int,
+        plan: ToolPlan,
+    ) -> None:
+        self.backend = backend
+        self.emit = emit
+        self.store = store
+        self.turn_id = turn_id
+        self.plan = plan
+        self.progress = TurnProgress()
+
+    def run(self, first: TurnRequest) -> TurnFinished:
+        request = first
+        rounds = 0
+        while True:
+            end = self._stream(request)
+            if end.status != "completed" or not end.tool_calls:
+                return self.progress.ended("completed")
+            rounds += 1
+            outputs = self._run_tools(end.tool_calls, rounds)
+            last_round = rounds >= self.plan.max_rounds
+            if last_round:
+                self.emit(
+                    Notice(
+                        f"tool round limit ({self.plan.max_rounds}) reached: asking for a final "
+                        "answer without tools"
+                    )
+                )
+            request = replace(
+                request,
+                user_text=None,
+                tool_outputs=tuple(outputs),
+                tool_choice="none" if last_round else "auto",
+            )
+
+    def _stream(self, request: TurnRequest) -> TurnFinished:
+        progress = self.progress
+        progress.undelivered = list(request.tool_outputs)
+        progress.end = None
+        progress.stream = self.backend.stream_turn(request)
+        for event in progress.stream:
+            progress.observe(event)
+            self.emit(event)
+        progress.stream = None
+        if progress.end is None:
+            raise RuntimeError("the backend ended a response without TurnFinished")
+        return progress.end
+
+    def _run_tools(self, calls: tuple[ToolCallRequested, ...], round_: int) -> list[ToolOutput]:
+        self.emit(StatusChanged("requires_action"))
+        self.emit(StatusChanged("calling_tools"))
+        self.progress.unanswered = list(calls)
+        records = {
+            call.call_id: self.store.start_tool_call(
+                self.turn_id,
+                round=round_,
+                call_id=call.call_id,
+                name=call.name,
+                arguments=call.arguments,
+            ).id
+            for call in calls
+        }
+
+        def emit(event: Event) -> None:
+            if isinstance(event, ToolCallFinished):
+                self.store.finish_tool_call(
+                    records[event.call_id],
+                    status=event.status,
+                    output=event.output,
+                    duration=event.duration,
+                )
+                self.progress.unanswered = [
+                    c for c in self.progress.unanswered if c.call_id != event.call_id
+                ]
+            self.emit(event)
+
+        try:
+            results = self.plan.toolbox.run(calls, emit)
+        except KeyboardInterrupt:
+            for call in self.progress.unanswered:
+                self.store.finish_tool_call(
+                    records[call.call_id],
+                    status="interrupted",
+                    output=INTERRUPTED_OUTPUT,
+                    duration=None,
+                )
+            raise
+        self.emit(StatusChanged("in_progress"))
+        return [ToolOutput(r.call_id, r.output) for r in results]
+
+
+def _add(total: Usage | None, more: Usage) -> Usage:
+    if total is None:
+        return more
+    return Usage(
+        input_tokens=total.input_tokens + more.input_tokens,
+        output_tokens=total.output_tokens + more.output_tokens,
+        total_tokens=total.total_tokens + more.total_tokens,
+        cached_tokens=total.cached_tokens + more.cached_tokens,
+    )
