@@ -147,8 +147,9 @@ class Session:
             )
             end = loop.run(request)
         except KeyboardInterrupt:
+            streaming = progress.stream is not None  # not while a tool ran: nothing to cancel
             progress.close()
-            if progress.response_id:
+            if streaming and progress.response_id:
                 backend.cancel(progress.response_id)
             self._settle_tool_calls(thread, backend, progress)
             outcome = self._record(

@@ -25,6 +25,7 @@ from .events import (
     Usage,
     UsageReported,
 )
+from .toolbox import call_display
 
 if TYPE_CHECKING:
     from .backends.interface import Backend
@@ -193,6 +194,15 @@ class TurnLoop:
                     status="interrupted",
                     output=INTERRUPTED_OUTPUT,
                     duration=None,
+                )
+                self.emit(
+                    ToolCallFinished(
+                        call_id=call.call_id,
+                        name=call.name,
+                        display=call_display(call.name, call.arguments),
+                        status="interrupted",
+                        output=INTERRUPTED_OUTPUT,
+                    )
                 )
             raise
         self.emit(StatusChanged("in_progress"))
