@@ -81,7 +81,7 @@ def timed(turn: Callable[[], str]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--turns", type=int, default=300)
+    parser.add_argument("--turns", type=int, default=400)
     parser.add_argument("--words", type=int, default=60, help="words in each answer")
     args = parser.parse_args()
     answer = " ".join(f"word{i}" for i in range(args.words))
@@ -98,18 +98,26 @@ def main() -> None:
         ours, our_new_thread = magic_turn(InteractiveShell.instance())
         raw_times: list[float] = []
         our_times: list[float] = []
-        rounds = 10
+        ratios: list[float] = []
+        rounds = 20
         for _ in range(rounds):
             # A fresh thread each round for both: the server's work grows with the history.
             raw_new_thread()
             our_new_thread()
             assert raw() == ours() == answer, "both must receive the same answer"
-            raw_times += [timed(raw) for _ in range(args.turns // rounds)]
-            our_times += [timed(ours) for _ in range(args.turns // rounds)]
+            raw_round: list[float] = []
+            our_round: list[float] = []
+            for _ in range(args.turns // rounds):  # alternate, so drifts in load hit both
+                raw_round.append(timed(raw))
+                our_round.append(timed(ours))
+            ratios.append(statistics.median(our_round) / statistics.median(raw_round))
+            raw_times += raw_round
+            our_times += our_round
     r, o = statistics.median(raw_times) * 1000, statistics.median(our_times) * 1000
     print(f"raw openai SDK turn   {r:7.2f} ms (median of {len(raw_times)})")
     print(f"%%ask turn            {o:7.2f} ms (median of {len(our_times)})")
     print(f"ratio %%ask / raw     {o / r:7.3f}   (goal <= 1.10)")
+    print(f"median of {len(ratios)} per-round ratios {statistics.median(ratios):.3f}")
     sys.exit(0)
 
 
