@@ -290,3 +290,13 @@ def test_interrupting_a_running_tool_keeps_the_thread_usable(ip, server, capsys)
     first_turn = store_of(ip).turns(thread.id)[0]
     (record,) = store_of(ip).tool_calls(first_turn.id)
     assert record.status == "interrupted"
+
+
+def test_only_the_tools_offered_in_this_ask_can_run(calc, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    server.script(
+        FunctionCall("calc_strength", {"name": "Mamezou"}, undeclared=True), Text("Sorry.")
+    )
+    error, _ = run(calc, "%%ask --tools none\nMeasure Mamezou", capsys)
+    assert error is None
+    ((_, output),) = outputs_sent(bodies(server)[1])
+    assert output == "Unknown tool 'calc_strength'. Available tools: none."

@@ -132,7 +132,7 @@ class Session:
         for notice in notices:
             view.update(notice)
         started = time.monotonic()
-        loop = TurnLoop(backend, view.update, self.store, turn.id, plan)
+        loop = TurnLoop(backend, view.update, self.store, turn.id, plan, offered=tools)
         progress = loop.progress
         try:
             remote_id = self._ensure_remote(thread, backend)

@@ -37,7 +37,6 @@ class ToolBox:
     #: Names added with `%assistant tools add`, and whether each needs the user's approval.
     registered: dict[str, bool] = field(default_factory=dict)
     _fingerprints: dict[str, str] = field(default_factory=dict)
-    _tools: dict[str, FunctionTool] = field(default_factory=dict)
 
     # -- which tools ---------------------------------------------------------------------------
 
@@ -72,7 +71,6 @@ class ToolBox:
             if before is not None and before != fingerprint:
                 notices.append(Notice(f"tool {name} changed since the last ask: new schema sent"))
             self._fingerprints[name] = fingerprint
-            self._tools[name] = tool
             tools.append(tool)
         return tools, notices
 
@@ -95,14 +93,17 @@ class ToolBox:
     # -- running calls -------------------------------------------------------------------------
 
     def run(
-        self, calls: Sequence[ToolCallRequested], emit: Callable[[Event], None]
+        self,
+        calls: Sequence[ToolCallRequested],
+        offered: Mapping[str, FunctionTool],
+        emit: Callable[[Event], None],
     ) -> list[ToolCallFinished]:
         """Run one step's calls: sync ones in turn, async ones together; results in call order.
 
-        Every failure becomes text for the model. A KeyboardInterrupt propagates: the caller
-        answers the calls that did not finish.
+        Only the tools `offered` in this ask may run. Every failure becomes text for the model.
+        A KeyboardInterrupt propagates: the caller answers the calls that did not finish.
         """
-        prepared = [self._prepare(call, emit) for call in calls]
+        prepared = [self._prepare(call, offered, emit) for call in calls]
         results: dict[str, ToolCallFinished] = {
             p.call.call_id: p.finished for p in prepared if p.finished is not None
         }
@@ -117,16 +118,21 @@ class ToolBox:
                 results[p.call.call_id] = self._result(p, *outcome, emit)
         return [results[call.call_id] for call in calls]
 
-    def _prepare(self, call: ToolCallRequested, emit: Callable[[Event], None]) -> _Prepared:
+    def _prepare(
+        self,
+        call: ToolCallRequested,
+        offered: Mapping[str, FunctionTool],
+        emit: Callable[[Event], None],
+    ) -> _Prepared:
         from .tools import ToolArgumentError
 
-        tool = self._tools.get(call.name)
+        tool = offered.get(call.name)
         display = call_display(call.name, call.arguments)
         prepared = _Prepared(call=call, tool=tool, display=display)
         emit(ToolCallStarted(call_id=call.call_id, name=call.name, display=display))
         if tool is None:
-            offered = ", ".join(sorted(self._tools)) or "none"
-            message = f"Unknown tool {call.name!r}. Available tools: {offered}."
+            names = ", ".join(sorted(offered)) or "none"
+            message = f"Unknown tool {call.name!r}. Available tools: {names}."
             prepared.finished = self._result(prepared, "error", message, None, emit)
             return prepared
         try:

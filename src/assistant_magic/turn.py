@@ -8,7 +8,7 @@ calls answered (a thread holding unanswered calls refuses the next request).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from .backends.interface import Backend
     from .store import Store
     from .toolbox import ToolBox
+    from .tools import FunctionTool
 
 INTERRUPTED_OUTPUT = "The user interrupted the turn before this call finished."
 
@@ -112,8 +113,10 @@ class TurnLoop:
         store: Store,
         turn_id: int,
         plan: ToolPlan,
+        offered: Sequence[FunctionTool] = (),
     ) -> None:
         self.backend = backend
+        self.offered = {tool.name: tool for tool in offered}
         self.emit = emit
         self.store = store
         self.turn_id = turn_id
@@ -186,7 +189,7 @@ class TurnLoop:
             self.emit(event)
 
         try:
-            results = self.plan.toolbox.run(calls, emit)
+            results = self.plan.toolbox.run(calls, self.offered, emit)
         except KeyboardInterrupt:
             for call in self.progress.unanswered:
                 self.store.finish_tool_call(
