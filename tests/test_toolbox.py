@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import threading
 import time
 from typing import Any
@@ -300,3 +301,34 @@ def test_only_the_tools_offered_in_this_ask_can_run(calc, server, capsys) -> Non
     assert error is None
     ((_, output),) = outputs_sent(bodies(server)[1])
     assert output == "Unknown tool 'calc_strength'. Available tools: none."
+
+
+def test_confirm_in_terminal_ipython(server, env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Approval at a real terminal prompt, as a person answers it in terminal IPython."""
+    pexpect = pytest.importorskip("pexpect")
+    script = tmp_path / "confirm.ipy"
+    script.write_text(
+        CALC
+        + "\n%load_ext assistant_magic\n"
+        + "%config AssistantMagics.view = 'text'\n"
+        + "%assistant tools add calc_strength --confirm\n"
+        # A script is one cell, so the cell magic is called the way %%ask would be.
+        + "get_ipython().run_cell_magic('ask', '-o answer', 'The strength of Mamezou?')\n"
+        + "print('ANSWER:', answer)\n"
+    )
+    server.script(
+        FunctionCall("calc_strength", {"name": "Mamezou"}, call_id="call_t"),
+        Text("530,000, approved."),
+    )
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "IPython", "--no-banner", "--colors=nocolor", str(script)],
+        env={**os.environ, "HOME": str(tmp_path)},
+        encoding="utf-8",
+        timeout=60,
+    )
+    child.expect_exact("Allow the assistant to run calc_strength(name='Mamezou')? [y/N] ")
+    child.sendline("y")
+    child.expect_exact("ANSWER: 530,000, approved.")
+    child.expect(pexpect.EOF)
+    assert server.tool_outputs == [("call_t", "530000")]
