@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from assistant_magic.testing import HttpError, ScriptedServer, Text
+from assistant_magic.testing import FunctionCall, HttpError, ReplyContext, ScriptedServer, Text
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Locator, Page
@@ -524,3 +524,68 @@ def test_failed_turn_shows_failed_status_and_a_one_line_error(
     _save_screenshot(notebook, tmp_path / "widget_failed.png")
     assert server.unused_replies == []
     assert len(server.requests_to("POST", "/v1/responses")) == 3
+
+
+CALC_SLOWLY = '''import time
+
+
+def calc_strength(name: str) -> int:
+    """Measure a fighter's battle strength with the scouter (it takes a second).
+
+    Args:
+        name: the fighter's name
+    """
+    time.sleep(1)
+    return 530_000
+
+
+%assistant tools add calc_strength'''
+TOOL_CELLS = [
+    "%load_ext assistant_magic",
+    CALC_SLOWLY,
+    "%%ask\nPlease tell me the battle strength of Mamezou",
+]
+RUNNING_CALL = "⚙ calc_strength(name='Mamezou') …"
+FINISHED_CALL = re.compile(r"✓ calc_strength\(name='Mamezou'\) → 530000 · 1\.0\d s")
+
+
+def test_widget_shows_a_tool_call_while_it_runs_and_its_result_after(
+    server: ScriptedServer, open_notebook: NotebookOpener, tmp_path: Path
+) -> None:
+    def answer(context: ReplyContext) -> Text:
+        strength = int(context.tool_outputs["call_mamezou"])
+        text = f"Mamezou's battle strength is **{strength:,}**.\n\n- scouter: *intact*"
+        return Text(text, chunk_delay=0.05)
+
+    server.script(
+        FunctionCall("calc_strength", {"name": "Mamezou"}, call_id="call_mamezou"), answer
+    )
+    notebook = open_notebook(TOOL_CELLS)
+    _run_all_cells(notebook, len(TOOL_CELLS))
+
+    # While the tool sleeps: the pill says "calling tools" and the call is listed as running.
+    during = _wait_for_snapshot(
+        notebook,
+        2,
+        f"s.status === 'calling_tools' && s.widget.includes({json.dumps(RUNNING_CALL)})",
+    )
+    assert "calling tools" in during["widget"], during
+    assert during["answers"] == [], f"no answer before the tool returned: {during}"
+    _save_screenshot(notebook, tmp_path / "tools_running.png")  # for people, not asserted
+
+    # The end: the call's result and duration, then the answer that quotes it, as Markdown.
+    after = _wait_for_snapshot(notebook, 2, "s.status === 'completed'")
+    assert FINISHED_CALL.search(after["widget"]), after
+    assert RUNNING_CALL not in after["widget"], "the running line was replaced by the result"
+    assert "completed" in after["widget"] and MODEL in after["widget"], after
+    assert USAGE.search(after["widget"]), after
+    assert after["outputs"] == 2, f"expected the widget and the answer only: {after}"
+    markdown = notebook.cell(2).locator(".jp-OutputArea-output.jp-RenderedMarkdown")
+    assert markdown.locator("strong").inner_text() == "530,000"
+    assert markdown.locator("li").all_inner_texts() == ["scouter: intact"]
+    assert "**" not in markdown.inner_text(), "the answer is shown as raw Markdown"
+    _assert_no_broken_widget(notebook)
+
+    _save_screenshot(notebook, tmp_path / "tools.png")  # also /tmp/assistant_magic_tools.png
+    assert server.tool_outputs == [("call_mamezou", "530000")]
+    assert server.unused_replies == []

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import html
 import json
+import re
 import shutil
 import time
 from collections.abc import Iterator
@@ -15,7 +18,7 @@ import pytest
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
-from assistant_magic.testing import ScriptedServer, Text
+from assistant_magic.testing import FunctionCall, ReplyContext, ScriptedServer, Text, ToolCalls
 
 from conftest import API_KEY
 
@@ -189,3 +192,310 @@ def _wait_for(condition: Any, timeout: float = 30) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting")
         time.sleep(0.02)
+
+
+# -- tools ---------------------------------------------------------------------------------------
+
+TOOLS_ASK = "%%ask\nPlease tell me the battle strength of Mamezou"
+PARALLEL_ASK = "%%ask\nNow point your scouter at Goku, and measure him in pounds too."
+NO_TOOLS_ASK = "%%ask --tools none\nWhich of the two should I fear more?"
+AM_LINE = re.compile(r'<div class="am-line"[^>]*>(.*?)</div>')
+TOOK = r" · \d+\.\d\d s"  # how the widget shows a call's duration
+
+
+def widget_lines(value: str) -> list[str]:
+    """The tool-call and notice lines of a status widget's HTML, as a person reads them."""
+    return [html.unescape(line) for line in AM_LINE.findall(value)]
+
+
+def outputs_sent(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(call_id, output) of the function_call_output items a request carried."""
+    return [
+        (item["call_id"], item["output"])
+        for item in body["input"]
+        if item.get("type") == "function_call_output"
+    ]
+
+
+def test_tools_notebook(server: ScriptedServer, env: Path, tmp_path: Path) -> None:
+    def mamezou(context: ReplyContext) -> Text:
+        strength = int(context.tool_outputs["call_mamezou"])
+        return Text(f"Ho ho ho. Mamezou's battle strength is **{strength:,}**. Not bad.")
+
+    def goku(context: ReplyContext) -> Text:
+        scouter = json.loads(context.tool_outputs["call_scouter"])
+        pounds = int(context.tool_outputs["call_pounds"])
+        return Text(
+            f"Power level **{scouter['power_level']:,}**, over 9000: "
+            f"{str(scouter['over_9000']).lower()}. In pounds, {pounds:,}."
+        )
+
+    server.script(
+        ToolCalls([FunctionCall("calc_strength", {"name": "Mamezou"}, call_id="call_mamezou")]),
+        mamezou,
+        ToolCalls(
+            [
+                FunctionCall("scouter_reading", {"name": "Goku"}, call_id="call_scouter"),
+                FunctionCall(
+                    "calc_strength", {"name": "Goku", "unit": "lb"}, call_id="call_pounds"
+                ),
+            ]
+        ),
+        goku,
+        Text("Neither. I fear no one."),
+    )
+    notebook = tmp_path / "tools.ipynb"
+    shutil.copy(NOTEBOOKS / "tools.ipynb", notebook)
+
+    nb = execute(notebook)
+
+    # What the saved notebook shows: each ask's widget (its text fallback the final status
+    # line) and the Markdown answer quoting what the tools returned.
+    state = nb.metadata["widgets"][WIDGET_STATE]["state"]
+    answers = {
+        TOOLS_ASK: "Ho ho ho. Mamezou's battle strength is **530,000**. Not bad.",
+        PARALLEL_ASK: "Power level **9,001**, over 9000: true. In pounds, 19,844.",
+        NO_TOOLS_ASK: "Neither. I fear no one.",
+    }
+    lines: dict[str, list[str]] = {}
+    for question, answer in answers.items():
+        status, markdown = outputs_of(nb, question)
+        assert status.data["text/plain"].startswith("[assistant] ✓ completed · gpt-5.4-mini")
+        assert markdown.data["text/markdown"] == answer
+        value = state[status.data[WIDGET_VIEW]["model_id"]]["state"]["value"]
+        assert 'data-status="completed"' in value
+        lines[question] = widget_lines(value)
+    (mamezou_line,) = lines[TOOLS_ASK]
+    assert re.fullmatch(rf"✓ calc_strength\(name='Mamezou'\) → 530000{TOOK}", mamezou_line)
+    scouter_line, pounds_line = lines[PARALLEL_ASK]
+    assert re.fullmatch(
+        rf'✓ scouter_reading\(name=\'Goku\'\) → \{{"name":"Goku","power_level":9001,'
+        rf'"over_9000":true\}}{TOOK}',
+        scouter_line,
+    )
+    assert re.fullmatch(rf"✓ calc_strength\(name='Goku', unit='lb'\) → 19844{TOOK}", pounds_line)
+    assert lines[NO_TOOLS_ASK] == []
+
+    (listing,) = outputs_of(nb, "%assistant tools")
+    assert "calc_strength  (strict)" in listing.text
+    assert "scouter_reading  (strict)" in listing.text
+
+    # What the model was offered and what it got back.
+    bodies = [r.body for r in server.requests_to("POST", "/v1/responses")]
+    assert len(bodies) == 5
+    assert len({body["conversation"] for body in bodies}) == 1
+    offered = {tool["name"]: tool for tool in bodies[0]["tools"]}
+    assert list(offered) == ["calc_strength", "scouter_reading"]
+    assert all(tool["strict"] is True for tool in offered.values())
+    calc = offered["calc_strength"]
+    assert calc["description"] == "Calculate a fighter's battle strength."
+    assert calc["parameters"]["required"] == ["name", "unit"]
+    assert calc["parameters"]["additionalProperties"] is False
+    properties = calc["parameters"]["properties"]
+    assert properties["name"] == {
+        "description": 'The fighter\'s name, e.g. "Mamezou".',
+        "type": "string",
+    }
+    assert properties["unit"]["description"].startswith("The unit the scouter reports in.")
+    assert {"enum": ["kg", "lb"], "type": "string"} in properties["unit"]["anyOf"]
+    scouter_params = offered["scouter_reading"]["parameters"]
+    assert scouter_params["properties"]["name"]["description"] == "Who to point the scouter at."
+    assert outputs_sent(bodies[0]) == []
+    assert outputs_sent(bodies[1]) == [("call_mamezou", "530000")]
+    assert outputs_sent(bodies[3]) == [
+        ("call_scouter", '{"name":"Goku","power_level":9001,"over_9000":true}'),
+        ("call_pounds", "19844"),
+    ]
+    assert [item["type"] for item in bodies[1]["input"]] == ["function_call_output"]
+    assert "tools" not in bodies[4] and "tool_choice" not in bodies[4], "--tools none"
+    assert [call_id for call_id, _ in server.tool_outputs] == [
+        "call_mamezou",
+        "call_scouter",
+        "call_pounds",
+    ]
+    assert server.unused_replies == []
+
+    transcript = (tmp_path / "tools-transcript.md").read_text()
+    assert '- 🔧 `calc_strength(name="Mamezou")` → `530000`' in transcript
+    assert (
+        '- 🔧 `scouter_reading(name="Goku")` → `{"name":"Goku","power_level":9001,'
+        '"over_9000":true}`'
+    ) in transcript
+    assert '- 🔧 `calc_strength(name="Goku", unit="lb")` → `19844`' in transcript
+    assert "Neither. I fear no one." in transcript
+    assert API_KEY not in notebook.read_text()
+
+
+CALC = '''
+from typing import Literal
+
+def calc_strength(name: str, unit: Literal["kg", "lb"] = "kg") -> int:
+    """Calculate battle strength.
+
+    Args:
+        name: the fighter's name
+        unit: unit of the answer
+    """
+    return 530_000 if name == "Mamezou" else 9001
+'''
+DENIED = "The user denied this call; do not retry it unless they ask."
+BOTH = ToolCalls(
+    [
+        FunctionCall("calc_strength", {"name": "Mamezou"}, call_id="call_ok"),
+        FunctionCall("calc_strength", {"name": "Goku"}, call_id="call_no"),
+    ]
+)
+
+
+def quote_outputs(context: ReplyContext) -> Text:
+    """A final answer that repeats what each call returned, in order."""
+    return Text(" | ".join(f"{r.call_id}: {r.output}" for r in context.tool_results))
+
+
+def iopub_until_idle(kc: Any, msg_id: str, timeout: float = 30) -> list[dict[str, Any]]:
+    """The IOPub messages of one execution, up to its "idle" status."""
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=1)
+        except Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        messages.append(msg)
+        if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            return messages
+    raise AssertionError("the kernel did not go idle")
+
+
+def widget_value(messages: list[dict[str, Any]]) -> str:
+    """The status widget's HTML as the last comm message set it."""
+    values = [
+        m["content"]["data"]["state"]["value"]
+        for m in messages
+        if m["msg_type"] in ("comm_open", "comm_msg")
+        and "am-status" in m["content"].get("data", {}).get("state", {}).get("value", "")
+    ]
+    assert values, "no status widget was shown"
+    return str(values[-1])
+
+
+def test_confirm_through_the_kernels_stdin(server: ScriptedServer, kernel: Kernel) -> None:
+    server.script(BOTH, quote_outputs)
+    kernel.run("%load_ext assistant_magic")
+    kernel.run(CALC)
+    assert kernel.run("%assistant tools add calc_strength --confirm") == [
+        "Tool calc_strength added (asks before each call).\n"
+    ]
+
+    # As Jupyter does it: the kernel sends input_request on the stdin channel and waits.
+    msg_id = kernel.client.execute("%%ask -o answer\nMeasure Mamezou and Goku", allow_stdin=True)
+    prompts: list[str] = []
+    for answer in ("y", "n"):
+        request = kernel.client.get_stdin_msg(timeout=20)
+        assert request["msg_type"] == "input_request"
+        assert request["parent_header"]["msg_id"] == msg_id
+        assert request["content"]["password"] is False
+        prompts.append(request["content"]["prompt"])
+        kernel.client.input(answer)
+    messages = iopub_until_idle(kernel.client, msg_id)
+    assert _reply(kernel.client, msg_id)["content"]["status"] == "ok"
+
+    assert prompts == [
+        "Allow the assistant to run calc_strength(name='Mamezou')? [y/N] ",
+        "Allow the assistant to run calc_strength(name='Goku')? [y/N] ",
+    ]
+    assert server.tool_outputs == [("call_ok", "530000"), ("call_no", DENIED)]
+    assert kernel.run("print(answer)") == [f"call_ok: 530000 | call_no: {DENIED}\n"]
+    value = widget_value(messages)
+    assert 'data-status="completed"' in value
+    ok_line, denied_line = widget_lines(value)
+    assert re.fullmatch(rf"✓ calc_strength\(name='Mamezou'\) → 530000{TOOK}", ok_line)
+    assert denied_line == "⊘ calc_strength(name='Goku') → denied by the user"
+
+
+def test_a_frontend_without_stdin_denies_confirmed_calls(
+    server: ScriptedServer, kernel: Kernel
+) -> None:
+    server.script(
+        FunctionCall("calc_strength", {"name": "Mamezou"}, call_id="call_1"), quote_outputs
+    )
+    kernel.run("%load_ext assistant_magic")
+    kernel.run(CALC)
+    kernel.run("%assistant tools add calc_strength --confirm")
+
+    msg_id = kernel.client.execute("%%ask -o answer\nMeasure Mamezou", allow_stdin=False)
+    messages = iopub_until_idle(kernel.client, msg_id)
+    assert _reply(kernel.client, msg_id)["content"]["status"] == "ok", "the turn completes"
+
+    assert server.tool_outputs == [("call_1", DENIED)]
+    assert kernel.run("print(answer)") == [f"call_1: {DENIED}\n"]
+    value = widget_value(messages)
+    assert 'data-status="completed"' in value
+    assert widget_lines(value) == ["⊘ calc_strength(name='Mamezou') → denied by the user"]
+    streams = [m["content"]["text"] for m in messages if m["msg_type"] == "stream"]
+    assert "Allow the assistant" not in "".join(streams), "no prompt nobody can answer"
+
+
+SLOW = '''
+import time
+
+def slow_scan(name: str) -> int:
+    """Scan a fighter, slowly."""
+    time.sleep(30)
+    return 1
+'''
+
+
+def test_interrupting_a_running_tool_answers_the_call_and_keeps_the_thread(
+    server: ScriptedServer, kernel: Kernel
+) -> None:
+    server.script(
+        FunctionCall("slow_scan", {"name": "Mamezou"}, call_id="call_slow"), Text("Still here.")
+    )
+    kernel.run("%load_ext assistant_magic")
+    kernel.run(SLOW)
+    kernel.run("%assistant tools add slow_scan")
+
+    msg_id = kernel.client.execute("%%ask\nScan Mamezou")
+    messages: list[dict[str, Any]] = []
+    running = "⚙ slow_scan(name='Mamezou') …"
+    deadline = time.monotonic() + 20
+    while not any(running in line for line in _shown_lines(messages)):
+        assert time.monotonic() < deadline, "the tool never started"
+        with contextlib.suppress(Empty):
+            msg = kernel.client.get_iopub_msg(timeout=1)
+            if msg["parent_header"].get("msg_id") == msg_id:
+                messages.append(msg)
+    assert 'data-status="calling_tools"' in widget_value(messages)
+    time.sleep(0.2)  # well inside the tool's time.sleep(30)
+    interrupted_at = time.monotonic()
+    kernel.manager.interrupt_kernel()
+    messages += iopub_until_idle(kernel.client, msg_id)
+    reply = _reply(kernel.client, msg_id)
+    assert time.monotonic() - interrupted_at < 5, "the interrupt stopped the 30 s tool"
+
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "TurnInterrupted"
+    assert len(reply["content"]["traceback"]) == 1, "one line, not a traceback"
+    value = widget_value(messages)
+    assert 'data-status="interrupted"' in value
+    assert widget_lines(value) == ["⊘ slow_scan(name='Mamezou') → interrupted"]
+    # The open call was answered on the conversation, so the server accepts the next ask.
+    ((call_id, output),) = server.tool_outputs
+    assert call_id == "call_slow"
+    assert "interrupted" in output
+
+    kernel.run("%%ask -o again\nAre you still there?")
+    assert kernel.run("print(again)") == ["Still here.\n"]
+    first, second = (r.body for r in server.requests_to("POST", "/v1/responses"))
+    assert first["conversation"] == second["conversation"], "the same thread goes on"
+    assert server.unused_replies == []
+
+
+def _shown_lines(messages: list[dict[str, Any]]) -> list[str]:
+    try:
+        return widget_lines(widget_value(messages))
+    except AssertionError:
+        return []
