@@ -200,7 +200,7 @@ TOOLS_ASK = "%%ask\nPlease tell me the battle strength of Mamezou"
 PARALLEL_ASK = "%%ask\nNow point your scouter at Goku, and measure him in pounds too."
 NO_TOOLS_ASK = "%%ask --tools none\nWhich of the two should I fear more?"
 AM_LINE = re.compile(r'<div class="am-line"[^>]*>(.*?)</div>')
-TOOK = r" · \d+\.\d\d s"  # how the widget shows a call's duration
+TOOK = r" · (?:\d+\.\d\d|<0\.01) s"  # how the widget shows a call's duration
 
 
 def widget_lines(value: str) -> list[str]:
@@ -429,11 +429,18 @@ def test_a_frontend_without_stdin_denies_confirmed_calls(
     messages = iopub_until_idle(kernel.client, msg_id)
     assert _reply(kernel.client, msg_id)["content"]["status"] == "ok", "the turn completes"
 
-    assert server.tool_outputs == [("call_1", DENIED)]
-    assert kernel.run("print(answer)") == [f"call_1: {DENIED}\n"]
+    cannot_ask = (
+        "This call needs the user's approval, which cannot be asked here, so it was not run. "
+        "Answer without it."
+    )
+    assert server.tool_outputs == [("call_1", cannot_ask)]
+    assert kernel.run("print(answer)") == [f"call_1: {cannot_ask}\n"]
     value = widget_value(messages)
     assert 'data-status="completed"' in value
-    assert widget_lines(value) == ["⊘ calc_strength(name='Mamezou') → denied by the user"]
+    assert widget_lines(value) == [
+        "⊘ calc_strength(name='Mamezou') → not run: this frontend has no input prompt to ask "
+        "for approval"
+    ]
     streams = [m["content"]["text"] for m in messages if m["msg_type"] == "stream"]
     assert "Allow the assistant" not in "".join(streams), "no prompt nobody can answer"
 

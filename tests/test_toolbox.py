@@ -87,6 +87,13 @@ def test_one_call(calc, server, capsys) -> None:  # type: ignore[no-untyped-def]
     assert record.arguments == '{"name": "Mamezou"}'
 
 
+def test_a_strict_null_for_a_defaulted_parameter_reads_as_the_default(calc, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    server.script(FunctionCall("calc_strength", {"name": "Mamezou", "unit": None}), Text("ok"))
+    _, out = run(calc, "%%ask\nMeasure", capsys)
+    assert "✓ calc_strength(name='Mamezou') → 530000" in out
+    assert outputs_sent(bodies(server)[1])[0][1] == "530000"
+
+
 def test_parallel_calls_are_all_answered_in_order(calc, server, capsys) -> None:  # type: ignore[no-untyped-def]
     server.script(
         ToolCalls(

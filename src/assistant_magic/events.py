@@ -94,6 +94,7 @@ class ToolCallFinished:
     status: Literal["ok", "error", "denied", "interrupted"]
     output: str  # exactly what the model receives
     duration: float | None = None
+    note: str = ""  # for the user, where the output is written for the model
 
 
 @dataclass(frozen=True)

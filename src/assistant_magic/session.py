@@ -261,7 +261,7 @@ class Session:
         )
 
 
-def _deny(tool: object, display: str) -> bool:
+def _deny(tool: object, display: str) -> bool | None:
     return False
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import io
 import json
 import time
@@ -22,8 +23,9 @@ from .events import Event, Notice, ToolCallFinished, ToolCallRequested, ToolCall
 if TYPE_CHECKING:
     from .tools import FunctionTool, ToolSchema
 
-#: Asks the user whether a call may run; gets the tool and how the call reads.
-Approver = Callable[["FunctionTool", str], bool]
+#: Asks the user whether a call may run, given the tool and how the call reads: True or
+#: False as the user answered, None when there is no way to ask.
+Approver = Callable[["FunctionTool", str], "bool | None"]
 CallStatus = Literal["ok", "error", "denied", "interrupted"]
 
 
@@ -127,7 +129,7 @@ class ToolBox:
         from .tools import ToolArgumentError
 
         tool = offered.get(call.name)
-        display = call_display(call.name, call.arguments)
+        display = call_display(call.name, call.arguments, _defaulted(tool))
         prepared = _Prepared(call=call, tool=tool, display=display)
         emit(ToolCallStarted(call_id=call.call_id, name=call.name, display=display))
         if tool is None:
@@ -140,9 +142,18 @@ class ToolBox:
         except ToolArgumentError as exc:
             prepared.finished = self._result(prepared, "error", str(exc), None, emit)
             return prepared
-        if tool.confirm and not self.approve(tool, display):
-            message = "The user denied this call; do not retry it unless they ask."
-            prepared.finished = self._result(prepared, "denied", message, None, emit)
+        if tool.confirm:
+            approved = self.approve(tool, display)
+            if approved is None:
+                message = (
+                    "This call needs the user's approval, which cannot be asked here, so it "
+                    "was not run. Answer without it."
+                )
+                note = "not run: this frontend has no input prompt to ask for approval"
+                prepared.finished = self._result(prepared, "denied", message, None, emit, note)
+            elif not approved:
+                message = "The user denied this call; do not retry it unless they ask."
+                prepared.finished = self._result(prepared, "denied", message, None, emit)
         return prepared
 
     def _run_sync(self, p: _Prepared) -> tuple[CallStatus, str, float]:
@@ -175,6 +186,7 @@ class ToolBox:
         output: str,
         duration: float | None,
         emit: Callable[[Event], None],
+        note: str = "",
     ) -> ToolCallFinished:
         finished = ToolCallFinished(
             call_id=p.call.call_id,
@@ -183,6 +195,7 @@ class ToolBox:
             status=status,
             output=output,
             duration=duration,
+            note=note,
         )
         emit(finished)
         return finished
@@ -228,33 +241,54 @@ def _run_async(prepared: Sequence[_Prepared], limit: int) -> list[tuple[CallStat
     return loop.run_until_complete(together())
 
 
+def _defaulted(tool: FunctionTool | None) -> frozenset[str]:
+    """Names of the tool's parameters that have defaults."""
+    if tool is None:
+        return frozenset()
+    try:
+        parameters = inspect.signature(tool.fn).parameters.values()
+    except (TypeError, ValueError):
+        return frozenset()
+    return frozenset(p.name for p in parameters if p.default is not inspect.Parameter.empty)
+
+
 def _exception_text(exc: BaseException) -> str:
     return f"The function raised {type(exc).__name__}: {exc}"
 
 
-def call_display(name: str, arguments: str, width: int = 120) -> str:
-    """How a call reads to a person: ``calc_strength(name='Mamezou')``."""
+def call_display(
+    name: str, arguments: str, defaulted: frozenset[str] = frozenset(), width: int = 120
+) -> str:
+    """How a call reads to a person: ``calc_strength(name='Mamezou')``.
+
+    A null for a parameter with a default means "use the default" (strict schemas make the
+    model send every parameter), so it is left out, as the person would write the call.
+    """
     try:
         parsed = json.loads(arguments) if arguments.strip() else {}
     except ValueError:
         parsed = None
     if isinstance(parsed, MutableMapping):
-        inner = ", ".join(f"{key}={value!r}" for key, value in parsed.items())
+        inner = ", ".join(
+            f"{key}={value!r}"
+            for key, value in parsed.items()
+            if not (value is None and key in defaulted)
+        )
     else:
         inner = arguments.strip()
     text = f"{name}({inner})"
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def approve_with_input(tool: FunctionTool, display: str) -> bool:
+def approve_with_input(tool: FunctionTool, display: str) -> bool | None:
     """Ask on the kernel's stdin (Jupyter shows an input box, a terminal a prompt).
 
     Widget clicks are not delivered while a cell runs, so stdin is what truly works here.
     A frontend without stdin (IPython raises StdinNotImplementedError, a NotImplementedError)
-    cannot approve: the call is denied.
+    cannot ask: None.
     """
     try:
         answer = input(f"Allow the assistant to run {display}? [y/N] ")
     except (EOFError, NotImplementedError):
-        return False
+        return None
     return answer.strip().lower() in ("y", "yes")

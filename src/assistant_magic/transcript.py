@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
-from assistant_magic.store import ThreadRecord, ToolCallRecord, TurnRecord
+from .store import ThreadRecord, ToolCallRecord, TurnRecord
+from .view import seconds
 
 __all__ = ["export", "to_markdown"]
 
@@ -124,13 +125,8 @@ def _tool_call_line(call: ToolCallRecord) -> str:
     else:  # "interrupted", or a status added after this was written
         line += call.status
     if call.duration is not None and call.status != "denied":
-        line += f" ({_seconds(call.duration)})"
+        line += f" ({seconds(call.duration)})"
     return line
-
-
-def _seconds(duration: float) -> str:
-    # "0.00 s" would read as "did not run".
-    return f"{duration:.2f} s" if duration >= 0.005 else "<0.01 s"
 
 
 def _arguments(raw: str) -> str:

@@ -73,13 +73,18 @@ def call_line(event: ToolCallStarted | ToolCallFinished | ToolCallDelta, width: 
     if event.status == "error":
         output = f"error: {output}"
     elif event.status == "denied":
-        output = "denied by the user"
+        output = event.note or "denied by the user"
     elif event.status == "interrupted":
         output = "interrupted"
     if len(output) > width:
         output = output[: width - 1] + "…"
-    took = f" · {event.duration:.2f} s" if event.duration is not None else ""
+    took = f" · {seconds(event.duration)}" if event.duration is not None else ""
     return f"{CALL_ICONS[event.status]} {event.display} → {output}{took}"
+
+
+def seconds(duration: float) -> str:
+    """A call's duration; "0.00 s" would read as "did not run"."""
+    return f"{duration:.2f} s" if duration >= 0.005 else "<0.01 s"
 
 
 def usage_text(usage: Usage | None) -> str:
@@ -279,7 +284,9 @@ class WidgetView:
 
     def _bundle(self) -> dict[str, Any]:
         bundle: dict[str, Any] = self._widget._repr_mimebundle_()
-        bundle["text/plain"] = f"[assistant] {self._state.line()}"
+        # Tool calls go in the fallback too: a saved notebook read without widgets keeps them.
+        lines = [self._state.line(), *self._state.lines.values()]
+        bundle["text/plain"] = "\n".join(f"[assistant] {line}" for line in lines)
         return bundle
 
     def _html(self) -> str:
