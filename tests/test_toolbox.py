@@ -236,6 +236,8 @@ def test_decorated_functions_are_offered_and_tools_can_be_chosen_per_ask(  # typ
     run(calc, "%%ask --tools none\nHi", capsys)
     offered = [[t["name"] for t in body.get("tools", [])] for body in bodies(server)]
     assert offered == [["calc_strength", "scouter"], ["scouter"], []]
+    _, out = run(calc, "%assistant", capsys)
+    assert "tools         calc_strength, scouter" in out
     _, out = run(calc, "%assistant tools", capsys)
     assert "calc_strength  (strict)" in out and "scouter  (strict)" in out
     assert '"the fighter\'s name"' in out or "the fighter's name" in out

@@ -259,6 +259,7 @@ class AssistantMagics(Magics):
             ("api", api),
             ("base URL", url),
             ("API key", key),
+            ("tools", ", ".join(self.toolbox.available()) or "none (%assistant tools add NAME)"),
             ("store", str(self.session.store_path)),
             ("thread", self._describe_bound_thread()),
         ]
