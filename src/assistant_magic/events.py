@@ -7,7 +7,7 @@ Nothing here knows HTTP or IPython.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 #: Run status as the user sees it. It follows the Responses API's ``status`` (and the seed's run
 #: status); ``interrupted`` is ours: the user stopped the turn from the notebook.
@@ -95,6 +95,31 @@ class ToolCallFinished:
     output: str  # exactly what the model receives
     duration: float | None = None
     note: str = ""  # for the user, where the output is written for the model
+    images: tuple[Any, ...] = ()  # pictures the tool returned (`AssistantImage`s)
+
+
+@dataclass(frozen=True)
+class ImageData:
+    """An image the model made, still undecoded: bytes, or base64 text as the wire carried it.
+
+    Only the images module decodes images; the turn loop hands these to it.
+    """
+
+    data: bytes | str
+    source: str  # "image generation", "code interpreter", "tool calc_chart"
+    name: str  # a readable base name: "chart", "image-1"
+    #: Groups the partial previews of one image with the final image (the output item's id).
+    key: str = ""
+    partial: bool = False
+
+
+@dataclass(frozen=True)
+class ImageShown:
+    """A decoded, validated image, ready to show (an `AssistantImage`)."""
+
+    image: Any
+    key: str = ""
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -129,6 +154,8 @@ Event: TypeAlias = (
     | ToolCallRequested
     | ToolCallStarted
     | ToolCallFinished
+    | ImageData
+    | ImageShown
     | Notice
     | TurnFinished
 )

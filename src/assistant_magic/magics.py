@@ -7,6 +7,7 @@ heavy: the session, store, SDK and widgets load at the first command that needs 
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import time
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Enum, Float, Integer, Unicode
+from traitlets import Bool, Enum, Float, Integer, Unicode
 
 from .errors import AssistantError, ConfigurationError
 
@@ -77,6 +78,19 @@ class AssistantMagics(Magics):
     tool_result_limit = Integer(
         20_000, help="Characters of a tool's result sent to the model; longer is truncated."
     ).tag(config=True)
+    code_interpreter = Bool(
+        False, help="Let the model run Python in the server's sandbox (its charts are shown)."
+    ).tag(config=True)
+    image_generation = Bool(False, help="Let the model generate images.").tag(config=True)
+    partial_images = Integer(2, help="Previews shown while an image is generated (0 to 3).").tag(
+        config=True
+    )
+    max_image_bytes = Integer(
+        25 * 1024 * 1024, help="Largest image file accepted from the server."
+    ).tag(config=True)
+    max_image_pixels = Integer(
+        50_000_000, help="Largest image (width × height) accepted from the server."
+    ).tag(config=True)
 
     _session: Session | None = None
     _bound_thread_id: str | None = None
@@ -91,6 +105,16 @@ class AssistantMagics(Magics):
     @argument("--instructions", help='System instructions ("" clears them).')
     @argument("--base-url", help='API base URL ("" restores $OPENAI_BASE_URL or OpenAI\'s).')
     @argument("--api", choices=("auto", "responses"), help="Wire dialect.")
+    @argument(
+        "--code-interpreter",
+        action=argparse.BooleanOptionalAction,
+        help="Let the model run Python in the server's sandbox; its charts are shown.",
+    )
+    @argument(
+        "--image-generation",
+        action=argparse.BooleanOptionalAction,
+        help="Let the model generate images.",
+    )
     @argument(
         "--confirm",
         action="store_true",
@@ -153,6 +177,17 @@ class AssistantMagics(Magics):
         help='Comma-separated functions the model may call in this ask ("none": no tools). '
         "Default: the registered tools and those marked with @assistant_magic.tool.",
     )
+    @argument(
+        "--code-interpreter",
+        action=argparse.BooleanOptionalAction,
+        help="Code interpreter for this ask only.",
+    )
+    @argument(
+        "--image-generation",
+        action=argparse.BooleanOptionalAction,
+        help="Image generation for this ask only.",
+    )
+    @argument("--save-images", metavar="DIR", help="Also save the answer's images in DIR.")
     def ask(self, line: str, cell: str) -> None:
         """Send the cell as a user message on the kernel's thread and stream the answer."""
         args = _parse(self.ask, line)
@@ -161,16 +196,38 @@ class AssistantMagics(Magics):
         text = cell.strip("\n")
         if not text.strip():
             raise AssistantError("Nothing to ask: write your question in the cell under %%ask.")
-        settings = self.settings(model=args.model, instructions=args.instructions)
+        settings = self.settings(
+            model=args.model,
+            instructions=args.instructions,
+            code_interpreter=args.code_interpreter,
+            image_generation=args.image_generation,
+        )
         outcome = self._run_turn(text, settings, tool_names=_tool_names(args.tools))
+        from .images import Answer
+
+        answer = Answer(outcome.text, outcome.images)
+        if args.save_images and answer.images:
+            for path in answer.save_images(os.path.expanduser(args.save_images)):
+                print(f"Saved {path}")
         if args.output:
-            self.shell.user_ns[args.output] = outcome.text  # type: ignore[union-attr]
+            self.shell.user_ns[args.output] = answer  # type: ignore[union-attr]
 
     # -- configuration -------------------------------------------------------------------------
 
-    def settings(self, *, model: str | None = None, instructions: str | None = None) -> Settings:
+    def settings(
+        self,
+        *,
+        model: str | None = None,
+        instructions: str | None = None,
+        code_interpreter: bool | None = None,
+        image_generation: bool | None = None,
+    ) -> Settings:
         from .settings import resolve
 
+        hosted = {
+            "code_interpreter": _given(code_interpreter, self.code_interpreter),
+            "image_generation": _given(image_generation, self.image_generation),
+        }
         return resolve(
             model=model if model is not None else self.model,
             instructions=instructions if instructions is not None else self.instructions,
@@ -179,6 +236,10 @@ class AssistantMagics(Magics):
             api_key_env=self.api_key_env,
             timeout=self.timeout,
             max_retries=self.max_retries,
+            hosted_tools=tuple(name for name, on in hosted.items() if on),
+            partial_images=max(0, min(3, self.partial_images)),
+            max_image_bytes=self.max_image_bytes,
+            max_image_pixels=self.max_image_pixels,
         )
 
     @property
@@ -226,6 +287,8 @@ class AssistantMagics(Magics):
                 ("instructions", args.instructions),
                 ("base_url", args.base_url),
                 ("api", args.api),
+                ("code_interpreter", args.code_interpreter),
+                ("image_generation", args.image_generation),
             )
             if value is not None
         }
@@ -236,7 +299,9 @@ class AssistantMagics(Magics):
             setattr(self, name, value)
         settings = self.settings()
         for name in updates:
-            shown = getattr(settings, name) if name != "api" else settings.api
+            shown = getattr(settings, name, None) if hasattr(settings, name) else None
+            if isinstance(updates[name], bool):
+                shown = "on" if updates[name] else "off"
             print(f"{name.replace('_', ' ')}: {shown or '(none)'}")
         if (settings.base_url, settings.api) != before and self._session is not None:
             thread = self._session.thread
@@ -260,6 +325,7 @@ class AssistantMagics(Magics):
             ("base URL", url),
             ("API key", key),
             ("tools", ", ".join(self.toolbox.available()) or "none (%assistant tools add NAME)"),
+            ("hosted tools", ", ".join(settings.hosted_tools).replace("_", " ") or "none"),
             ("store", str(self.session.store_path)),
             ("thread", self._describe_bound_thread()),
         ]
@@ -437,6 +503,10 @@ def _reject_secrets(words: list[str]) -> None:
                 "API keys are never taken as magic arguments (the notebook would keep them): "
                 "set $OPENAI_API_KEY in the kernel's environment instead."
             )
+
+
+def _given(flag: bool | None, configured: bool) -> bool:
+    return configured if flag is None else flag
 
 
 def _tool_names(option: str | None) -> list[str] | None:

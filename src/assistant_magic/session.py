@@ -10,11 +10,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .backends.interface import ToolOutput, TurnRequest
 from .errors import ApiError, AssistantError, ConfigurationError, TurnInterrupted
 from .events import Event, TurnFinished, Usage
+from .images import ImageLimits
 from .toolbox import ToolBox
 from .turn import ToolPlan, TurnLoop, TurnProgress
 
@@ -45,6 +46,7 @@ class TurnOutcome:
     response_id: str | None = None
     usage: Usage | None = None
     error: str | None = None
+    images: tuple[Any, ...] = ()  # `AssistantImage`s, in arrival order
 
 
 class Session:
@@ -132,7 +134,12 @@ class Session:
         for notice in notices:
             view.update(notice)
         started = time.monotonic()
-        loop = TurnLoop(backend, view.update, self.store, turn.id, plan, offered=tools)
+        limits = ImageLimits(
+            max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+        )
+        loop = TurnLoop(
+            backend, view.update, self.store, turn.id, plan, offered=tools, image_limits=limits
+        )
         progress = loop.progress
         try:
             remote_id = self._ensure_remote(thread, backend)
@@ -144,6 +151,8 @@ class Session:
                 tool_outputs=tuple(self._owed.pop(thread.id, ())),
                 tools=plan.toolbox.schemas(tools),
                 tool_choice=plan.choice,
+                hosted_tools=settings.hosted_tools,
+                partial_images=settings.partial_images,
             )
             end = loop.run(request)
         except KeyboardInterrupt:
@@ -152,9 +161,8 @@ class Session:
             if streaming and progress.response_id:
                 backend.cancel(progress.response_id)
             self._settle_tool_calls(thread, backend, progress)
-            outcome = self._record(
-                turn, progress.ended("interrupted", "interrupted by the user"), settings, started
-            )
+            end = progress.ended("interrupted", "interrupted by the user")
+            outcome = self._record(turn, end, settings, started, progress)
             view.finish(outcome)
             raise TurnInterrupted(
                 "Interrupted: the partial answer is kept and the thread is ready for the next ask."
@@ -163,10 +171,12 @@ class Session:
             # Whatever went wrong, the store and the view must say the turn ended.
             error = str(exc) if isinstance(exc, AssistantError) else f"{type(exc).__name__}: {exc}"
             self._settle_tool_calls(thread, backend, progress)
-            outcome = self._record(turn, progress.ended("failed", error), settings, started)
+            outcome = self._record(
+                turn, progress.ended("failed", error), settings, started, progress
+            )
             view.finish(outcome)
             raise
-        outcome = self._record(turn, end, settings, started)
+        outcome = self._record(turn, end, settings, started, progress)
         view.finish(outcome)
         if outcome.status == "failed":
             raise ApiError(
@@ -237,7 +247,12 @@ class Session:
         return remote_id
 
     def _record(
-        self, turn: TurnRecord, end: TurnFinished, settings: Settings, started: float
+        self,
+        turn: TurnRecord,
+        end: TurnFinished,
+        settings: Settings,
+        started: float,
+        progress: TurnProgress,
     ) -> TurnOutcome:
         self.store.finish_turn(
             turn.id,
@@ -258,6 +273,7 @@ class Session:
             response_id=end.response_id,
             usage=end.usage,
             error=end.error,
+            images=tuple(progress.images),
         )
 
 

@@ -30,6 +30,12 @@ class Settings:
     api_key: str | None = field(default=None, repr=False)
     timeout: float = 600.0
     max_retries: int = 2
+    #: Tools the server runs itself, by Responses API name: "code_interpreter", ...
+    hosted_tools: tuple[str, ...] = ()
+    #: Previews streamed while an image is generated.
+    partial_images: int = 0
+    max_image_bytes: int = 25 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
 
     @property
     def masked_key(self) -> str:
@@ -105,6 +111,10 @@ def resolve(
     api_key_env: str,
     timeout: float,
     max_retries: int,
+    hosted_tools: tuple[str, ...] = (),
+    partial_images: int = 0,
+    max_image_bytes: int = 25 * 1024 * 1024,
+    max_image_pixels: int = 50_000_000,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     env = os.environ if environ is None else environ
@@ -124,4 +134,8 @@ def resolve(
         api_key=key,
         timeout=timeout,
         max_retries=max_retries,
+        hosted_tools=hosted_tools,
+        partial_images=partial_images,
+        max_image_bytes=max_image_bytes,
+        max_image_pixels=max_image_pixels,
     )

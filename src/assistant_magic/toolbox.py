@@ -112,12 +112,11 @@ class ToolBox:
         runnable = [p for p in prepared if p.finished is None]
         for p in runnable:
             if not p.tool.is_async:  # type: ignore[union-attr]
-                results[p.call.call_id] = self._result(p, *self._run_sync(p), emit)
+                results[p.call.call_id] = self._finish(p, self._run_sync(p), emit)
         pending_async = [p for p in runnable if p.tool.is_async]  # type: ignore[union-attr]
         if pending_async:
-            outcomes = _run_async(pending_async, self.result_limit)
-            for p, outcome in zip(pending_async, outcomes, strict=True):
-                results[p.call.call_id] = self._result(p, *outcome, emit)
+            for p, ran in zip(pending_async, _run_async(pending_async), strict=True):
+                results[p.call.call_id] = self._finish(p, ran, emit)
         return [results[call.call_id] for call in calls]
 
     def _prepare(
@@ -156,7 +155,7 @@ class ToolBox:
                 prepared.finished = self._result(prepared, "denied", message, None, emit)
         return prepared
 
-    def _run_sync(self, p: _Prepared) -> tuple[CallStatus, str, float]:
+    def _run_sync(self, p: _Prepared) -> _Ran:
         started = time.perf_counter()
         captured = io.StringIO()
         redirect = (
@@ -168,16 +167,32 @@ class ToolBox:
             with redirect:
                 value = p.tool.fn(**p.kwargs)  # type: ignore[union-attr]
         except Exception as exc:
-            return "error", _exception_text(exc), time.perf_counter() - started
-        return "ok", self._text(value, captured.getvalue()), time.perf_counter() - started
+            return _Ran(time.perf_counter() - started, error=_exception_text(exc))
+        return _Ran(time.perf_counter() - started, value=value, printed=captured.getvalue())
 
-    def _text(self, value: Any, printed: str) -> str:
+    def _finish(self, p: _Prepared, ran: _Ran, emit: Callable[[Event], None]) -> ToolCallFinished:
+        """What the model reads of a finished call; a picture goes along as itself."""
+        from .images import ImageError, from_object, is_image_object
         from .tools import result_text
 
-        text = result_text(value, limit=self.result_limit)
-        if printed:
-            text = f"{text}\n[printed]\n{printed}" if value is not None else printed
-        return text
+        if ran.error is not None:
+            return self._result(p, "error", ran.error, ran.duration, emit)
+        if is_image_object(ran.value):
+            try:
+                image = from_object(ran.value, source=f"tool {p.call.name}", name=p.call.name)
+            except ImageError as exc:
+                return self._result(p, "error", str(exc), ran.duration, emit)
+            if image is not None:
+                width, height = image.size
+                text = (
+                    f"The function returned an image ({width}x{height} {image.format}), "
+                    "attached here; the user sees it too."
+                )
+                return self._result(p, "ok", text, ran.duration, emit, images=(image,))
+        text = result_text(ran.value, limit=self.result_limit)
+        if ran.printed:
+            text = f"{text}\n[printed]\n{ran.printed}" if ran.value is not None else ran.printed
+        return self._result(p, "ok", text, ran.duration, emit)
 
     @staticmethod
     def _result(
@@ -187,6 +202,7 @@ class ToolBox:
         duration: float | None,
         emit: Callable[[Event], None],
         note: str = "",
+        images: tuple[Any, ...] = (),
     ) -> ToolCallFinished:
         finished = ToolCallFinished(
             call_id=p.call.call_id,
@@ -196,6 +212,7 @@ class ToolBox:
             output=output,
             duration=duration,
             note=note,
+            images=images,
         )
         emit(finished)
         return finished
@@ -210,23 +227,32 @@ class _Prepared:
     finished: ToolCallFinished | None = None
 
 
-def _run_async(prepared: Sequence[_Prepared], limit: int) -> list[tuple[CallStatus, str, float]]:
+@dataclass
+class _Ran:
+    """How a call went: its value (or the error text for the model), and what it printed."""
+
+    duration: float
+    value: Any = None
+    error: str | None = None
+    printed: str = ""
+
+
+def _run_async(prepared: Sequence[_Prepared]) -> list[_Ran]:
     """Run async tools concurrently, on the kernel's own event loop when one is running.
 
     Their prints always show: redirecting stdout is process-wide, so it cannot tell
     concurrent calls apart.
     """
-    from .tools import result_text
 
-    async def one(p: _Prepared) -> tuple[CallStatus, str, float]:
+    async def one(p: _Prepared) -> _Ran:
         started = time.perf_counter()
         try:
             value = await p.tool.fn(**p.kwargs)  # type: ignore[union-attr]
         except Exception as exc:
-            return "error", _exception_text(exc), time.perf_counter() - started
-        return "ok", result_text(value, limit=limit), time.perf_counter() - started
+            return _Ran(time.perf_counter() - started, error=_exception_text(exc))
+        return _Ran(time.perf_counter() - started, value=value)
 
-    async def together() -> list[tuple[CallStatus, str, float]]:
+    async def together() -> list[_Ran]:
         return list(await asyncio.gather(*(one(p) for p in prepared)))
 
     try:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .backends.interface import ToolOutput, TurnRequest
 from .events import (
     Event,
+    ImageData,
+    ImageShown,
     Notice,
     ResponseStarted,
     StatusChanged,
@@ -29,6 +31,7 @@ from .toolbox import call_display
 
 if TYPE_CHECKING:
     from .backends.interface import Backend
+    from .images import ImageLimits
     from .store import Store
     from .toolbox import ToolBox
     from .tools import FunctionTool
@@ -62,6 +65,8 @@ class TurnProgress:
     unanswered: list[ToolCallRequested] = field(default_factory=list)
     #: Outputs computed but not yet accepted by the server.
     undelivered: list[ToolOutput] = field(default_factory=list)
+    #: Finished images of the turn (`AssistantImage`s), in arrival order.
+    images: list[Any] = field(default_factory=list)
 
     def observe(self, event: Event) -> None:
         if isinstance(event, TextDelta):
@@ -71,6 +76,10 @@ class TurnProgress:
             self.undelivered = []  # the server accepted the request, outputs included
         elif isinstance(event, UsageReported):
             self.usage = _add(self.usage, event.usage)
+        elif isinstance(event, ImageShown) and not event.partial:
+            self.images.append(event.image)
+        elif isinstance(event, ToolCallFinished):
+            self.images.extend(event.images)
         elif isinstance(event, TurnFinished):
             self.end = event
             self.texts.append(event.text or "".join(self.current))
@@ -114,9 +123,11 @@ class TurnLoop:
         turn_id: int,
         plan: ToolPlan,
         offered: Sequence[FunctionTool] = (),
+        image_limits: ImageLimits | None = None,
     ) -> None:
         self.backend = backend
         self.offered = {tool.name: tool for tool in offered}
+        self.image_limits = image_limits
         self.emit = emit
         self.store = store
         self.turn_id = turn_id
@@ -153,12 +164,27 @@ class TurnLoop:
         progress.end = None
         progress.stream = self.backend.stream_turn(request)
         for event in progress.stream:
-            progress.observe(event)
-            self.emit(event)
+            shown = self._decoded(event) if isinstance(event, ImageData) else event
+            progress.observe(shown)
+            self.emit(shown)
         progress.stream = None
         if progress.end is None:
             raise RuntimeError("the backend ended a response without TurnFinished")
         return progress.end
+
+    def _decoded(self, data: ImageData) -> Event:
+        """Image bytes from the server, checked and decoded, or one line saying what was wrong."""
+        from .images import ImageError, ImageLimits, decode, decode_base64
+
+        limits = self.image_limits or ImageLimits()
+        try:
+            if isinstance(data.data, str):
+                image = decode_base64(data.data, source=data.source, name=data.name, limits=limits)
+            else:
+                image = decode(data.data, source=data.source, name=data.name, limits=limits)
+        except ImageError as exc:
+            return Notice(str(exc))
+        return ImageShown(image=image, key=data.key, partial=data.partial)
 
     def _run_tools(self, calls: tuple[ToolCallRequested, ...], round_: int) -> list[ToolOutput]:
         self.emit(StatusChanged("requires_action"))
@@ -186,6 +212,9 @@ class TurnLoop:
                 self.progress.unanswered = [
                     c for c in self.progress.unanswered if c.call_id != event.call_id
                 ]
+                self.progress.observe(event)
+                for image in event.images:  # the user sees what the tool drew
+                    self.emit(ImageShown(image=image, key=f"{event.call_id}-{image.name}"))
             self.emit(event)
 
         try:
@@ -209,7 +238,7 @@ class TurnLoop:
                 )
             raise
         self.emit(StatusChanged("in_progress"))
-        return [ToolOutput(r.call_id, r.output) for r in results]
+        return [ToolOutput(r.call_id, r.output, r.images) for r in results]
 
 
 def _add(total: Usage | None, more: Usage) -> Usage:

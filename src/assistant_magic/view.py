@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Any
 from .events import (
     FINAL_STATUSES,
     Event,
+    ImageShown,
     Notice,
     ResponseStarted,
     StatusChanged,
@@ -82,6 +83,12 @@ def call_line(event: ToolCallStarted | ToolCallFinished | ToolCallDelta, width: 
     return f"{CALL_ICONS[event.status]} {event.display} → {output}{took}"
 
 
+def image_line(event: ImageShown) -> str:
+    image = event.image
+    width, height = image.size
+    return f"🖼 {image.name} · {width}×{height} {image.format} · from {image.source}"
+
+
 def seconds(duration: float) -> str:
     """A call's duration; "0.00 s" would read as "did not run"."""
     return f"{duration:.2f} s" if duration >= 0.005 else "<0.01 s"
@@ -125,6 +132,8 @@ class _TurnState:
             self.lines[event.call_id] = call_line(event)
         elif isinstance(event, Notice):
             self.lines[f"notice-{len(self.lines)}"] = f"ⓘ {event.text}"
+        elif isinstance(event, ImageShown) and not event.partial:
+            self.lines[f"image-{event.key}"] = image_line(event)
 
     def end(self, outcome: TurnOutcome) -> None:
         self.status, self.model = outcome.status, outcome.model
@@ -191,6 +200,8 @@ class TextView:
             self._say(call_line(event))
         elif isinstance(event, Notice):
             self._say(f"ⓘ {event.text}")
+        elif isinstance(event, ImageShown) and not event.partial:
+            self._say(image_line(event))
 
     def finish(self, outcome: TurnOutcome) -> None:
         self._state.end(outcome)
@@ -222,6 +233,7 @@ class WidgetView:
         self._answer_handle: DisplayHandle | None = None
         self._shown_text = 0
         self._last_flush = 0.0
+        self._image_handles: dict[str, DisplayHandle] = {}
 
     def start(self, *, model: str, thread_id: str) -> None:
         import ipywidgets
@@ -239,7 +251,10 @@ class WidgetView:
     def update(self, event: Event) -> None:
         with self._lock:
             self._state.apply(event)
-        if isinstance(event, TextDelta):
+        if isinstance(event, ImageShown):
+            self._show_image(event)
+            self._render()
+        elif isinstance(event, TextDelta):
             now = time.monotonic()
             if now - self._last_flush >= self.refresh_interval:
                 self._show_answer("".join(self._state.text))
@@ -271,6 +286,18 @@ class WidgetView:
         else:
             self._answer_handle.update(bundle, raw=True)
         self._shown_text = len(text)
+
+    def _show_image(self, event: ImageShown) -> None:
+        """An image as an ordinary output; partial previews are replaced by what follows."""
+        from IPython.display import display
+
+        handle = self._image_handles.get(event.key) if event.key else None
+        if handle is None:
+            handle = display(event.image, display_id=True)
+            if event.key:
+                self._image_handles[event.key] = handle
+        else:
+            handle.update(event.image)
 
     def _run_clock(self) -> None:
         while not self._stop.wait(self.tick):

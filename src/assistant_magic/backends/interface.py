@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..events import Event
 
@@ -22,6 +22,8 @@ class ToolOutput:
 
     call_id: str
     output: str
+    #: Pictures the tool returned (`AssistantImage`s), for dialects that can show them to the model.
+    images: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,10 @@ class TurnRequest:
     tools: tuple[ToolSchema, ...] = ()
     #: "auto", "none" (answer without tools), "required", or the one tool name to call.
     tool_choice: str = "auto"
+    #: Tools the server runs itself: "code_interpreter", "image_generation".
+    hosted_tools: tuple[str, ...] = ()
+    #: Previews to stream while an image is generated (0: only the final image).
+    partial_images: int = 0
 
 
 class Backend(Protocol):

@@ -7,11 +7,13 @@ onto the response's ``status`` (queued, in_progress, completed, failed, incomple
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..events import (
     Event,
+    ImageData,
+    Notice,
     ResponseStarted,
     StatusChanged,
     TextDelta,
@@ -80,7 +82,7 @@ class ResponsesBackend:
         except openai.OpenAIError as exc:
             raise_api_error(exc, self.settings)
         try:
-            yield from _translate(stream)
+            yield from _translate(stream, self._container_file)
             # Read to the end of the body so the connection goes back to the pool: a stream
             # closed early costs a fresh TCP connection on the next turn.
             for _ in stream:
@@ -91,6 +93,10 @@ class ResponsesBackend:
             raise
         finally:
             stream.close()
+
+    def _container_file(self, container_id: str, file_id: str) -> bytes:
+        content = self.client.containers.files.content.retrieve(file_id, container_id=container_id)
+        return bytes(content.content)
 
     def attach_tool_outputs(self, remote_thread_id: str, outputs: Sequence[ToolOutput]) -> None:
         import openai
@@ -127,10 +133,23 @@ def request_params(request: TurnRequest) -> dict[str, Any]:
         params["instructions"] = request.instructions
     if request.remote_thread_id:
         params["conversation"] = request.remote_thread_id
-    if request.tools:
-        params["tools"] = [_function_tool(schema) for schema in request.tools]
+    tools = [_function_tool(schema) for schema in request.tools]
+    tools += [_hosted_tool(name, request.partial_images) for name in request.hosted_tools]
+    if tools:
+        params["tools"] = tools
         params["tool_choice"] = _tool_choice(request.tool_choice)
     return params
+
+
+def _hosted_tool(name: str, partial_images: int) -> dict[str, Any]:
+    if name == "code_interpreter":
+        return {"type": "code_interpreter", "container": {"type": "auto"}}
+    if name == "image_generation":
+        tool: dict[str, Any] = {"type": "image_generation"}
+        if partial_images:
+            tool["partial_images"] = partial_images
+        return tool
+    raise ValueError(f"unknown hosted tool {name!r}")
 
 
 def _function_tool(schema: ToolSchema) -> dict[str, Any]:
@@ -149,20 +168,51 @@ def _tool_choice(choice: str) -> str | dict[str, str]:
     return {"type": "function", "name": choice}
 
 
-def _output_item(output: ToolOutput) -> dict[str, str]:
-    return {"type": "function_call_output", "call_id": output.call_id, "output": output.output}
+def _output_item(output: ToolOutput) -> dict[str, Any]:
+    if not output.images:
+        return {"type": "function_call_output", "call_id": output.call_id, "output": output.output}
+    # A tool that returned a picture: the model sees the picture itself, and the text beside it.
+    parts: list[dict[str, Any]] = [{"type": "input_text", "text": output.output}]
+    parts += [
+        {"type": "input_image", "image_url": image.data_url(), "detail": "auto"}
+        for image in output.images
+    ]
+    return {"type": "function_call_output", "call_id": output.call_id, "output": parts}
 
 
-def _translate(stream: Any) -> Generator[Event, None, None]:
+#: Fetches a code interpreter's file: (container id, file id) -> bytes.
+FetchFile = Callable[[str, str], bytes]
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+
+
+def _translate(stream: Any, fetch: FetchFile) -> Generator[Event, None, None]:
     """SDK stream events → our events, ending with exactly one `TurnFinished`."""
     text: list[str] = []
     response_id: str | None = None
     calls: dict[str, tuple[str, str]] = {}  # output item id -> (call_id, name)
+    images = 0
     for event in stream:
         kind = event.type
         if kind == "response.output_text.delta":
             text.append(event.delta)
             yield TextDelta(event.delta)
+        elif kind == "response.image_generation_call.partial_image":
+            yield ImageData(
+                event.partial_image_b64,
+                source="image generation",
+                name=f"image-{images + 1}",
+                key=event.item_id,
+                partial=True,
+            )
+        elif (
+            kind == "response.output_item.done"
+            and event.item.type == "image_generation_call"
+            and event.item.result
+        ):
+            images += 1
+            yield ImageData(
+                event.item.result, "image generation", f"image-{images}", key=event.item.id
+            )
         elif kind == "response.function_call_arguments.delta":
             call_id, name = calls.get(event.item_id, (event.item_id, ""))
             yield ToolCallDelta(call_id=call_id, name=name, delta=event.delta)
@@ -176,6 +226,7 @@ def _translate(stream: Any) -> Generator[Event, None, None]:
         elif kind in STATUS_EVENTS:
             yield StatusChanged(STATUS_EVENTS[kind])  # type: ignore[arg-type]
         elif kind in FINAL_EVENTS:
+            yield from _container_images(event.response, fetch)
             yield from _finish(event.response, FINAL_EVENTS[kind], "".join(text))
             return
         elif kind == "error":
@@ -217,6 +268,33 @@ def _finish(response: Any, status: str, streamed: str) -> Generator[Event, None,
         model=response.model,
         tool_calls=calls,
     )
+
+
+def _container_images(response: Any, fetch: FetchFile) -> Generator[Event, None, None]:
+    """The images a code interpreter wrote and the answer cites, downloaded from its container.
+
+    Other files it cites (a CSV, say) stay in the container: the answer names them.
+    """
+    seen: set[str] = set()
+    for item in response.output:
+        if item.type != "message":
+            continue
+        for part in item.content:
+            for note in getattr(part, "annotations", None) or ():
+                if note.type != "container_file_citation" or note.file_id in seen:
+                    continue
+                seen.add(note.file_id)
+                if note.filename.lower().endswith(IMAGE_SUFFIXES):
+                    stem = note.filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+                    try:
+                        data = fetch(note.container_id, note.file_id)
+                    except Exception as exc:  # the answer stands without its picture
+                        yield Notice(
+                            f"could not download {note.filename} from the code "
+                            f"interpreter: {type(exc).__name__}: {exc}"
+                        )
+                        continue
+                    yield ImageData(data, "code interpreter", stem, key=note.file_id)
 
 
 def _usage(usage: Any) -> Usage | None:
