@@ -831,3 +831,23 @@ def test_threads_share_one_store_while_the_main_thread_writes(store: Store) -> N
     assert reads > 0
     assert (store.message_count(main.id), store.message_count(side.id)) == (200, 100)
     assert [x.seq for x in store.turns(side.id)] == list(range(1, 51))
+
+
+def test_files_uploaded_for_a_thread(store: Store) -> None:
+    thread = new_thread(store)
+    other = new_thread(store)
+    first = store.record_file(
+        thread.id, file_id="file-1", filename="report.pdf", purpose="user_data", size=1234
+    )
+    store.record_file(other.id, file_id="file-2", filename="df.csv", purpose="user_data", size=9)
+    third = store.record_file(
+        thread.id, file_id="file-3", filename="b.csv", purpose="user_data", size=5
+    )
+    assert [f.file_id for f in store.files(thread.id)] == ["file-1", "file-3"]
+    assert store.files(thread.id)[0] == first
+    assert (first.filename, first.purpose, first.size) == ("report.pdf", "user_data", 1234)
+    store.forget_file(third.id)
+    assert [f.file_id for f in store.files(thread.id)] == ["file-1"]
+    store.delete_thread(thread.id)
+    assert store.files(thread.id) == []
+    assert [f.file_id for f in store.files(other.id)] == ["file-2"]

@@ -22,14 +22,18 @@ from traitlets import Bool, Enum, Float, Integer, Unicode
 from .errors import AssistantError, ConfigurationError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .attachments import Attachment
     from .session import Session, TurnOutcome
     from .settings import Settings
-    from .store import ThreadRecord
+    from .store import FileRecord, ThreadRecord
     from .toolbox import ToolBox
 
 SECRET_FLAGS = ("--api-key", "--api_key", "--key", "--token", "--secret")
 THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
 TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
+FILE_COMMANDS = "files [delete ID... | delete all]"
 
 
 @magics_class
@@ -123,7 +127,7 @@ class AssistantMagics(Magics):
     @argument(
         "command",
         nargs="*",
-        help=f"{THREAD_COMMANDS} | {TOOL_COMMANDS} | retry. "
+        help=f"{THREAD_COMMANDS} | {TOOL_COMMANDS} | {FILE_COMMANDS} | retry. "
         "With no command and no flag: show the configuration.",
     )
     def assistant(self, line: str) -> None:
@@ -155,12 +159,14 @@ class AssistantMagics(Magics):
             self._thread_command(rest)
         elif verb == "tools":
             self._tools_command(rest, confirm=args.confirm)
+        elif verb == "files":
+            self._files_command(rest)
         elif verb == "retry" and not rest:
             self._retry()
         else:
             raise AssistantError(
-                f"Unknown command {' '.join(command)!r}: use {THREAD_COMMANDS}, {TOOL_COMMANDS} "
-                "or retry."
+                f"Unknown command {' '.join(command)!r}: use {THREAD_COMMANDS}, {TOOL_COMMANDS}, "
+                f"{FILE_COMMANDS} or retry."
             )
 
     # -- %%ask ---------------------------------------------------------------------------------
@@ -188,6 +194,14 @@ class AssistantMagics(Magics):
         help="Image generation for this ask only.",
     )
     @argument("--save-images", metavar="DIR", help="Also save the answer's images in DIR.")
+    @argument(
+        "--attach",
+        action="append",
+        default=[],
+        metavar="PATH_OR_NAME",
+        help="Attach a file, or a variable (a DataFrame goes as CSV, a PIL image or matplotlib "
+        "figure as an image). Repeat for several.",
+    )
     def ask(self, line: str, cell: str) -> None:
         """Send the cell as a user message on the kernel's thread and stream the answer."""
         args = _parse(self.ask, line)
@@ -202,7 +216,10 @@ class AssistantMagics(Magics):
             code_interpreter=args.code_interpreter,
             image_generation=args.image_generation,
         )
-        outcome = self._run_turn(text, settings, tool_names=_tool_names(args.tools))
+        attachments = self._attachments(args.attach, settings)
+        outcome = self._run_turn(
+            text, settings, tool_names=_tool_names(args.tools), attachments=attachments
+        )
         from .images import Answer
 
         answer = Answer(outcome.text, outcome.images)
@@ -417,8 +434,24 @@ class AssistantMagics(Magics):
             raise AssistantError("Nothing to retry: no ask has been made on this thread.")
         self._run_turn(turn.user_text, self.settings())
 
+    def _attachments(self, names: list[str], settings: Settings) -> list[Attachment]:
+        if not names:
+            return []
+        from .attachments import resolve
+        from .images import ImageLimits
+
+        limits = ImageLimits(
+            max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
+        )
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        return resolve(names, namespace, limits)
+
     def _run_turn(
-        self, text: str, settings: Settings, tool_names: list[str] | None = None
+        self,
+        text: str,
+        settings: Settings,
+        tool_names: list[str] | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> TurnOutcome:
         from .turn import ToolPlan
         from .view import make_view
@@ -427,7 +460,7 @@ class AssistantMagics(Magics):
         names = toolbox.available() if tool_names is None else tool_names
         plan = ToolPlan(toolbox, names=tuple(names), max_rounds=self.max_tool_rounds)
         view = make_view(self.view, self.shell, refresh_interval=self.refresh_interval)
-        return self.session.ask(text, settings, view, plan)
+        return self.session.ask(text, settings, view, plan, attachments)
 
     # -- tools ---------------------------------------------------------------------------------
 
@@ -457,6 +490,23 @@ class AssistantMagics(Magics):
                 print(f"Tool {name} removed.")
         else:
             raise AssistantError(f"Unknown tools command {' '.join(words)!r}: {TOOL_COMMANDS}.")
+
+    def _files_command(self, words: list[str]) -> None:
+        session = self.session
+        thread = session.refresh_thread()
+        records = session.files()
+        if not words:
+            if not records:
+                print("No files attached on this thread: %%ask --attach PATH_OR_NAME.")
+            for r in records:
+                where = r.file_id or "sent inline"
+                print(f"{r.id:>4}  {r.filename:<30} {r.size:>12,} bytes  {where}")
+            return
+        if words[0] != "delete" or len(words) < 2 or thread is None:
+            raise AssistantError(f"Unknown files command {' '.join(words)!r}: {FILE_COMMANDS}.")
+        chosen = records if words[1:] == ["all"] else _pick(records, words[1:])
+        session.delete_files(thread, chosen, self.settings())
+        print(f"Deleted {len(chosen)} file{'s' if len(chosen) != 1 else ''}.")
 
     def _list_tools(self) -> None:
         import json
@@ -503,6 +553,17 @@ def _reject_secrets(words: list[str]) -> None:
                 "API keys are never taken as magic arguments (the notebook would keep them): "
                 "set $OPENAI_API_KEY in the kernel's environment instead."
             )
+
+
+def _pick(records: Sequence[FileRecord], keys: list[str]) -> list[FileRecord]:
+    """Files named by their number in `%assistant files` or by their server id."""
+    chosen = []
+    for key in keys:
+        match = [r for r in records if key in (str(r.id), r.file_id)]
+        if not match:
+            raise AssistantError(f"No file {key!r} on this thread: see %assistant files.")
+        chosen += match
+    return chosen
 
 
 def _given(flag: bool | None, configured: bool) -> bool:

@@ -8,21 +8,23 @@ backend's events to the view, and records how the turn ended. Nothing here knows
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .backends.interface import ToolOutput, TurnRequest
+from .backends.interface import InputFile, ToolOutput, TurnRequest
 from .errors import ApiError, AssistantError, ConfigurationError, TurnInterrupted
-from .events import Event, TurnFinished, Usage
+from .events import Event, Notice, TurnFinished, Usage
 from .images import ImageLimits
 from .toolbox import ToolBox
 from .turn import ToolPlan, TurnLoop, TurnProgress
 
 if TYPE_CHECKING:
+    from .attachments import Attachment
     from .backends.interface import Backend
     from .settings import Settings
-    from .store import Store, ThreadRecord, TurnRecord
+    from .store import FileRecord, Store, ThreadRecord, TurnRecord
 
 
 class TurnView(Protocol):
@@ -107,9 +109,11 @@ class Session:
         """
         thread = self.find_thread(key)
         remote_deleted = False
-        if thread.remote_id and _same_server(thread, settings):
-            self.backend(settings).delete_thread(thread.remote_id)
-            remote_deleted = True
+        if _same_server(thread, settings):
+            self.delete_files(thread, self.store.files(thread.id), settings)
+            if thread.remote_id:
+                self.backend(settings).delete_thread(thread.remote_id)
+                remote_deleted = True
         self.store.delete_thread(thread.id)
         if self.thread is not None and self.thread.id == thread.id:
             self.thread = None
@@ -123,7 +127,12 @@ class Session:
     # -- turns ---------------------------------------------------------------------------------
 
     def ask(
-        self, text: str, settings: Settings, view: TurnView, plan: ToolPlan | None = None
+        self,
+        text: str,
+        settings: Settings,
+        view: TurnView,
+        plan: ToolPlan | None = None,
+        attachments: Sequence[Attachment] = (),
     ) -> TurnOutcome:
         backend = self.backend(settings)  # a missing key fails here, before anything is sent
         thread = self._thread_for(settings)
@@ -143,6 +152,7 @@ class Session:
         progress = loop.progress
         try:
             remote_id = self._ensure_remote(thread, backend)
+            files = self._upload(thread, backend, attachments, view)
             request = TurnRequest(
                 model=settings.model,
                 instructions=settings.instructions,
@@ -153,6 +163,8 @@ class Session:
                 tool_choice=plan.choice,
                 hosted_tools=settings.hosted_tools,
                 partial_images=settings.partial_images,
+                images=tuple(a.image for a in attachments if a.image is not None),
+                files=files,
             )
             end = loop.run(request)
         except KeyboardInterrupt:
@@ -183,6 +195,44 @@ class Session:
                 f"The response failed: {outcome.error}. Run %assistant retry to try again."
             )
         return outcome
+
+    def _upload(
+        self,
+        thread: ThreadRecord,
+        backend: Backend,
+        attachments: Sequence[Attachment],
+        view: TurnView,
+    ) -> tuple[InputFile, ...]:
+        """Upload the attached files (images go inline) and record them all on the thread."""
+        files = []
+        for attachment in attachments:
+            file_id = (
+                "" if attachment.is_image else backend.upload_file(attachment.name, attachment.data)
+            )
+            purpose = "image input" if attachment.is_image else "user_data"
+            self.store.record_file(
+                thread.id,
+                file_id=file_id,
+                filename=attachment.name,
+                purpose=purpose,
+                size=len(attachment.data),
+            )
+            if file_id:
+                files.append(InputFile(file_id=file_id, filename=attachment.name))
+            view.update(Notice(f"attached {attachment.name} ({len(attachment.data):,} bytes)"))
+        return tuple(files)
+
+    def files(self) -> list[FileRecord]:
+        return self.store.files(self.thread.id) if self.thread else []
+
+    def delete_files(
+        self, thread: ThreadRecord, records: Sequence[FileRecord], settings: Settings
+    ) -> None:
+        """Delete files on the server (when it is the thread's server) and here."""
+        for record in records:
+            if record.file_id and _same_server(thread, settings):
+                self.backend(settings).delete_file(record.file_id)
+            self.store.forget_file(record.id)
 
     def _settle_tool_calls(
         self, thread: ThreadRecord, backend: Backend, progress: TurnProgress

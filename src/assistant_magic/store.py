@@ -36,6 +36,7 @@ __all__ = [
     "SCHEMA_VERSION",
     "STORE_ENV",
     "TOOL_CALL_FINAL_STATUSES",
+    "FileRecord",
     "Store",
     "ThreadRecord",
     "ToolCallRecord",
@@ -117,6 +118,23 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE UNIQUE INDEX tool_calls_by_turn ON tool_calls (turn_id, seq)",
         "CREATE UNIQUE INDEX tool_calls_by_call_id ON tool_calls (turn_id, round, call_id)",
     ),
+    # 3: files uploaded to the server for a thread (attachments), so they can be listed and
+    # deleted with it. A file outlives the turn that sent it, so only the thread cascades.
+    (
+        """
+        CREATE TABLE files (
+            id        INTEGER PRIMARY KEY,
+            thread_id TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
+            file_id   TEXT NOT NULL,
+            filename  TEXT NOT NULL,
+            purpose   TEXT NOT NULL,
+            size      INTEGER NOT NULL,
+            created   REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX files_by_thread ON files (thread_id, id)",
+        "CREATE INDEX files_by_file_id ON files (file_id)",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -193,6 +211,20 @@ class ToolCallRecord:
     """Seconds the function ran; None if it did not run (denied) or was not timed."""
     started: float
     finished: float | None
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file attached on a thread: uploaded to the server, or an image sent inline."""
+
+    id: int
+    thread_id: str
+    file_id: str
+    """The server's id (``file-...``); ``""`` for an image sent inline (nothing to delete)."""
+    filename: str
+    purpose: str
+    size: int
+    created: float
 
 
 def make_title(text: str) -> str:
@@ -598,6 +630,35 @@ class Store:
     def pending_tool_calls(self, thread_id: str) -> list[ToolCallRecord]:
         """The thread's calls that never got an output (crash, interrupt), oldest first."""
         return self._tool_calls_where("t.thread_id = ? AND c.status = ?", (thread_id, PENDING))
+
+    # -- files --------------------------------------------------------------------------
+
+    def record_file(
+        self, thread_id: str, *, file_id: str, filename: str, purpose: str, size: int
+    ) -> FileRecord:
+        with self._write() as conn:
+            now = self._now()
+            cursor = conn.execute(
+                "INSERT INTO files (thread_id, file_id, filename, purpose, size, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (thread_id, file_id, filename, purpose, size, now),
+            )
+        return FileRecord(
+            int(cursor.lastrowid or 0), thread_id, file_id, filename, purpose, size, now
+        )
+
+    def files(self, thread_id: str) -> list[FileRecord]:
+        """The thread's uploaded files, oldest first."""
+        rows = self._read(
+            "SELECT id, thread_id, file_id, filename, purpose, size, created FROM files"
+            " WHERE thread_id = ? ORDER BY id",
+            (thread_id,),
+        )
+        return [FileRecord(*row) for row in rows]
+
+    def forget_file(self, record_id: int) -> None:
+        with self._write() as conn:
+            conn.execute("DELETE FROM files WHERE id = ?", (record_id,))
 
     def _tool_calls_where(self, where: str, params: tuple[object, ...]) -> list[ToolCallRecord]:
         rows = self._read(

@@ -27,6 +27,14 @@ class ToolOutput:
 
 
 @dataclass(frozen=True)
+class InputFile:
+    """A file the server holds (uploaded for this thread), attached to the user's message."""
+
+    file_id: str
+    filename: str
+
+
+@dataclass(frozen=True)
 class TurnRequest:
     """One request to the model: a user message, or the outputs of the calls it asked for."""
 
@@ -43,6 +51,9 @@ class TurnRequest:
     hosted_tools: tuple[str, ...] = ()
     #: Previews to stream while an image is generated (0: only the final image).
     partial_images: int = 0
+    #: Attached to the user's message: images (`AssistantImage`s) and uploaded files.
+    images: tuple[Any, ...] = ()
+    files: tuple[InputFile, ...] = ()
 
 
 class Backend(Protocol):
@@ -64,6 +75,14 @@ class Backend(Protocol):
 
     def cancel(self, response_id: str) -> None:
         """Best effort: ask the server to stop a response. Never raises."""
+        ...
+
+    def upload_file(self, filename: str, data: bytes) -> str:
+        """Upload a file for the model to read; returns the server's file id."""
+        ...
+
+    def delete_file(self, file_id: str) -> None:
+        """Delete an uploaded file; one already gone is not an error."""
         ...
 
     def attach_tool_outputs(self, remote_thread_id: str, outputs: Sequence[ToolOutput]) -> None:

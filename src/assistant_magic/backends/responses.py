@@ -94,6 +94,25 @@ class ResponsesBackend:
         finally:
             stream.close()
 
+    def upload_file(self, filename: str, data: bytes) -> str:
+        import openai
+
+        try:
+            uploaded = self.client.files.create(file=(filename, data), purpose="user_data")
+        except openai.OpenAIError as exc:
+            raise_api_error(exc, self.settings)
+        return uploaded.id
+
+    def delete_file(self, file_id: str) -> None:
+        import openai
+
+        try:
+            self.client.files.delete(file_id)
+        except openai.NotFoundError:
+            pass
+        except openai.OpenAIError as exc:
+            raise_api_error(exc, self.settings)
+
     def _container_file(self, container_id: str, file_id: str) -> bytes:
         content = self.client.containers.files.content.retrieve(file_id, container_id=container_id)
         return bytes(content.content)
@@ -127,27 +146,45 @@ def request_params(request: TurnRequest) -> dict[str, Any]:
     """The body of ``POST /responses`` for one request of a turn."""
     items: list[dict[str, Any]] = [_output_item(o) for o in request.tool_outputs]
     if request.user_text is not None:
-        items.append({"type": "message", "role": "user", "content": request.user_text})
+        items.append(_user_message(request))
     params: dict[str, Any] = {"model": request.model, "input": items, "stream": True}
     if request.instructions:
         params["instructions"] = request.instructions
     if request.remote_thread_id:
         params["conversation"] = request.remote_thread_id
     tools = [_function_tool(schema) for schema in request.tools]
-    tools += [_hosted_tool(name, request.partial_images) for name in request.hosted_tools]
+    tools += [_hosted_tool(name, request) for name in request.hosted_tools]
     if tools:
         params["tools"] = tools
         params["tool_choice"] = _tool_choice(request.tool_choice)
     return params
 
 
-def _hosted_tool(name: str, partial_images: int) -> dict[str, Any]:
+def _user_message(request: TurnRequest) -> dict[str, Any]:
+    text = request.user_text or ""
+    files = [] if "code_interpreter" in request.hosted_tools else request.files
+    if not request.images and not files:
+        return {"type": "message", "role": "user", "content": text}
+    parts: list[dict[str, Any]] = [{"type": "input_text", "text": text}]
+    parts += [
+        {"type": "input_image", "image_url": image.data_url(), "detail": "auto"}
+        for image in request.images
+    ]
+    parts += [{"type": "input_file", "file_id": f.file_id} for f in files]
+    return {"type": "message", "role": "user", "content": parts}
+
+
+def _hosted_tool(name: str, request: TurnRequest) -> dict[str, Any]:
     if name == "code_interpreter":
-        return {"type": "code_interpreter", "container": {"type": "auto"}}
+        # Attached files go into the sandbox, where the model's code can open them.
+        container: dict[str, Any] = {"type": "auto"}
+        if request.files:
+            container["file_ids"] = [f.file_id for f in request.files]
+        return {"type": "code_interpreter", "container": container}
     if name == "image_generation":
         tool: dict[str, Any] = {"type": "image_generation"}
-        if partial_images:
-            tool["partial_images"] = partial_images
+        if request.partial_images:
+            tool["partial_images"] = request.partial_images
         return tool
     raise ValueError(f"unknown hosted tool {name!r}")
 
