@@ -16,16 +16,37 @@ then a reply that reads the outputs the client sent back::
         lambda context: Text(f"It is {context.tool_outputs['call_1']}."),
     )
 
-It speaks the Responses API (streamed or not, background, cancel), Conversations and Models over
-real loopback HTTP, keeps the real API's rules (auth, known models, tool calls and outputs pairing
-up) and, given OpenAI's OpenAPI document, validates all traffic against it. See ``pytest_plugin``
+The "model" can also use hosted tools, with real bytes::
+
+    server.script(
+        CodeInterpreter(
+            code="plt.savefig('/mnt/data/chart.png')",
+            files={"chart.png": png_bytes},
+            text="Here it is: [chart.png](sandbox:/mnt/data/chart.png)",
+        ),
+        ImageGeneration(png_bytes, partials=[preview_bytes]),
+    )
+
+streams a ``code_interpreter_call`` and a message citing the container file (served by
+``/v1/containers``), then an ``image_generation_call``. Images and files the client sends
+(``input_image``, ``input_file``, uploads to ``/v1/files``) reach reply factories as
+``context.input_images`` and ``context.input_files``.
+
+It speaks the Responses API (streamed or not, background, cancel), Conversations, Files,
+Containers and Models over real loopback HTTP, keeps the real API's rules (auth, known models,
+tool calls and outputs pairing up, attachments that resolve) and, given OpenAI's OpenAPI
+document, validates all traffic against it. See ``pytest_plugin``
 for the ``openai_server`` fixture and ``python -m assistant_magic.testing`` for a demo server.
 """
 
 from .openapi import SPEC_ENV_VAR, OpenApiSpec, TrafficValidator, load_spec
 from .script import (
+    CodeInterpreter,
     FunctionCall,
     HttpError,
+    ImageGeneration,
+    InputFile,
+    InputImage,
     Reply,
     ReplyContext,
     ReplyFactory,
@@ -36,13 +57,20 @@ from .script import (
     echo,
 )
 from .server import DEFAULT_MODELS, ScriptedServer
+from .state import Container, ContainerFile, StoredFile
 from .wire import RecordedRequest
 
 __all__ = [
     "DEFAULT_MODELS",
     "SPEC_ENV_VAR",
+    "CodeInterpreter",
+    "Container",
+    "ContainerFile",
     "FunctionCall",
     "HttpError",
+    "ImageGeneration",
+    "InputFile",
+    "InputImage",
     "OpenApiSpec",
     "RecordedRequest",
     "Reply",
@@ -50,6 +78,7 @@ __all__ = [
     "ReplyFactory",
     "ScriptItem",
     "ScriptedServer",
+    "StoredFile",
     "Text",
     "ToolCalls",
     "ToolResult",

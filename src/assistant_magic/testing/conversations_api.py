@@ -1,4 +1,7 @@
-"""The Conversations API: conversations and their items."""
+"""The Conversations API: conversations and their items.
+
+Images and files in added items are checked as in response input (see ``attachments``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
+from .attachments import attachments
 from .items import Item, input_items, new_id
 from .routing import Router
 from .state import Conversation, ServerState
@@ -34,10 +38,17 @@ class ConversationsApi:
             raise not_found("Conversation", conversation_id)
         return conversation
 
+    def _checked(self, items: list[Item]) -> list[Item]:
+        """Items whose images and files pass the same checks as response input."""
+        with self.state.lock:
+            uploads = dict(self.state.files)
+        attachments(items, uploads, param="items")
+        return items
+
     def create(self, request: RecordedRequest) -> Answer:
         body = _object(request.body)
         conversation = Conversation(new_id("conv"), dict(body.get("metadata") or {}))
-        conversation.items.extend(input_items(body.get("items") or []))
+        conversation.items.extend(self._checked(input_items(body.get("items") or [])))
         with self.state.lock:
             self.state.conversations[conversation.id] = conversation
             self.state.accepted(conversation.items)
@@ -83,7 +94,7 @@ class ConversationsApi:
 
     def add_items(self, request: RecordedRequest) -> Answer:
         conversation = self._conversation(request)
-        added = input_items(_object(request.body).get("items") or [])
+        added = self._checked(input_items(_object(request.body).get("items") or []))
         with self.state.lock:
             conversation.items.extend(copy.deepcopy(added))
             self.state.accepted(added)

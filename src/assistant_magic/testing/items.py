@@ -21,7 +21,13 @@ Item = dict[str, Any]
 CALL_ANSWERS: dict[str, str] = {"function_call": "function_call_output"}
 
 # Stored ids follow the real prefixes, so code that sniffs them behaves the same.
-_ID_PREFIXES = {"message": "msg", "function_call": "fc", "function_call_output": "fco"}
+_ID_PREFIXES = {
+    "message": "msg",
+    "function_call": "fc",
+    "function_call_output": "fco",
+    "code_interpreter_call": "ci",
+    "image_generation_call": "ig",
+}
 _SUPPORTED_TYPES = frozenset(_ID_PREFIXES)
 
 
@@ -59,6 +65,8 @@ def stored_item(item: Mapping[str, Any]) -> Item:
     stored.setdefault("status", "completed")
     if kind == "message":
         stored["content"] = _content_parts(str(item.get("role")), item.get("content"))
+    elif kind == "function_call_output" and isinstance(item.get("output"), list):
+        stored["output"] = _content_parts("tool", item.get("output"))
     return stored
 
 
@@ -74,6 +82,8 @@ def _content_parts(role: str, content: object) -> list[dict[str, Any]]:
         if part.get("type") == "output_text":
             part.setdefault("annotations", [])
             part.setdefault("logprobs", [])
+        elif part.get("type") == "input_image" and part.get("detail") is None:
+            part["detail"] = "auto"  # optional in a tool output, always reported
     return parts
 
 

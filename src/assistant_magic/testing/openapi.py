@@ -13,6 +13,10 @@ Three liberties are taken with plain JSON Schema, each because the spec means so
   the branches whose ``type`` allows ``"message"``). That matches how the API dispatches, keeps
   validation fast, and makes errors name the one schema that applied instead of 30 branches.
 
+Multipart uploads (``POST /files``) are not JSON: their fields are checked by hand against the
+operation's form schema (:meth:`OpenApiSpec.form_problems`). Raw-bytes answers (file contents) are
+not checked at all: the spec types ``GET /files/{file_id}/content`` as a JSON string.
+
 The 3.4 MB document is loaded once per process and validators are compiled per schema on first use.
 """
 
@@ -23,7 +27,7 @@ import os
 import re
 import reprlib
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -59,6 +63,7 @@ class Operation:
     body_required: bool
     json_schema: str | None
     event_schema: str | None
+    form_schema: str | None = None
 
 
 def resolve_spec_path(explicit: str | os.PathLike[str] | None) -> Path | None:
@@ -120,6 +125,24 @@ class OpenApiSpec:
 
     # -- validation --------------------------------------------------------------------------
 
+    def form_problems(
+        self, schema: str, fields: Mapping[str, str], files: frozenset[str]
+    ) -> list[str]:
+        """Form fields are strings and files, not JSON, so they are checked by hand: required
+        fields, unknown fields (``additionalProperties: false``), files where the schema wants
+        ``format: binary``, enums, integers and their bounds. Nested objects arrive flattened
+        (``expires_after[anchor]``) and are checked field by field."""
+        values: dict[str, Any] = {name: _FILE for name in files}
+        for name, value in fields.items():
+            head, _, rest = name.partition("[")
+            if rest.endswith("]") and "[" not in rest:
+                nested = values.setdefault(head, {})
+                if isinstance(nested, dict):
+                    nested[rest[:-1]] = value
+                    continue
+            values[name] = value
+        return _form_problems(self._document, {"$ref": schema}, values, prefix="")
+
     def violations(self, schema: str, instance: object) -> list[str]:
         """Readable messages for each way ``instance`` breaks ``schema`` (a local ref)."""
         errors = sorted(self._validator(schema).iter_errors(instance), key=lambda e: e.json_path)
@@ -166,6 +189,18 @@ class TrafficValidator:
         if body is None:
             return [f"{label}: a JSON body is required"] if operation.body_required else []
         return [f"{label}: {v}" for v in self.spec.violations(operation.request_schema, body)]
+
+    def form_violations(
+        self, method: str, path: str, fields: Mapping[str, str], files: Iterable[str]
+    ) -> list[str]:
+        """A multipart body checked by hand against the operation's form schema (see
+        :meth:`OpenApiSpec.form_problems`); ``files`` names the parts that carry a file."""
+        operation = self.spec.operation(method, path)
+        if operation is None or operation.form_schema is None:
+            return []
+        label = f"{method} /v1{path} form"
+        problems = self.spec.form_problems(operation.form_schema, fields, frozenset(files))
+        return [f"{label}: {problem}" for problem in problems]
 
     def answer_violations(self, method: str, path: str, status: int, body: object) -> list[str]:
         if status >= 400:
@@ -239,8 +274,11 @@ def _operation(method: str, template: str, spec: Mapping[str, Any]) -> Operation
         if "text/event-stream" in answer
         else None
     )
+    form = None
+    if "multipart/form-data" in spec.get("requestBody", {}).get("content", {}):
+        form = base + "/requestBody/content/multipart~1form-data/schema"
     required = bool(spec.get("requestBody", {}).get("required"))
-    return Operation(method.upper(), template, request, required, json_schema, event_schema)
+    return Operation(method.upper(), template, request, required, json_schema, event_schema, form)
 
 
 def _escape_pointer(token: str) -> str:
@@ -291,6 +329,58 @@ def _collect_properties(document: Mapping[str, Any], schema: Any) -> frozenset[s
                 return None  # an object part that declares nothing: any key may belong to it
             names |= found or set()
     return frozenset(names) if names else None
+
+
+_FILE = object()  # a form value that is a file part
+
+
+def _form_problems(
+    document: Mapping[str, Any], schema: Any, values: Mapping[str, Any], *, prefix: str
+) -> list[str]:
+    schema = _deref(document, schema)
+    if not isinstance(schema, dict):
+        return []
+    properties = schema.get("properties", {})
+    problems = [
+        f"'{prefix}{name}' is a required field"
+        for name in schema.get("required", [])
+        if name not in values
+    ]
+    for name, value in values.items():
+        where = f"'{prefix}{name}'"
+        if name not in properties:
+            if schema.get("additionalProperties") is False:
+                problems.append(f"{where} is not a field of this form")
+            continue
+        field = _deref(document, properties[name])
+        field = field if isinstance(field, dict) else {}
+        binary = field.get("format") == "binary"
+        if binary or value is _FILE:
+            if binary != (value is _FILE):
+                problems.append(f"{where} must {'' if binary else 'not '}be a file part")
+        elif isinstance(value, dict):
+            if field.get("type") == "object":
+                problems += _form_problems(document, field, value, prefix=f"{prefix}{name}.")
+            else:
+                problems.append(f"{where} is not an object")
+        else:
+            problems += _form_value_problems(where, field, value)
+    return problems
+
+
+def _form_value_problems(where: str, field: Mapping[str, Any], value: str) -> list[str]:
+    if "enum" in field and value not in field["enum"]:
+        return [f"{where}: {value!r} is not one of {_brief.repr(field['enum'])}"]
+    if field.get("type") == "integer":
+        try:
+            number = int(value)
+        except ValueError:
+            return [f"{where}: {value!r} is not an integer"]
+        if "minimum" in field and number < field["minimum"]:
+            return [f"{where}: {number} is less than the minimum of {field['minimum']}"]
+        if "maximum" in field and number > field["maximum"]:
+            return [f"{where}: {number} is greater than the maximum of {field['maximum']}"]
+    return []
 
 
 # -- unions --------------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ message above, then for each call, at the next ``output_index``::
 
 and ends with ``response.completed``, whose ``output`` holds the message and every call. Each
 item joins the response's output (and the conversation) when its ``output_item.done`` is sent.
+
+Hosted tool steps (code interpreter, image generation) reuse the pieces below; see
+``hosted_tool_events``.
 """
 
 from __future__ import annotations
@@ -147,10 +150,10 @@ def text_events(
     turn: Turn, reply: Text, *, delay: float, sleep: Sleep = time.sleep
 ) -> Generator[Event, None, None]:
     """The events of one text answer, updating ``turn`` as they go."""
-    event = _Numbering()
-    yield from _opening(turn, event, queued=reply.queued)
-    message = yield from _open_message(turn, event)
-    text = yield from _stream_text(
+    event = Numbering()
+    yield from opening(turn, event, queued=reply.queued)
+    message = yield from open_message(turn, event)
+    text = yield from stream_text(
         turn,
         event,
         message,
@@ -168,9 +171,9 @@ def text_events(
         return
 
     status = "completed" if reply.status == "completed" else "incomplete"
-    if not (yield from _close_message(turn, event, message, text, status)):
+    if not (yield from close_message(turn, event, message, text, status)):
         return  # cancelled meanwhile
-    usage = _usage(turn, reply.usage, output=text)
+    usage = turn_usage(turn, reply.usage, output=text)
     if status == "completed":
         ended = turn.finish("completed", usage=usage)
     else:
@@ -185,14 +188,14 @@ def tool_call_events(
     turn: Turn, reply: ToolCalls, *, delay: float, sleep: Sleep = time.sleep
 ) -> Generator[Event, None, None]:
     """The events of one tool-calling step: optional text, then each call, then completed."""
-    event = _Numbering()
-    yield from _opening(turn, event, queued=False)
+    event = Numbering()
+    yield from opening(turn, event, queued=False)
     said: list[str] = []
     if reply.text:
-        message = yield from _open_message(turn, event)
+        message = yield from open_message(turn, event)
         pieces = split_words(reply.text)
-        text = yield from _stream_text(turn, event, message, pieces, delay=delay, sleep=sleep)
-        if text is None or not (yield from _close_message(turn, event, message, text)):
+        text = yield from stream_text(turn, event, message, pieces, delay=delay, sleep=sleep)
+        if text is None or not (yield from close_message(turn, event, message, text)):
             return  # cancelled meanwhile
         said.append(text)
     for call in reply.calls:
@@ -202,14 +205,14 @@ def tool_call_events(
         if arguments is None:
             return  # cancelled meanwhile
         said.append(f"{call.name} {arguments}")
-    if turn.finish("completed", usage=_usage(turn, reply.usage, output=" ".join(said))):
+    if turn.finish("completed", usage=turn_usage(turn, reply.usage, output=" ".join(said))):
         yield event("response.completed", response=turn.snapshot())
 
 
-# -- pieces shared by text and tool-call turns ----------------------------------------------------
+# -- pieces shared by all turns ----------------------------------------------------------------
 
 
-class _Numbering:
+class Numbering:
     """Builds events numbered from 0, as the API's ``sequence_number`` does."""
 
     def __init__(self) -> None:
@@ -220,7 +223,7 @@ class _Numbering:
 
 
 @dataclass(frozen=True)
-class _Message:
+class OpenMessage:
     item: Item
     output_index: int
 
@@ -229,7 +232,7 @@ class _Message:
         return {"item_id": self.item["id"], "output_index": self.output_index, "content_index": 0}
 
 
-def _opening(turn: Turn, event: _Numbering, *, queued: bool) -> Generator[Event, None, None]:
+def opening(turn: Turn, event: Numbering, *, queued: bool) -> Generator[Event, None, None]:
     queued = queued or turn.background
     turn.set_status("queued" if queued else "in_progress")
     yield event("response.created", response=turn.snapshot())
@@ -239,12 +242,12 @@ def _opening(turn: Turn, event: _Numbering, *, queued: bool) -> Generator[Event,
     yield event("response.in_progress", response=turn.snapshot())
 
 
-def _next_output_index(turn: Turn) -> int:
+def next_output_index(turn: Turn) -> int:
     # Items stream one after another, so the next index is the number already completed.
     return len(turn.snapshot()["output"])
 
 
-def _open_message(turn: Turn, event: _Numbering) -> Generator[Event, None, _Message]:
+def open_message(turn: Turn, event: Numbering) -> Generator[Event, None, OpenMessage]:
     item: Item = {
         "id": new_id("msg"),
         "type": "message",
@@ -252,17 +255,17 @@ def _open_message(turn: Turn, event: _Numbering) -> Generator[Event, None, _Mess
         "content": [],
         "role": "assistant",
     }
-    message = _Message(item, _next_output_index(turn))
+    message = OpenMessage(item, next_output_index(turn))
     turn.open_item(item)
     yield event("response.output_item.added", output_index=message.output_index, item=item)
     yield event("response.content_part.added", **message.where, part=output_text_part(""))
     return message
 
 
-def _stream_text(
+def stream_text(
     turn: Turn,
-    event: _Numbering,
-    message: _Message,
+    event: Numbering,
+    message: OpenMessage,
     pieces: Sequence[str],
     *,
     delay: float,
@@ -288,11 +291,28 @@ def _stream_text(
     return text
 
 
-def _close_message(
-    turn: Turn, event: _Numbering, message: _Message, text: str, status: str = "completed"
+def close_message(
+    turn: Turn,
+    event: Numbering,
+    message: OpenMessage,
+    text: str,
+    status: str = "completed",
+    *,
+    annotations: Sequence[Mapping[str, Any]] = (),
 ) -> Generator[Event, None, bool]:
-    """The message's closing events; False if the turn ended meanwhile."""
-    part = output_text_part(text)
+    """The message's closing events; False if the turn ended meanwhile.
+
+    Annotations arrive after the last delta, one ``response.output_text.annotation.added`` each,
+    before ``response.output_text.done`` (the order of the real API's code interpreter streams).
+    """
+    part = {**output_text_part(text), "annotations": [dict(a) for a in annotations]}
+    for index, annotation in enumerate(part["annotations"]):
+        yield event(
+            "response.output_text.annotation.added",
+            **message.where,
+            annotation_index=index,
+            annotation=annotation,
+        )
     yield event("response.output_text.done", **message.where, text=text, logprobs=[])
     yield event("response.content_part.done", **message.where, part=part)
     item = {**message.item, "status": status, "content": [part]}
@@ -303,7 +323,7 @@ def _close_message(
 
 
 def _stream_call(
-    turn: Turn, event: _Numbering, call: FunctionCall, *, chunks: int, delay: float, sleep: Sleep
+    turn: Turn, event: Numbering, call: FunctionCall, *, chunks: int, delay: float, sleep: Sleep
 ) -> Generator[Event, None, str | None]:
     """One function_call item; its arguments, or None if the turn ended meanwhile."""
     arguments = call.arguments_text
@@ -315,7 +335,7 @@ def _stream_call(
         "name": call.name,
         "arguments": "",
     }
-    output_index = _next_output_index(turn)
+    output_index = next_output_index(turn)
     where = {"item_id": item["id"], "output_index": output_index}
     turn.open_item(item)
     yield event("response.output_item.added", output_index=output_index, item=item)
@@ -342,7 +362,7 @@ def split_arguments(arguments: str, chunks: int) -> list[str]:
     return [arguments[start:end] for start, end in itertools.pairwise(cuts)]
 
 
-def _usage(turn: Turn, overrides: Mapping[str, Any] | None, *, output: str) -> dict[str, Any]:
+def turn_usage(turn: Turn, overrides: Mapping[str, Any] | None, *, output: str) -> dict[str, Any]:
     return estimate_usage(
         overrides,
         prompt_items=[*turn.context_items, *turn.input_items],

@@ -16,6 +16,12 @@ the new input, each a 400 with ``param: "input"``:
 * a second output for one call: ``[scripted server] Duplicate function_call_output for call_id
   <id>: each function_call takes exactly one output.`` (our words: the real one is unverified);
 * a call with no output: ``No tool output found for function call <id>.`` (the real API's words).
+
+Then the input's images and files must resolve (see ``attachments``) and a ``code_interpreter``
+tool must name existing containers and files (see ``containers_api``). A hosted tool reply
+(``CodeInterpreter``, ``ImageGeneration``) in a request that does not offer its tool, or under
+``tool_choice`` "none" or a forced function, is recorded as a mistake (see ``tool_choice``) and
+answered all the same.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .attachments import attachments
+from .containers_api import check_code_interpreter_tool, open_container
+from .hosted_tool_events import CodeRun, ImageRun, code_interpreter_events, image_generation_events
 from .items import (
     Item,
     input_items,
@@ -39,17 +48,20 @@ from .response_events import initial_resource, reply_events
 from .routing import Router
 from .script import (
     REPLY_TYPES,
+    CodeInterpreter,
     HttpError,
+    ImageGeneration,
     ReplyContext,
     ReplyFactory,
     ScriptItem,
-    Text,
+    Step,
     ToolCalls,
     as_step,
+    hosted_tool,
 )
 from .sse import HangUp
 from .state import Conversation, ServerState
-from .tool_choice import ToolChoice
+from .tool_choice import ToolChoice, find_tool
 from .turns import Turn
 from .wire import (
     Answer,
@@ -102,14 +114,21 @@ class ResponsesApi:
         items = input_items(body.get("input"))
         self._check_items([*context, *items])
 
-        reply = self._next_reply(ReplyContext(body, items, context))
+        with self.state.lock:
+            uploads = dict(self.state.files)
+        seen = attachments(items, uploads)
+        check_code_interpreter_tool(self.state, body)
+
+        context_for_reply = ReplyContext(body, items, context, seen.images, seen.files)
+        reply = self._next_reply(context_for_reply)
         if isinstance(reply, HttpError):
             raise _as_failure(reply)
         self._check_tool_use(body, reply)
+        delay = reply.chunk_delay if reply.chunk_delay is not None else self.settings.chunk_delay
+        generate = self._generator(body, context_for_reply, reply, delay)
 
         turn = self._start_turn(body, conversation, context, items)
-        delay = reply.chunk_delay if reply.chunk_delay is not None else self.settings.chunk_delay
-        events = _until_cancelled(turn, reply_events(turn, reply, delay=delay))
+        events = _until_cancelled(turn, generate(turn))
         if body.get("stream"):
             return EventStream(events, on_disconnect=lambda: self._client_gone(turn, events))
         if turn.background:
@@ -190,23 +209,45 @@ class ResponsesApi:
             message = f"No tool output found for function call {call_id}."
             raise ApiFailure(400, message, param="input")
 
-    def _next_reply(self, context: ReplyContext) -> Text | HttpError | ToolCalls:
+    def _next_reply(self, context: ReplyContext) -> Step:
         with self.state.lock:
             scripted: ScriptItem | None = self.state.script.popleft() if self.state.script else None
         item = scripted if scripted is not None else self.settings.default_reply
         reply = item if isinstance(item, REPLY_TYPES) else item(context)
         if not isinstance(reply, REPLY_TYPES):
             raise TypeError(
-                f"a reply factory returned {reply!r}, not Text, ToolCalls, FunctionCall or "
-                "HttpError"
+                f"a reply factory returned {reply!r}, not Text, ToolCalls, FunctionCall, "
+                "CodeInterpreter, ImageGeneration or HttpError"
             )
         return as_step(reply)
 
-    def _check_tool_use(self, body: Mapping[str, Any], reply: Text | ToolCalls) -> None:
-        """Record a reply that calls what the request did not allow (answered all the same)."""
+    def _check_tool_use(self, body: Mapping[str, Any], reply: Step) -> None:
+        """Record a reply that uses what the request did not allow (answered all the same)."""
         choice = ToolChoice.of(body)
-        calls = reply.calls if isinstance(reply, ToolCalls) else None
-        self.state.report([*choice.request_mistakes(), *choice.reply_mistakes(calls)])
+        hosted = hosted_tool(reply)
+        if hosted is not None:
+            mistakes = choice.hosted_mistakes(hosted)
+        else:
+            mistakes = choice.reply_mistakes(reply.calls if isinstance(reply, ToolCalls) else None)
+        self.state.report([*choice.request_mistakes(), *mistakes])
+
+    def _generator(
+        self, body: Mapping[str, Any], context: ReplyContext, reply: Step, delay: float
+    ) -> Callable[[Turn], Generator[Event, None, None]]:
+        """How the turn's events are made; hosted tools are prepared here (a container opened)."""
+        if isinstance(reply, CodeInterpreter):
+            include = body.get("include")
+            wanted = isinstance(include, list) and "code_interpreter_call.outputs" in include
+            run = CodeRun(open_container(self.state, body, context.history), wanted)
+            return lambda turn: code_interpreter_events(turn, reply, run, delay=delay)
+        if isinstance(reply, ImageGeneration):
+            found = find_tool(body, "image_generation")
+            tool = found[1] if found else {}
+            image = ImageRun(tool, context.last_user_text or "")
+            return lambda turn: image_generation_events(turn, reply, image, delay=delay)
+        if isinstance(reply, HttpError):
+            raise _as_failure(reply)
+        return lambda turn: reply_events(turn, reply, delay=delay)
 
     def _start_turn(
         self,

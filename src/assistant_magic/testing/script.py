@@ -7,16 +7,24 @@ reply, for answers that depend on the request.
 A model step that calls tools is a :class:`ToolCalls` (a lone :class:`FunctionCall` is short for
 a one-call step). The client answers with ``function_call_output`` items in its next request, which
 a reply factory reads from :attr:`ReplyContext.tool_results`.
+
+Hosted tools run on the server and need no answer: :class:`CodeInterpreter` (code, its outputs and
+the files it saves in a container) and :class:`ImageGeneration` (an image, real bytes). Images and
+files the client sends reach reply factories as :attr:`ReplyContext.input_images` and
+:attr:`ReplyContext.input_files`.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any, Literal, TypeAlias
+
+from PIL import Image
 
 from .items import CALL_ANSWERS, last_user_text, output_text
 from .tool_choice import ToolChoice
@@ -178,7 +186,110 @@ class ToolResult:
     output: str
 
 
-Reply: TypeAlias = Text | HttpError | ToolCalls | FunctionCall
+@dataclass(frozen=True)
+class CodeInterpreter:
+    """One model step that runs Python in a code interpreter container, then (given ``text``)
+    answers with an assistant message citing the files the code made.
+
+    The request must offer ``{"type": "code_interpreter", ...}``. The call runs in the container
+    the tool names, or (``container: {"type": "auto"}``) one a previous call in the context used,
+    else a new one holding the tool's ``file_ids``. Its ``code`` streams in about ``code_chunks``
+    deltas, each after ``chunk_delay`` seconds (None: the server's default).
+
+    ``files``: name -> bytes the code saved under ``/mnt/data``. They join the container when the
+    call completes (``/v1/containers/{id}/files/{file_id}/content`` serves them) and the message
+    cites each with a ``container_file_citation`` spanning ``sandbox:/mnt/data/<name>`` if the
+    text links it, else the first ``<name>`` in the text, else the empty span 0..0.
+    ``images``: images the code displayed (``plt.show()``). Each becomes an ``image`` output (a
+    data URL) and a container file ``cfile_....png`` cited at 0..0, as the real API does.
+    ``logs``: what the code printed, a ``logs`` output after the images. Outputs are only sent
+    when the request's ``include`` asks for ``code_interpreter_call.outputs`` (else null).
+    """
+
+    code: str
+    files: Mapping[str, bytes] = field(default_factory=dict)
+    images: Sequence[bytes] = ()
+    logs: str | None = None
+    text: str = ""
+    code_chunks: int = 3
+    chunk_delay: float | None = None
+    usage: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.code_chunks < 1:
+            raise ValueError("CodeInterpreter.code_chunks must be >= 1")
+        if any(not name or name.endswith("/") for name in self.files):
+            raise ValueError("CodeInterpreter.files needs file names")
+
+
+@dataclass(frozen=True)
+class ImageGeneration:
+    """One model step that generates an image with the ``image_generation`` tool.
+
+    ``image``: the final image's bytes, sent base64-encoded as the call's ``result`` (any bytes:
+    corrupt or huge images are fine when that is the point of the test). ``partials``: preview
+    images; at most the tool's ``partial_images`` of them are streamed, and only when streaming.
+    ``revised_prompt`` defaults to the user's last text. ``text``: an optional assistant message
+    after the call. ``chunk_delay`` paces the partial images and the text.
+    """
+
+    image: bytes
+    partials: Sequence[bytes] = ()
+    text: str = ""
+    revised_prompt: str | None = None
+    chunk_delay: float | None = None
+    usage: Mapping[str, Any] | None = None
+
+
+Reply: TypeAlias = Text | HttpError | ToolCalls | FunctionCall | CodeInterpreter | ImageGeneration
+
+
+def hosted_tool(reply: object) -> str | None:
+    """The ``type`` of the hosted tool a scripted step uses (None for other replies)."""
+    if isinstance(reply, CodeInterpreter):
+        return "code_interpreter"
+    if isinstance(reply, ImageGeneration):
+        return "image_generation"
+    return None
+
+
+@dataclass(frozen=True)
+class InputImage:
+    """An image in this request's input, as the model sees it.
+
+    ``source``: the ``file_id``, the URL of a remote image, or ``"data_url"`` for an inline one.
+    ``data``: the image bytes (empty for a remote URL: the scripted server fetches nothing).
+    ``media_type``: ``image/png`` etc. ``call_id``: the ``function_call_output`` it came in
+    (None for a message).
+    """
+
+    source: str
+    data: bytes
+    media_type: str
+    detail: str = "auto"
+    call_id: str | None = None
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """``(width, height)`` in pixels (decoded with Pillow; (0, 0) for a remote URL)."""
+        if not self.data:
+            return (0, 0)
+        with Image.open(io.BytesIO(self.data)) as image:
+            return image.size
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """A file in this request's input (``input_file``), as the model sees it.
+
+    ``source``: the ``file_id``, the ``file_url``, or ``"file_data"`` for inline data.
+    ``data``: its bytes (empty for a URL). ``call_id`` as for :class:`InputImage`.
+    """
+
+    source: str
+    filename: str
+    data: bytes
+    call_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -188,6 +299,18 @@ class ReplyContext:
     body: Mapping[str, Any]
     input_items: Sequence[Mapping[str, Any]]
     history: Sequence[Mapping[str, Any]]
+    images: Sequence[InputImage] = ()
+    files: Sequence[InputFile] = ()
+
+    @property
+    def input_images(self) -> list[InputImage]:
+        """Images in this request's input (messages and tool outputs), in order."""
+        return list(self.images)
+
+    @property
+    def input_files(self) -> list[InputFile]:
+        """Files (``input_file`` parts) in this request's input, in order."""
+        return list(self.files)
 
     @property
     def last_user_text(self) -> str | None:
@@ -240,12 +363,16 @@ class ReplyContext:
 
 
 ReplyFactory: TypeAlias = Callable[[ReplyContext], Reply]
-ScriptItem: TypeAlias = Text | HttpError | ToolCalls | FunctionCall | ReplyFactory
+ScriptItem: TypeAlias = (
+    Text | HttpError | ToolCalls | FunctionCall | CodeInterpreter | ImageGeneration | ReplyFactory
+)
 #: The reply types a script may hold as they are (anything else must be a callable).
-REPLY_TYPES = (Text, HttpError, ToolCalls, FunctionCall)
+REPLY_TYPES = (Text, HttpError, ToolCalls, FunctionCall, CodeInterpreter, ImageGeneration)
+#: A reply as the server plays it.
+Step: TypeAlias = Text | HttpError | ToolCalls | CodeInterpreter | ImageGeneration
 
 
-def as_step(reply: Reply) -> Text | HttpError | ToolCalls:
+def as_step(reply: Reply) -> Step:
     """A reply as the server plays it: a lone FunctionCall is a one-call ToolCalls step."""
     return ToolCalls((reply,)) if isinstance(reply, FunctionCall) else reply
 

@@ -1,9 +1,10 @@
 """``ScriptedServer``: an OpenAI-compatible HTTP server on loopback that answers from a script.
 
 Tests point the real openai SDK at ``server.base_url`` and get real HTTP: keep-alive JSON answers
-with Content-Length, SSE streams with chunked transfer encoding, OpenAI's error bodies, retry
-headers. With the OpenAPI spec available, every request body, JSON answer and stream event is
-checked against it and mismatches collect in ``validation_errors``.
+with Content-Length, SSE streams with chunked transfer encoding, raw file downloads, multipart
+uploads, OpenAI's error bodies, retry headers. With the OpenAPI spec available, every request
+body, JSON answer and stream event is checked against it and mismatches collect in
+``validation_errors``.
 
 Each request goes through one pipeline: record -> authenticate -> route -> validate the body ->
 the API family's handler -> validate what goes out.
@@ -25,17 +26,21 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .containers_api import ContainersApi
 from .conversations_api import ConversationsApi
+from .files_api import FilesApi, content_type_for, new_file_id
 from .models_api import ModelsApi
+from .multipart import MultipartForm, is_multipart, parse_multipart
 from .openapi import TrafficValidator, load_spec, resolve_spec_path
 from .responses_api import ResponsesApi, ResponsesSettings
 from .routing import Router
 from .script import REPLY_TYPES, ReplyFactory, ScriptItem, echo
 from .sse import ClientDisconnected, HangUp, SseWriter, encode_json
-from .state import ServerState
+from .state import Container, ServerState, StoredFile
 from .wire import (
     Answer,
     ApiFailure,
+    BytesAnswer,
     Event,
     EventStream,
     JsonAnswer,
@@ -92,6 +97,8 @@ class ScriptedServer:
         ResponsesApi(self._state, settings).register(self._router)
         ConversationsApi(self._state).register(self._router)
         ModelsApi(self.models).register(self._router)
+        FilesApi(self._state).register(self._router)
+        ContainersApi(self._state).register(self._router)
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -147,8 +154,8 @@ class ScriptedServer:
         for reply in replies:
             if not isinstance(reply, REPLY_TYPES) and not callable(reply):
                 raise TypeError(
-                    f"cannot script {reply!r}: use Text, ToolCalls, FunctionCall, HttpError or a "
-                    "callable"
+                    f"cannot script {reply!r}: use Text, ToolCalls, FunctionCall, "
+                    "CodeInterpreter, ImageGeneration, HttpError or a callable"
                 )
         with self._state.lock:
             self._state.script.extend(replies)
@@ -201,6 +208,37 @@ class ScriptedServer:
             raise KeyError(response_id)
         return turn.snapshot()
 
+    @property
+    def files(self) -> list[StoredFile]:
+        """Files uploaded to ``POST /v1/files`` (or added with :meth:`add_file`) and not deleted,
+        oldest first: ``filename``, ``purpose``, ``data`` (the bytes) and more."""
+        with self._state.lock:
+            return list(self._state.files.values())
+
+    def add_file(
+        self,
+        data: bytes,
+        *,
+        filename: str,
+        purpose: str = "user_data",
+        content_type: str | None = None,
+    ) -> StoredFile:
+        """Store a file as if the client had uploaded it (for inputs that name a ``file_id``)."""
+        stored = StoredFile(
+            new_file_id(), filename, purpose, data, content_type or content_type_for(filename)
+        )
+        with self._state.lock:
+            self._state.files[stored.id] = stored
+            self._state.changed()
+        return stored
+
+    @property
+    def containers(self) -> list[Container]:
+        """Code interpreter containers (made by calls or ``POST /v1/containers``), oldest first;
+        each a copy whose ``files`` map ids to ``ContainerFile`` (``path``, ``data``, ...)."""
+        with self._state.lock:
+            return [container.snapshot() for container in self._state.containers.values()]
+
     def conversation_items(self, conversation_id: str) -> list[dict[str, Any]]:
         with self._state.lock:
             return json.loads(json.dumps(self._state.conversations[conversation_id].items))
@@ -251,7 +289,7 @@ class ScriptedServer:
             ).answer()
         if isinstance(answer, EventStream):
             return EventStream(self._checked(answer.events), answer.on_disconnect)
-        if self.validator is not None and path is not None:
+        if isinstance(answer, JsonAnswer) and self.validator is not None and path is not None:
             self._record(
                 self.validator.answer_violations(request.method, path, answer.status, answer.body)
             )
@@ -273,6 +311,12 @@ class ScriptedServer:
 
     def _check_request(self, method: str, path: str, body: object) -> None:
         if self.validator is None:
+            return
+        if isinstance(body, MultipartForm):
+            problems = self.validator.form_violations(method, path, body.fields, body.files)
+            if problems:
+                self._record(problems)
+                raise scripted_failure(400, problems[0])
             return
         unknown = self.validator.unknown_parameters(method, path, body)
         if unknown:
@@ -361,7 +405,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         received = time.monotonic()
         raw = self._read_body()
-        body, unparsable = _parse_json(raw)
+        content_type = self.headers.get("Content-Type")
+        if is_multipart(content_type):
+            body = parse_multipart(str(content_type), raw)
+            unparsable = body is None
+        else:
+            body, unparsable = _parse_json(raw)
         url = urlsplit(self.path)
         request = RecordedRequest(
             method=self.command,
@@ -375,6 +424,8 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             if isinstance(answer, JsonAnswer):
                 self._send_json(answer)
+            elif isinstance(answer, BytesAnswer):
+                self._send_bytes(answer)
             else:
                 self._send_stream(answer)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
@@ -410,6 +461,15 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(payload)
+
+    def _send_bytes(self, answer: BytesAnswer) -> None:
+        self.send_response(answer.status)
+        self._common_headers(answer.content_type)
+        self.send_header("Content-Length", str(len(answer.content)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(answer.content)
 
     def _send_stream(self, stream: EventStream) -> None:
         writer = SseWriter(self.wfile)

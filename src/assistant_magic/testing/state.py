@@ -1,8 +1,12 @@
-"""Everything the server remembers, behind one lock: objects, the script, and the records."""
+"""Everything the server remembers, behind one lock: objects, the script, and the records.
+
+Objects: conversations, responses, uploaded files, and code interpreter containers.
+"""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import threading
 import time
 from collections import deque
@@ -37,6 +41,88 @@ class Conversation:
         return next((item for item in self.items if item.get("id") == item_id), None)
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """An upload to ``POST /v1/files`` (or ``ScriptedServer.add_file``), bytes and all."""
+
+    id: str
+    filename: str
+    purpose: str
+    data: bytes
+    content_type: str = "application/octet-stream"
+    created_at: int = field(default_factory=lambda: int(time.time()))
+    expires_at: int | None = None
+
+    def resource(self) -> dict[str, Any]:
+        """The OpenAIFile object (``status`` is deprecated but still required by the spec)."""
+        resource: dict[str, Any] = {
+            "id": self.id,
+            "object": "file",
+            "bytes": len(self.data),
+            "created_at": self.created_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "status": "processed",
+        }
+        if self.expires_at is not None:
+            resource["expires_at"] = self.expires_at
+        return resource
+
+
+@dataclass(frozen=True)
+class ContainerFile:
+    """A file in a container: uploaded (``source`` "user") or made by code ("assistant")."""
+
+    id: str
+    container_id: str
+    path: str
+    data: bytes
+    source: str
+    created_at: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def filename(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    def resource(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "container.file",
+            "created_at": self.created_at,
+            "bytes": len(self.data),
+            "container_id": self.container_id,
+            "path": self.path,
+            "source": self.source,
+        }
+
+
+@dataclass
+class Container:
+    """A code interpreter sandbox and the files in it, by id."""
+
+    id: str
+    name: str
+    memory_limit: str = "1g"
+    created_at: int = field(default_factory=lambda: int(time.time()))
+    last_active_at: int = field(default_factory=lambda: int(time.time()))
+    files: dict[str, ContainerFile] = field(default_factory=dict)
+
+    def resource(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "container",
+            "name": self.name,
+            "created_at": self.created_at,
+            "status": "running",
+            "last_active_at": self.last_active_at,
+            "expires_after": {"anchor": "last_active_at", "minutes": 20},
+            "memory_limit": self.memory_limit,
+        }
+
+    def snapshot(self) -> Container:
+        return dataclasses.replace(self, files=dict(self.files))
+
+
 class ServerState:
     """Shared by request threads and background turns.
 
@@ -54,6 +140,8 @@ class ServerState:
         self.validation_errors: list[str] = []
         self.disconnects: list[str] = []
         self.tool_outputs: list[tuple[str, Any]] = []
+        self.files: dict[str, StoredFile] = {}
+        self.containers: dict[str, Container] = {}
 
     def changed(self) -> None:
         self.lock.notify_all()
@@ -85,4 +173,6 @@ class ServerState:
             self.validation_errors.clear()
             self.disconnects.clear()
             self.tool_outputs.clear()
+            self.files.clear()
+            self.containers.clear()
             self.changed()

@@ -12,7 +12,7 @@ scripts such a call on purpose.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -28,7 +28,8 @@ class ToolChoice:
     ``allowed``: the names ``tool_choice`` narrows calls to (a forced function or
     ``allowed_tools``), None if it does not. ``forced``: the function ``tool_choice`` forces.
     ``other``: a ``tool_choice`` for a non-function tool (hosted, MCP, custom), which a scripted
-    FunctionCall never satisfies but is not judged here."""
+    FunctionCall never satisfies but is not judged here. ``hosted``: the types of the tools the
+    server runs itself (``code_interpreter``, ``image_generation``, ...)."""
 
     offered: tuple[str, ...]
     mode: str = "auto"
@@ -36,27 +37,29 @@ class ToolChoice:
     forced: str | None = None
     other: bool = False
     parallel: bool = True
+    hosted: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, body: Mapping[str, Any]) -> ToolChoice:
-        offered = tuple(_function_names(body.get("tools")))
-        parallel = body.get("parallel_tool_calls") is not False
+        base = cls(
+            tuple(_function_names(body.get("tools"))),
+            parallel=body.get("parallel_tool_calls") is not False,
+            hosted=frozenset(_hosted_types(body.get("tools"))),
+        )
         choice = body.get("tool_choice")
         if isinstance(choice, str) and choice in ("none", "auto", "required"):
-            return cls(offered, mode=choice, parallel=parallel)
+            return replace(base, mode=choice)
         if not isinstance(choice, Mapping):
-            return cls(offered, parallel=parallel)
+            return base
         kind = choice.get("type")
         if kind == "function":
             name = str(choice.get("name"))
-            return cls(
-                offered, "required", allowed=frozenset([name]), forced=name, parallel=parallel
-            )
+            return replace(base, mode="required", allowed=frozenset([name]), forced=name)
         if kind == "allowed_tools":
             mode = "required" if choice.get("mode") == "required" else "auto"
             allowed = frozenset(_function_names(choice.get("tools")))
-            return cls(offered, mode, allowed=allowed, parallel=parallel)
-        return cls(offered, other=True, parallel=parallel)
+            return replace(base, mode=mode, allowed=allowed)
+        return replace(base, other=True)
 
     def request_mistakes(self) -> list[str]:
         """Contradictions inside the request itself (the client's mistake)."""
@@ -66,8 +69,8 @@ class ToolChoice:
                 f"{where}: tool_choice forces function {self.forced!r}, which is not among the "
                 f"offered tools {list(self.offered)}"
             ]
-        if self.mode == "required" and not self.offered and not self.other:
-            return [f"{where}: tool_choice 'required' but the request offers no function tools"]
+        if self.mode == "required" and not (self.offered or self.hosted or self.other):
+            return [f"{where}: tool_choice 'required' but the request offers no tools"]
         return []
 
     def reply_mistakes(self, calls: Sequence[FunctionCall] | None) -> list[str]:
@@ -84,6 +87,18 @@ class ToolChoice:
                 "parallel_tool_calls false"
             )
         return problems
+
+    def hosted_mistakes(self, tool: str) -> list[str]:
+        """How a reply that uses the hosted tool ``tool`` (``code_interpreter``, ...) breaks the
+        request's rules. Such a call cannot be made on purpose: the server runs hosted tools."""
+        uses = f"{_WHO} uses the {tool} tool"
+        if tool not in self.hosted:
+            return [f"{uses}, but the request does not offer it (tools: {sorted(self.hosted)})"]
+        if self.mode == "none":
+            return [f"{uses}, but the request set tool_choice 'none'"]
+        if self.forced is not None:
+            return [f"{uses}, but tool_choice forces function {self.forced!r}"]
+        return []
 
     def _call_mistakes(self, call: FunctionCall) -> list[str]:
         if call.undeclared:
@@ -116,3 +131,23 @@ def _function_names(tools: object) -> list[str]:
         for tool in tools
         if isinstance(tool, Mapping) and tool.get("type") == "function"
     ]
+
+
+def _hosted_types(tools: object) -> list[str]:
+    """The ``type`` of each tool the server runs itself (anything but functions and custom)."""
+    if not isinstance(tools, list):
+        return []
+    return [
+        str(tool.get("type"))
+        for tool in tools
+        if isinstance(tool, Mapping) and tool.get("type") not in ("function", "custom")
+    ]
+
+
+def find_tool(body: Mapping[str, Any], kind: str) -> tuple[int, Mapping[str, Any]] | None:
+    """The index and value of the request's first tool of type ``kind``, if it offers one."""
+    tools = body.get("tools")
+    for index, tool in enumerate(tools if isinstance(tools, list) else []):
+        if isinstance(tool, Mapping) and tool.get("type") == kind:
+            return index, tool
+    return None

@@ -1,7 +1,8 @@
 """The HTTP-level vocabulary every API family shares: a recorded request, answers, OpenAI errors.
 
-Handlers take a :class:`RecordedRequest` and return a :class:`JsonAnswer` or an
-:class:`EventStream`, or raise :class:`ApiFailure`; only the server touches sockets.
+Handlers take a :class:`RecordedRequest` and return a :class:`JsonAnswer`, an
+:class:`EventStream` or a :class:`BytesAnswer`, or raise :class:`ApiFailure`; only the server
+touches sockets.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ class RecordedRequest:
     """One request as the server received it.
 
     ``path`` is the full path (``/v1/responses``); ``query`` keeps the last value of a repeated
-    key; header names are lower-cased; ``body`` is the parsed JSON or None; ``received_at`` is
+    key; header names are lower-cased; ``body`` is the parsed JSON, a
+    :class:`~.multipart.MultipartForm` for an upload, or None; ``received_at`` is
     ``time.monotonic()`` at arrival, so tests can measure retry gaps; ``params`` holds the path
     parameters once the request is routed.
     """
@@ -54,7 +56,17 @@ class EventStream:
     on_disconnect: Callable[[], None]
 
 
-Answer = JsonAnswer | EventStream
+@dataclass(frozen=True)
+class BytesAnswer:
+    """Raw bytes (a file's content), sent with ``content_type`` and not validated as JSON."""
+
+    content: bytes
+    content_type: str = "application/octet-stream"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Answer = JsonAnswer | EventStream | BytesAnswer
 
 
 def error_body(
@@ -105,3 +117,34 @@ SCRIPTED_PREFIX = "[scripted server]"
 def scripted_failure(status: int, message: str, *, param: str | None = None) -> ApiFailure:
     """A rejection the real API words differently: marked so nobody mistakes it for OpenAI's."""
     return ApiFailure(status, f"{SCRIPTED_PREFIX} {message}", param=param)
+
+
+def list_page(
+    resources: list[dict[str, Any]],
+    query: dict[str, str],
+    *,
+    default_limit: int,
+    max_limit: int | None = None,
+) -> dict[str, Any]:
+    """One page of a cursor-paginated list (``resources`` oldest first): ``order`` (default
+    "desc"), ``limit`` and ``after`` from the query, in the spec's list envelope."""
+    order = query.get("order", "desc")
+    if order not in ("asc", "desc"):
+        raise ApiFailure(400, f"Invalid value for 'order': '{order}'.", param="order")
+    raw = query.get("limit", str(default_limit))
+    limit = int(raw) if raw.isdigit() else 0
+    if limit < 1 or (max_limit is not None and limit > max_limit):
+        raise scripted_failure(400, f"Invalid 'limit': {raw}.", param="limit")
+    ordered = resources if order == "asc" else resources[::-1]
+    after = query.get("after")
+    if after:
+        ids = [resource.get("id") for resource in ordered]
+        ordered = ordered[ids.index(after) + 1 :] if after in ids else []
+    page = ordered[:limit]
+    return {
+        "object": "list",
+        "data": page,
+        "first_id": page[0]["id"] if page else "",
+        "last_id": page[-1]["id"] if page else "",
+        "has_more": len(ordered) > limit,
+    }

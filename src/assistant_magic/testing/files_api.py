@@ -1,0 +1,156 @@
+"""The Files API: uploads kept in memory, listed, retrieved, downloaded and deleted.
+
+``POST /files`` takes ``multipart/form-data`` (a ``file`` part and a ``purpose``, optionally
+``expires_after[anchor]``/``expires_after[seconds]``), as the openai SDK's ``files.create`` sends
+it. The server's OpenAPI check has already compared the form with ``CreateFileRequest``; the rules
+here hold with or without the spec:
+
+* no ``file`` part or no ``purpose``: ``Missing required parameter: '<name>'.``;
+* a ``purpose`` outside the spec's enum, a bad ``expires_after``: our words (``[scripted server]``);
+* an unknown id: 404 ``No such File object: <id>`` with ``param: "id"`` (the real API's words);
+* downloading a ``user_data`` or ``assistants`` file: 400 ``Not allowed to download files of
+  purpose: <purpose>`` (the real API's rule and words). Tests that download use e.g. ``batch``.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import secrets
+import string
+import time
+
+from .multipart import MultipartForm
+from .routing import Router
+from .state import ServerState, StoredFile
+from .wire import (
+    Answer,
+    ApiFailure,
+    BytesAnswer,
+    JsonAnswer,
+    RecordedRequest,
+    list_page,
+    scripted_failure,
+)
+
+#: ``CreateFileRequest.purpose`` in the spec.
+PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+#: Purposes whose content the real API refuses to serve.
+NOT_DOWNLOADABLE = frozenset({"assistants", "user_data"})
+_BATCH_LIFETIME = 30 * 24 * 3600  # batch files expire after 30 days by default
+
+
+def new_file_id() -> str:
+    """An id in the real shape: ``file-`` and 22 letters or digits."""
+    alphabet = string.ascii_letters + string.digits
+    return "file-" + "".join(secrets.choice(alphabet) for _ in range(22))
+
+
+def content_type_for(filename: str, declared: str = "") -> str:
+    """A fitting Content-Type: the declared one if specific, else guessed from the name."""
+    if declared and declared != "application/octet-stream":
+        return declared
+    return mimetypes.guess_type(filename)[0] or "application/octet-stream"
+
+
+class FilesApi:
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    def register(self, router: Router) -> None:
+        router.add("POST", "/files", self.create)
+        router.add("GET", "/files", self.list)
+        router.add("GET", "/files/{file_id}", self.retrieve)
+        router.add("DELETE", "/files/{file_id}", self.delete)
+        router.add("GET", "/files/{file_id}/content", self.content)
+
+    def create(self, request: RecordedRequest) -> Answer:
+        form = request.body
+        if not isinstance(form, MultipartForm):
+            raise scripted_failure(400, "POST /v1/files takes a multipart/form-data upload.")
+        upload = form.files.get("file")
+        if upload is None:
+            raise _missing("file")
+        purpose = form.fields.get("purpose")
+        if not purpose:
+            raise _missing("purpose")
+        if purpose not in PURPOSES:
+            raise scripted_failure(
+                400,
+                f"Invalid 'purpose': {purpose!r} is not one of {list(PURPOSES)}.",
+                param="purpose",
+            )
+        created = int(time.time())
+        stored = StoredFile(
+            id=new_file_id(),
+            filename=upload.filename,
+            purpose=purpose,
+            data=upload.data,
+            content_type=content_type_for(upload.filename, upload.content_type),
+            created_at=created,
+            expires_at=_expiry(form, purpose, created),
+        )
+        with self.state.lock:
+            self.state.files[stored.id] = stored
+            self.state.changed()
+        return JsonAnswer(stored.resource())
+
+    def list(self, request: RecordedRequest) -> Answer:
+        purpose = request.query.get("purpose")
+        with self.state.lock:
+            files = [
+                f.resource() for f in self.state.files.values() if purpose in (None, f.purpose)
+            ]
+        return JsonAnswer(list_page(files, request.query, default_limit=10000))
+
+    def retrieve(self, request: RecordedRequest) -> Answer:
+        return JsonAnswer(self._file(request).resource())
+
+    def delete(self, request: RecordedRequest) -> Answer:
+        stored = self._file(request)
+        with self.state.lock:
+            self.state.files.pop(stored.id, None)
+            self.state.changed()
+        return JsonAnswer({"id": stored.id, "object": "file", "deleted": True})
+
+    def content(self, request: RecordedRequest) -> Answer:
+        stored = self._file(request)
+        if stored.purpose in NOT_DOWNLOADABLE:
+            raise ApiFailure(400, f"Not allowed to download files of purpose: {stored.purpose}")
+        return BytesAnswer(stored.data, stored.content_type)
+
+    def _file(self, request: RecordedRequest) -> StoredFile:
+        file_id = request.param("file_id")
+        with self.state.lock:
+            stored = self.state.files.get(file_id)
+        if stored is None:
+            raise ApiFailure(404, f"No such File object: {file_id}", param="id")
+        return stored
+
+
+def _missing(name: str) -> ApiFailure:
+    return ApiFailure(
+        400,
+        f"Missing required parameter: '{name}'.",
+        param=name,
+        code="missing_required_parameter",
+    )
+
+
+def _expiry(form: MultipartForm, purpose: str, created: int) -> int | None:
+    anchor = form.fields.get("expires_after[anchor]")
+    seconds = form.fields.get("expires_after[seconds]")
+    if anchor is None and seconds is None:
+        return created + _BATCH_LIFETIME if purpose == "batch" else None
+    if anchor != "created_at" or seconds is None or not seconds.isdigit():
+        raise scripted_failure(
+            400,
+            "'expires_after' needs anchor 'created_at' and a number of seconds.",
+            param="expires_after",
+        )
+    if not 3600 <= int(seconds) <= 2592000:
+        raise scripted_failure(
+            400,
+            "'expires_after.seconds' must be between 3600 (1 hour) and 2592000 (30 days).",
+            param="expires_after.seconds",
+        )
+    return created + int(seconds)
