@@ -1,0 +1,113 @@
+"""%%ask --attach: files, images and DataFrames reach the model; uploads are listed and cleaned."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from PIL import Image
+
+from assistant_magic.attachments import resolve
+from assistant_magic.errors import AssistantError
+from assistant_magic.testing import ReplyContext, ScriptedServer, Text
+
+PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
+
+
+def png_file(path: Path, size: tuple[int, int] = (12, 8)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (10, 200, 10)).save(out, format="PNG")
+    path.write_bytes(out.getvalue())
+    return out.getvalue()
+
+
+def run(ip: InteractiveShell, cell: str, capsys: pytest.CaptureFixture[str]) -> tuple[Any, str]:
+    result = ip.run_cell(cell)
+    return result.error_in_exec, capsys.readouterr().out
+
+
+def user_parts(server: ScriptedServer) -> list[dict[str, Any]]:
+    body = server.requests_to("POST", "/v1/responses")[-1].body
+    (message,) = [i for i in body["input"] if i.get("role") == "user"]
+    return message["content"]  # type: ignore[no-any-return]
+
+
+def test_files_images_and_dataframes_reach_the_model(ip, server, capsys, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pd = pytest.importorskip("pandas")
+    (tmp_path / "report.pdf").write_bytes(PDF)
+    chart = png_file(tmp_path / "chart.png")
+    ip.user_ns["sales"] = pd.DataFrame({"fighter": ["Mamezou", "Goku"], "power": [530_000, 9001]})
+
+    seen: dict[str, Any] = {}
+
+    def look(context: ReplyContext) -> Text:
+        seen["images"] = [(i.source, i.data) for i in context.input_images]
+        seen["files"] = [(f.filename, f.data) for f in context.input_files]
+        return Text("Read them all.")
+
+    server.script(look)
+    cell = "%%ask --attach report.pdf --attach chart.png --attach sales\nSummarise these"
+    error, out = run(ip, cell, capsys)
+    assert error is None
+    assert [(f.filename, f.purpose) for f in server.files] == [
+        ("report.pdf", "user_data"),
+        ("sales.csv", "user_data"),
+    ]
+    assert server.files[1].data == b"fighter,power\nMamezou,530000\nGoku,9001\n"
+    kinds = [part["type"] for part in user_parts(server)]
+    assert kinds == ["input_text", "input_image", "input_file", "input_file"]
+    assert user_parts(server)[0]["text"] == "Summarise these"
+    assert seen["images"] == [("data_url", chart)]
+    assert [name for name, _ in seen["files"]] == ["report.pdf", "sales.csv"]
+    assert "ⓘ attached report.pdf" in out and "ⓘ attached sales.csv" in out
+
+    _, out = run(ip, "%assistant files", capsys)
+    assert "report.pdf" in out and "chart.png" in out and "sent inline" in out
+    _, out = run(ip, "%assistant files delete all", capsys)
+    assert "Deleted 3 files." in out
+    assert server.files == [], "the uploads are gone from the server"
+    _, out = run(ip, "%assistant files", capsys)
+    assert "No files attached" in out
+
+
+def test_with_code_interpreter_files_go_into_the_sandbox(ip, server, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "data.csv").write_text("a,b\n1,2\n")
+    server.script(Text("Loaded."))
+    error, _ = run(ip, "%%ask --code-interpreter --attach data.csv\nLoad it", capsys)
+    assert error is None
+    body = server.requests_to("POST", "/v1/responses")[-1].body
+    (tool,) = body["tools"]
+    (uploaded,) = server.files
+    assert tool["container"] == {"type": "auto", "file_ids": [uploaded.id]}
+    assert body["input"][0]["content"] == "Load it", "no input_file: the sandbox has it"
+
+
+def test_deleting_the_thread_deletes_its_uploads(ip, server, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "report.pdf").write_bytes(PDF)
+    run(ip, "%%ask --attach report.pdf\nRead", capsys)
+    assert len(server.files) == 1
+    thread = ip._assistant_magics.session.thread
+    run(ip, f"%assistant thread delete {thread.id}", capsys)
+    assert server.files == []
+
+
+def test_attachment_mistakes_are_one_line_and_nothing_is_sent(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    error, _ = run(ip, "%%ask --attach nowhere.pdf\nHi", capsys)
+    assert "Cannot attach 'nowhere.pdf': no file at that path and no variable" in str(error)
+    ip.user_ns["count"] = 3
+    error, _ = run(ip, "%%ask --attach count\nHi", capsys)
+    assert "it is a int; attach a file path, a DataFrame" in str(error)
+    assert server.requests == []
+
+
+def test_resolve_images_from_the_namespace(tmp_path: Path) -> None:
+    figure = Image.new("RGBA", (5, 4), (1, 2, 3, 4))
+    (attachment,) = resolve(["figure"], {"figure": figure})
+    assert attachment.name == "figure.png" and attachment.is_image
+    assert attachment.image is not None and attachment.image.size == (5, 4)
+    (tmp_path / "fake.png").write_bytes(b"not a png")
+    with pytest.raises(AssistantError, match="attachment"):
+        resolve([str(tmp_path / "fake.png")], {})
