@@ -80,6 +80,10 @@ def test_code_interpreter_chart_is_downloaded_and_shown(ip, server, capsys) -> N
     assert tool == {"type": "code_interpreter", "container": {"type": "auto"}}
     (image,) = ip.user_ns["result"].images
     assert pixels(image.data) == pixels(chart)
+    assert ip.user_ns["result"].text == (
+        "Here is the chart: chart.png<sup>1</sup>\n\n"
+        "<sup>1</sup> chart.png: from the code interpreter, shown below"
+    ), "the sandbox link, which leads nowhere in a notebook, became a note"
     assert (image.name, image.source) == ("chart", "code interpreter")
     downloads = [r for r in server.requests if r.path.endswith("/content")]
     assert len(downloads) == 1 and "/v1/containers/" in downloads[0].path

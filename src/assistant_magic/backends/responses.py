@@ -29,6 +29,7 @@ from .openai_sdk import is_network_error, make_client, raise_api_error
 if TYPE_CHECKING:
     import openai
 
+    from ..citations import Citation
     from ..settings import Settings
     from ..tools import ToolSchema
 
@@ -296,9 +297,11 @@ def _finish(response: Any, status: str, streamed: str) -> Generator[Event, None,
         for item in response.output
         if item.type == "function_call"
     )
+    from ..citations import render
+
     yield TurnFinished(
         status=status,  # type: ignore[arg-type]
-        text=response.output_text or streamed,
+        text=render(response.output_text or streamed, _citations(response)),
         response_id=response.id,
         usage=usage,
         error=error,
@@ -307,31 +310,52 @@ def _finish(response: Any, status: str, streamed: str) -> Generator[Event, None,
     )
 
 
+def _citations(response: Any) -> list[Citation]:
+    from ..citations import Citation
+
+    found = []
+    for note in _annotations(response):
+        if note.type in ("container_file_citation", "file_citation"):
+            found.append(
+                Citation(
+                    kind=note.type,
+                    filename=note.filename,
+                    file_id=note.file_id,
+                    index=getattr(note, "index", 0) or 0,
+                    container_id=getattr(note, "container_id", "") or "",
+                )
+            )
+    return found
+
+
+def _annotations(response: Any) -> Generator[Any, None, None]:
+    for item in response.output:
+        if item.type == "message":
+            for part in item.content:
+                yield from getattr(part, "annotations", None) or ()
+
+
 def _container_images(response: Any, fetch: FetchFile) -> Generator[Event, None, None]:
     """The images a code interpreter wrote and the answer cites, downloaded from its container.
 
     Other files it cites (a CSV, say) stay in the container: the answer names them.
     """
     seen: set[str] = set()
-    for item in response.output:
-        if item.type != "message":
+    for note in _annotations(response):
+        if note.type != "container_file_citation" or note.file_id in seen:
             continue
-        for part in item.content:
-            for note in getattr(part, "annotations", None) or ():
-                if note.type != "container_file_citation" or note.file_id in seen:
-                    continue
-                seen.add(note.file_id)
-                if note.filename.lower().endswith(IMAGE_SUFFIXES):
-                    stem = note.filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-                    try:
-                        data = fetch(note.container_id, note.file_id)
-                    except Exception as exc:  # the answer stands without its picture
-                        yield Notice(
-                            f"could not download {note.filename} from the code "
-                            f"interpreter: {type(exc).__name__}: {exc}"
-                        )
-                        continue
-                    yield ImageData(data, "code interpreter", stem, key=note.file_id)
+        seen.add(note.file_id)
+        if note.filename.lower().endswith(IMAGE_SUFFIXES):
+            stem = note.filename.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            try:
+                data = fetch(note.container_id, note.file_id)
+            except Exception as exc:  # the answer stands without its picture
+                yield Notice(
+                    f"could not download {note.filename} from the code "
+                    f"interpreter: {type(exc).__name__}: {exc}"
+                )
+                continue
+            yield ImageData(data, "code interpreter", stem, key=note.file_id)
 
 
 def _usage(usage: Any) -> Usage | None:
