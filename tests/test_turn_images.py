@@ -162,3 +162,21 @@ def test_a_tool_that_returns_a_matplotlib_figure(ip, server, capsys) -> None:  #
     (image,) = ip.user_ns["answer"].images
     assert ip.user_ns["answer"] == f"A chart of {image.size}."
     assert image.format == "PNG" and image.size[0] > 50
+
+
+def test_a_tool_that_returns_a_dataframe(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("pandas")
+    ip.run_cell(
+        "import pandas as pd\n"
+        "def roster() -> object:\n"
+        "    '''The fighters.'''\n"
+        "    return pd.DataFrame({'fighter': ['Mamezou', 'Goku'], 'power': [530000, 9001]})\n"
+    )
+    run(ip, "%assistant tools add roster", capsys)
+    server.script(FunctionCall("roster"), Text("Two fighters."))
+    error, out = run(ip, "%%ask\nWho is there?", capsys)
+    assert error is None
+    assert "▦ roster():" in out, "the user sees the table itself"
+    assert "Mamezou  530000" in out
+    (output,) = [i for i in bodies(server)[1]["input"] if i["type"] == "function_call_output"]
+    assert output["output"].startswith("DataFrame with 2 rows and 2 columns")

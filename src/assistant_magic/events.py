@@ -123,6 +123,14 @@ class ImageShown:
 
 
 @dataclass(frozen=True)
+class TableShown:
+    """A table a tool returned (a pandas DataFrame or Series), shown to the user as it is."""
+
+    value: Any
+    title: str
+
+
+@dataclass(frozen=True)
 class Notice:
     """Something the user should know about this turn (a tool changed, a limit was hit)."""
 
@@ -156,6 +164,7 @@ Event: TypeAlias = (
     | ToolCallFinished
     | ImageData
     | ImageShown
+    | TableShown
     | Notice
     | TurnFinished
 )

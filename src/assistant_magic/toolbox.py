@@ -18,7 +18,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import AssistantError
-from .events import Event, Notice, ToolCallFinished, ToolCallRequested, ToolCallStarted
+from .events import (
+    Event,
+    Notice,
+    TableShown,
+    ToolCallFinished,
+    ToolCallRequested,
+    ToolCallStarted,
+)
 
 if TYPE_CHECKING:
     from .tools import FunctionTool, ToolSchema
@@ -189,6 +196,8 @@ class ToolBox:
                     "attached here; the user sees it too."
                 )
                 return self._result(p, "ok", text, ran.duration, emit, images=(image,))
+        if _is_table(ran.value):  # the user sees the table; the model gets its text form
+            emit(TableShown(value=ran.value, title=p.display))
         text = result_text(ran.value, limit=self.result_limit)
         if ran.printed:
             text = f"{text}\n[printed]\n{ran.printed}" if ran.value is not None else ran.printed
@@ -265,6 +274,11 @@ def _run_async(prepared: Sequence[_Prepared]) -> list[_Ran]:
 
     nest_asyncio.apply(loop)
     return loop.run_until_complete(together())
+
+
+def _is_table(value: object) -> bool:
+    kind = type(value)
+    return kind.__name__ in ("DataFrame", "Series") and kind.__module__.startswith("pandas")
 
 
 def _defaulted(tool: FunctionTool | None) -> frozenset[str]:

@@ -21,6 +21,7 @@ from .events import (
     Notice,
     ResponseStarted,
     StatusChanged,
+    TableShown,
     TextDelta,
     ToolCallDelta,
     ToolCallFinished,
@@ -202,6 +203,9 @@ class TextView:
             self._say(f"ⓘ {event.text}")
         elif isinstance(event, ImageShown) and not event.partial:
             self._say(image_line(event))
+        elif isinstance(event, TableShown):
+            self._say(f"▦ {event.title}:")
+            self.out.write(f"{event.value}\n")
 
     def finish(self, outcome: TurnOutcome) -> None:
         self._state.end(outcome)
@@ -254,6 +258,10 @@ class WidgetView:
         if isinstance(event, ImageShown):
             self._show_image(event)
             self._render()
+        elif isinstance(event, TableShown):
+            from IPython.display import display
+
+            display(event.value)
         elif isinstance(event, TextDelta):
             now = time.monotonic()
             if now - self._last_flush >= self.refresh_interval:
