@@ -851,3 +851,11 @@ def test_files_uploaded_for_a_thread(store: Store) -> None:
     store.delete_thread(thread.id)
     assert store.files(thread.id) == []
     assert [f.file_id for f in store.files(other.id)] == ["file-2"]
+
+
+def test_a_thread_keeps_its_vector_store(store: Store) -> None:
+    thread = new_thread(store)
+    assert thread.vector_store_id is None
+    updated = store.update_thread(thread.id, vector_store_id="vs_123")
+    assert updated.vector_store_id == "vs_123"
+    assert store.get_thread(thread.id) == updated

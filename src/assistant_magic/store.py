@@ -135,11 +135,15 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX files_by_thread ON files (thread_id, id)",
         "CREATE INDEX files_by_file_id ON files (file_id)",
     ),
+    # 4: the vector store that file search reads for a thread.
+    ("ALTER TABLE threads ADD COLUMN vector_store_id TEXT",),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_THREAD_COLUMNS = "id, title, model, dialect, base_url, remote_id, notebook, created, updated"
+_THREAD_COLUMNS = (
+    "id, title, model, dialect, base_url, remote_id, notebook, created, updated, vector_store_id"
+)
 _TURN_COLUMNS = (
     "id, thread_id, seq, user_text, answer_text, model, status, response_id, error,"
     " input_tokens, output_tokens, total_tokens, cached_tokens, started, finished"
@@ -150,7 +154,9 @@ _TOOL_CALL_COLUMNS = (
     " c.duration, c.started, c.finished"
 )
 #: Fields ``update_thread`` may change; id and timestamps belong to the store.
-_UPDATABLE = frozenset({"title", "model", "dialect", "base_url", "remote_id", "notebook"})
+_UPDATABLE = frozenset(
+    {"title", "model", "dialect", "base_url", "remote_id", "notebook", "vector_store_id"}
+)
 _AMBIGUOUS_SHOWN = 5
 
 
@@ -170,6 +176,8 @@ class ThreadRecord:
     """Key of the notebook the thread was created in (a path or ``ipython:<cwd>``)."""
     created: float
     updated: float
+    vector_store_id: str | None = None
+    """The server-side vector store file search reads for this thread, once it has one."""
 
 
 @dataclass(frozen=True)
@@ -361,7 +369,7 @@ class Store:
                 updated=now,
             )
             conn.execute(
-                f"INSERT INTO threads ({_THREAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO threads ({_THREAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 _thread_values(record),
             )
         return record
@@ -729,6 +737,7 @@ def _thread_values(t: ThreadRecord) -> tuple[object, ...]:
         t.notebook,
         t.created,
         t.updated,
+        t.vector_store_id,
     )
 
 
