@@ -43,8 +43,10 @@ def _ipython() -> InteractiveShell:
 def ip(_ipython: InteractiveShell, env: Path) -> Iterator[InteractiveShell]:
     """The test IPython shell with `assistant_magic` freshly loaded, as `%load_ext` does."""
     shell = _ipython
+    names_before = set(shell.user_ns)
     shell.run_line_magic("load_ext", "assistant_magic")
     yield shell
     shell.run_line_magic("unload_ext", "assistant_magic")
     shell.config.pop("AssistantMagics", None)  # %config persists in the shell's config
-    shell.user_ns.pop("answer", None)
+    for name in set(shell.user_ns) - names_before:  # functions a test defined, answers, ...
+        del shell.user_ns[name]

@@ -162,6 +162,8 @@ def test_a_tool_that_returns_a_matplotlib_figure(ip, server, capsys) -> None:  #
     (image,) = ip.user_ns["answer"].images
     assert ip.user_ns["answer"] == f"A chart of {image.size}."
     assert image.format == "PNG" and image.size[0] > 50
+    # Shown once, by the assistant: pyplot would draw the figure again when the cell ends.
+    assert ip.run_cell("plt.get_fignums()").result == []
 
 
 def test_a_tool_that_returns_a_dataframe(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -86,6 +86,9 @@ class AssistantMagics(Magics):
         False, help="Let the model run Python in the server's sandbox (its charts are shown)."
     ).tag(config=True)
     image_generation = Bool(False, help="Let the model generate images.").tag(config=True)
+    file_search = Bool(False, help="Let the model search the files attached on the thread.").tag(
+        config=True
+    )
     partial_images = Integer(2, help="Previews shown while an image is generated (0 to 3).").tag(
         config=True
     )
@@ -118,6 +121,11 @@ class AssistantMagics(Magics):
         "--image-generation",
         action=argparse.BooleanOptionalAction,
         help="Let the model generate images.",
+    )
+    @argument(
+        "--file-search",
+        action=argparse.BooleanOptionalAction,
+        help="Let the model search the files attached on the thread.",
     )
     @argument(
         "--confirm",
@@ -193,6 +201,11 @@ class AssistantMagics(Magics):
         action=argparse.BooleanOptionalAction,
         help="Image generation for this ask only.",
     )
+    @argument(
+        "--file-search",
+        action=argparse.BooleanOptionalAction,
+        help="File search for this ask only.",
+    )
     @argument("--save-images", metavar="DIR", help="Also save the answer's images in DIR.")
     @argument(
         "--attach",
@@ -215,6 +228,7 @@ class AssistantMagics(Magics):
             instructions=args.instructions,
             code_interpreter=args.code_interpreter,
             image_generation=args.image_generation,
+            file_search=args.file_search,
         )
         attachments = self._attachments(args.attach, settings)
         outcome = self._run_turn(
@@ -238,12 +252,14 @@ class AssistantMagics(Magics):
         instructions: str | None = None,
         code_interpreter: bool | None = None,
         image_generation: bool | None = None,
+        file_search: bool | None = None,
     ) -> Settings:
         from .settings import resolve
 
         hosted = {
             "code_interpreter": _given(code_interpreter, self.code_interpreter),
             "image_generation": _given(image_generation, self.image_generation),
+            "file_search": _given(file_search, self.file_search),
         }
         return resolve(
             model=model if model is not None else self.model,
@@ -306,6 +322,7 @@ class AssistantMagics(Magics):
                 ("api", args.api),
                 ("code_interpreter", args.code_interpreter),
                 ("image_generation", args.image_generation),
+                ("file_search", args.file_search),
             )
             if value is not None
         }

@@ -111,6 +111,8 @@ class Session:
         remote_deleted = False
         if _same_server(thread, settings):
             self.delete_files(thread, self.store.files(thread.id), settings)
+            if thread.vector_store_id:
+                self.backend(settings).delete_vector_store(thread.vector_store_id)
             if thread.remote_id:
                 self.backend(settings).delete_thread(thread.remote_id)
                 remote_deleted = True
@@ -152,7 +154,10 @@ class Session:
         progress = loop.progress
         try:
             remote_id = self._ensure_remote(thread, backend)
-            files = self._upload(thread, backend, attachments, view)
+            searching = "file_search" in settings.hosted_tools
+            files = self._upload(thread, backend, attachments, view, searching)
+            stores = self._vector_stores(thread, backend, files, view) if searching else ()
+            hosted = tuple(t for t in settings.hosted_tools if t != "file_search" or stores)
             request = TurnRequest(
                 model=settings.model,
                 instructions=settings.instructions,
@@ -161,10 +166,11 @@ class Session:
                 tool_outputs=tuple(self._owed.pop(thread.id, ())),
                 tools=plan.toolbox.schemas(tools),
                 tool_choice=plan.choice,
-                hosted_tools=settings.hosted_tools,
+                hosted_tools=hosted,
                 partial_images=settings.partial_images,
                 images=tuple(a.image for a in attachments if a.image is not None),
                 files=files,
+                vector_store_ids=stores,
             )
             end = loop.run(request)
         except KeyboardInterrupt:
@@ -202,14 +208,18 @@ class Session:
         backend: Backend,
         attachments: Sequence[Attachment],
         view: TurnView,
+        searching: bool,
     ) -> tuple[InputFile, ...]:
         """Upload the attached files (images go inline) and record them all on the thread."""
         files = []
+        upload_purpose = "assistants" if searching else "user_data"
         for attachment in attachments:
+            purpose = "image input" if attachment.is_image else upload_purpose
             file_id = (
-                "" if attachment.is_image else backend.upload_file(attachment.name, attachment.data)
+                ""
+                if attachment.is_image
+                else backend.upload_file(attachment.name, attachment.data, purpose)
             )
-            purpose = "image input" if attachment.is_image else "user_data"
             self.store.record_file(
                 thread.id,
                 file_id=file_id,
@@ -221,6 +231,30 @@ class Session:
                 files.append(InputFile(file_id=file_id, filename=attachment.name))
             view.update(Notice(f"attached {attachment.name} ({len(attachment.data):,} bytes)"))
         return tuple(files)
+
+    def _vector_stores(
+        self,
+        thread: ThreadRecord,
+        backend: Backend,
+        files: Sequence[InputFile],
+        view: TurnView,
+    ) -> tuple[str, ...]:
+        """The thread's vector store for file search, created at its first file."""
+        store_id = thread.vector_store_id
+        if store_id is None and files:
+            store_id = backend.create_vector_store(f"assistant_magic {thread.id}")
+            self.thread = self.store.update_thread(thread.id, vector_store_id=store_id)
+        if store_id is None:
+            view.update(
+                Notice(
+                    "file search is on, but this thread has no files to search yet: "
+                    "%%ask --attach FILE adds one"
+                )
+            )
+            return ()
+        for file in files:
+            backend.add_to_vector_store(store_id, file.file_id)
+        return (store_id,)
 
     def files(self) -> list[FileRecord]:
         return self.store.files(self.thread.id) if self.thread else []

@@ -12,6 +12,7 @@ import contextlib
 import inspect
 import io
 import json
+import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -190,6 +191,7 @@ class ToolBox:
             except ImageError as exc:
                 return self._result(p, "error", str(exc), ran.duration, emit)
             if image is not None:
+                _close_pyplot_figure(ran.value)
                 width, height = image.size
                 text = (
                     f"The function returned an image ({width}x{height} {image.format}), "
@@ -274,6 +276,14 @@ def _run_async(prepared: Sequence[_Prepared]) -> list[_Ran]:
 
     nest_asyncio.apply(loop)
     return loop.run_until_complete(together())
+
+
+def _close_pyplot_figure(value: object) -> None:
+    """A pyplot figure the tool made would be drawn a second time when the cell ends."""
+    pyplot = sys.modules.get("matplotlib.pyplot")
+    figure = getattr(value, "figure", value)  # an Axes knows its figure
+    if pyplot is not None and type(figure).__name__ == "Figure":
+        pyplot.close(figure)
 
 
 def _is_table(value: object) -> bool:

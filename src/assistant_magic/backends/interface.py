@@ -54,6 +54,8 @@ class TurnRequest:
     #: Attached to the user's message: images (`AssistantImage`s) and uploaded files.
     images: tuple[Any, ...] = ()
     files: tuple[InputFile, ...] = ()
+    #: What file search reads (with "file_search" among the hosted tools).
+    vector_store_ids: tuple[str, ...] = ()
 
 
 class Backend(Protocol):
@@ -77,8 +79,20 @@ class Backend(Protocol):
         """Best effort: ask the server to stop a response. Never raises."""
         ...
 
-    def upload_file(self, filename: str, data: bytes) -> str:
+    def upload_file(self, filename: str, data: bytes, purpose: str = "user_data") -> str:
         """Upload a file for the model to read; returns the server's file id."""
+        ...
+
+    def create_vector_store(self, name: str) -> str:
+        """A vector store for file search; returns its id."""
+        ...
+
+    def add_to_vector_store(self, vector_store_id: str, file_id: str) -> None:
+        """Add an uploaded file and wait until it is searchable."""
+        ...
+
+    def delete_vector_store(self, vector_store_id: str) -> None:
+        """Delete a vector store; one already gone is not an error."""
         ...
 
     def delete_file(self, file_id: str) -> None:

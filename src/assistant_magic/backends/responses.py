@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Callable, Generator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..errors import ApiError
 from ..events import (
     Event,
     ImageData,
@@ -95,14 +96,45 @@ class ResponsesBackend:
         finally:
             stream.close()
 
-    def upload_file(self, filename: str, data: bytes) -> str:
+    def upload_file(self, filename: str, data: bytes, purpose: str = "user_data") -> str:
         import openai
 
         try:
-            uploaded = self.client.files.create(file=(filename, data), purpose="user_data")
+            uploaded = self.client.files.create(file=(filename, data), purpose=purpose)  # type: ignore[arg-type]
         except openai.OpenAIError as exc:
             raise_api_error(exc, self.settings)
         return uploaded.id
+
+    def create_vector_store(self, name: str) -> str:
+        import openai
+
+        try:
+            return self.client.vector_stores.create(name=name).id
+        except openai.OpenAIError as exc:
+            raise_api_error(exc, self.settings)
+
+    def add_to_vector_store(self, vector_store_id: str, file_id: str) -> None:
+        import openai
+
+        try:
+            added = self.client.vector_stores.files.create_and_poll(
+                file_id, vector_store_id=vector_store_id, poll_interval_ms=200
+            )
+        except openai.OpenAIError as exc:
+            raise_api_error(exc, self.settings)
+        if added.status != "completed":
+            reason = added.last_error.message if added.last_error else added.status
+            raise ApiError(f"File search could not index {file_id}: {reason}")
+
+    def delete_vector_store(self, vector_store_id: str) -> None:
+        import openai
+
+        try:
+            self.client.vector_stores.delete(vector_store_id)
+        except openai.NotFoundError:
+            pass
+        except openai.OpenAIError as exc:
+            raise_api_error(exc, self.settings)
 
     def delete_file(self, file_id: str) -> None:
         import openai
@@ -163,7 +195,9 @@ def request_params(request: TurnRequest) -> dict[str, Any]:
 
 def _user_message(request: TurnRequest) -> dict[str, Any]:
     text = request.user_text or ""
-    files = [] if "code_interpreter" in request.hosted_tools else request.files
+    # Files go where a hosted tool reads them (the sandbox, the vector store), else inline.
+    elsewhere = {"code_interpreter", "file_search"} & set(request.hosted_tools)
+    files = [] if elsewhere else request.files
     if not request.images and not files:
         return {"type": "message", "role": "user", "content": text}
     parts: list[dict[str, Any]] = [{"type": "input_text", "text": text}]
@@ -187,6 +221,8 @@ def _hosted_tool(name: str, request: TurnRequest) -> dict[str, Any]:
         if request.partial_images:
             tool["partial_images"] = request.partial_images
         return tool
+    if name == "file_search":
+        return {"type": "file_search", "vector_store_ids": list(request.vector_store_ids)}
     raise ValueError(f"unknown hosted tool {name!r}")
 
 
