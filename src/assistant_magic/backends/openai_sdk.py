@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 from ..errors import ApiError
@@ -23,6 +25,22 @@ def make_client(settings: Settings) -> openai.OpenAI:
         timeout=settings.timeout,
         max_retries=settings.max_retries,
     )
+
+
+@contextmanager
+def api_errors(settings: Settings, *, missing_ok: bool = False) -> Iterator[None]:
+    """SDK errors inside the block become one-line `ApiError`s.
+
+    With `missing_ok`, a 404 counts as success: deleting what is already gone.
+    """
+    import openai
+
+    try:
+        yield
+    except openai.OpenAIError as exc:
+        if missing_ok and isinstance(exc, openai.NotFoundError):
+            return
+        raise_api_error(exc, settings)
 
 
 def raise_api_error(exc: Exception, settings: Settings, *, mid_stream: bool = False) -> NoReturn:

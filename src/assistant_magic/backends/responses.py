@@ -25,7 +25,7 @@ from ..events import (
     UsageReported,
 )
 from .interface import ToolOutput, TurnRequest
-from .openai_sdk import is_network_error, make_client, raise_api_error
+from .openai_sdk import api_errors, is_network_error, make_client, raise_api_error
 
 if TYPE_CHECKING:
     import openai
@@ -56,33 +56,21 @@ class ResponsesBackend:
         return self._client
 
     def create_thread(self) -> str | None:
-        import openai
-
-        try:
+        with api_errors(self.settings):
             conversation = self.client.conversations.create(
                 metadata={"created_by": "assistant_magic"}
             )
-        except openai.OpenAIError as exc:
-            raise_api_error(exc, self.settings)
         return conversation.id
 
     def delete_thread(self, remote_id: str) -> None:
-        import openai
-
-        try:
+        with api_errors(self.settings, missing_ok=True):
             self.client.conversations.delete(remote_id)
-        except openai.NotFoundError:
-            pass  # already gone: deleting is idempotent for the user
-        except openai.OpenAIError as exc:
-            raise_api_error(exc, self.settings)
 
     def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
         import openai
 
-        try:
+        with api_errors(self.settings):
             stream = self.client.responses.create(**request_params(request))
-        except openai.OpenAIError as exc:
-            raise_api_error(exc, self.settings)
         try:
             yield from _translate(stream, self._container_file)
             # Read to the end of the body so the connection goes back to the pool: a stream
@@ -97,69 +85,44 @@ class ResponsesBackend:
             stream.close()
 
     def upload_file(self, filename: str, data: bytes, purpose: str = "user_data") -> str:
-        import openai
-
-        try:
-            uploaded = self.client.files.create(file=(filename, data), purpose=purpose)  # type: ignore[arg-type]
-        except openai.OpenAIError as exc:
-            raise_api_error(exc, self.settings)
+        with api_errors(self.settings):
+            uploaded = self.client.files.create(
+                file=(filename, data),
+                purpose=purpose,  # type: ignore[arg-type]
+            )
         return uploaded.id
 
-    def create_vector_store(self, name: str) -> str:
-        import openai
+    def delete_file(self, file_id: str) -> None:
+        with api_errors(self.settings, missing_ok=True):
+            self.client.files.delete(file_id)
 
-        try:
+    def create_vector_store(self, name: str) -> str:
+        with api_errors(self.settings):
             return self.client.vector_stores.create(name=name).id
-        except openai.OpenAIError as exc:
-            raise_api_error(exc, self.settings)
 
     def add_to_vector_store(self, vector_store_id: str, file_id: str) -> None:
-        import openai
-
-        try:
+        with api_errors(self.settings):
             added = self.client.vector_stores.files.create_and_poll(
                 file_id, vector_store_id=vector_store_id, poll_interval_ms=200
             )
-        except openai.OpenAIError as exc:
-            raise_api_error(exc, self.settings)
         if added.status != "completed":
             reason = added.last_error.message if added.last_error else added.status
             raise ApiError(f"File search could not index {file_id}: {reason}")
 
     def delete_vector_store(self, vector_store_id: str) -> None:
-        import openai
-
-        try:
+        with api_errors(self.settings, missing_ok=True):
             self.client.vector_stores.delete(vector_store_id)
-        except openai.NotFoundError:
-            pass
-        except openai.OpenAIError as exc:
-            raise_api_error(exc, self.settings)
-
-    def delete_file(self, file_id: str) -> None:
-        import openai
-
-        try:
-            self.client.files.delete(file_id)
-        except openai.NotFoundError:
-            pass
-        except openai.OpenAIError as exc:
-            raise_api_error(exc, self.settings)
 
     def _container_file(self, container_id: str, file_id: str) -> bytes:
         content = self.client.containers.files.content.retrieve(file_id, container_id=container_id)
         return bytes(content.content)
 
     def attach_tool_outputs(self, remote_thread_id: str, outputs: Sequence[ToolOutput]) -> None:
-        import openai
-
-        try:
+        with api_errors(self.settings):
             self.client.conversations.items.create(
                 remote_thread_id,
                 items=[_output_item(o) for o in outputs],  # type: ignore[misc]
             )
-        except openai.OpenAIError as exc:
-            raise_api_error(exc, self.settings)
 
     def cancel(self, response_id: str) -> None:
         import openai
