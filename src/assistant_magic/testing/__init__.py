@@ -32,16 +32,31 @@ streams a ``code_interpreter_call`` and a message citing the container file (ser
 (``input_image``, ``input_file``, uploads to ``/v1/files``) reach reply factories as
 ``context.input_images`` and ``context.input_files``.
 
+File search runs over the vector stores the client made (``/v1/vector_stores``)::
+
+    server.script(
+        FileSearch(
+            queries=["battle strength"],
+            text="Mamezou's strength is 530,000.",
+            cite=[("report.txt", "530,000")],
+        )
+    )
+
+streams a ``file_search_call`` over the request's ``file_search`` tool's stores, then a message
+with ``file_citation`` annotations; ``context.searchable_files`` lets a reply factory quote them.
+
 It speaks the Responses API (streamed or not, background, cancel), Conversations, Files,
-Containers and Models over real loopback HTTP, keeps the real API's rules (auth, known models,
-tool calls and outputs pairing up, attachments that resolve) and, given OpenAI's OpenAPI
-document, validates all traffic against it. See ``pytest_plugin``
+Containers, Vector Stores and Models over real loopback HTTP, keeps the real API's rules (auth,
+known models, tool calls and outputs pairing up, attachments and vector stores that resolve) and,
+given OpenAI's OpenAPI document, validates all traffic against it. See ``pytest_plugin``
 for the ``openai_server`` fixture and ``python -m assistant_magic.testing`` for a demo server.
 """
 
 from .openapi import SPEC_ENV_VAR, OpenApiSpec, TrafficValidator, load_spec
 from .script import (
+    Citation,
     CodeInterpreter,
+    FileSearch,
     FunctionCall,
     HttpError,
     ImageGeneration,
@@ -51,21 +66,24 @@ from .script import (
     ReplyContext,
     ReplyFactory,
     ScriptItem,
+    SearchResult,
     Text,
     ToolCalls,
     ToolResult,
     echo,
 )
 from .server import DEFAULT_MODELS, ScriptedServer
-from .state import Container, ContainerFile, StoredFile
+from .state import Container, ContainerFile, StoredFile, VectorStore, VectorStoreFile
 from .wire import RecordedRequest
 
 __all__ = [
     "DEFAULT_MODELS",
     "SPEC_ENV_VAR",
+    "Citation",
     "CodeInterpreter",
     "Container",
     "ContainerFile",
+    "FileSearch",
     "FunctionCall",
     "HttpError",
     "ImageGeneration",
@@ -78,11 +96,14 @@ __all__ = [
     "ReplyFactory",
     "ScriptItem",
     "ScriptedServer",
+    "SearchResult",
     "StoredFile",
     "Text",
     "ToolCalls",
     "ToolResult",
     "TrafficValidator",
+    "VectorStore",
+    "VectorStoreFile",
     "echo",
     "load_spec",
 ]

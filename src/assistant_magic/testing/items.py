@@ -27,6 +27,7 @@ _ID_PREFIXES = {
     "function_call_output": "fco",
     "code_interpreter_call": "ci",
     "image_generation_call": "ig",
+    "file_search_call": "fs",
 }
 _SUPPORTED_TYPES = frozenset(_ID_PREFIXES)
 

@@ -27,8 +27,8 @@ message above, then for each call, at the next ``output_index``::
 and ends with ``response.completed``, whose ``output`` holds the message and every call. Each
 item joins the response's output (and the conversation) when its ``output_item.done`` is sent.
 
-Hosted tool steps (code interpreter, image generation) reuse the pieces below; see
-``hosted_tool_events``.
+Hosted tool steps (code interpreter, image generation, file search) reuse the pieces below; see
+``hosted_tool_events`` and ``file_search``.
 """
 
 from __future__ import annotations
@@ -299,14 +299,18 @@ def close_message(
     status: str = "completed",
     *,
     annotations: Sequence[Mapping[str, Any]] = (),
+    announced: int = 0,
 ) -> Generator[Event, None, bool]:
     """The message's closing events; False if the turn ended meanwhile.
 
     Annotations arrive after the last delta, one ``response.output_text.annotation.added`` each,
-    before ``response.output_text.done`` (the order of the real API's code interpreter streams).
+    before ``response.output_text.done`` (the order of the real API's code interpreter streams),
+    except the first ``announced``, already sent among the deltas.
     """
     part = {**output_text_part(text), "annotations": [dict(a) for a in annotations]}
     for index, annotation in enumerate(part["annotations"]):
+        if index < announced:
+            continue
         yield event(
             "response.output_text.annotation.added",
             **message.where,

@@ -17,11 +17,13 @@ the new input, each a 400 with ``param: "input"``:
   <id>: each function_call takes exactly one output.`` (our words: the real one is unverified);
 * a call with no output: ``No tool output found for function call <id>.`` (the real API's words).
 
-Then the input's images and files must resolve (see ``attachments``) and a ``code_interpreter``
-tool must name existing containers and files (see ``containers_api``). A hosted tool reply
-(``CodeInterpreter``, ``ImageGeneration``) in a request that does not offer its tool, or under
+Then the input's images and files must resolve (see ``attachments``), a ``code_interpreter``
+tool must name existing containers and files (see ``containers_api``) and a ``file_search`` tool
+existing vector stores (see ``vector_stores_api``). A hosted tool reply (``CodeInterpreter``,
+``ImageGeneration``, ``FileSearch``) in a request that does not offer its tool, or under
 ``tool_choice`` "none" or a forced function, is recorded as a mistake (see ``tool_choice``) and
-answered all the same.
+answered all the same; so is a ``FileSearch`` that finds or cites files its stores do not make
+searchable (see ``file_search``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from typing import Any
 
 from .attachments import attachments
 from .containers_api import check_code_interpreter_tool, open_container
+from .file_search import file_search_events, plan_search
 from .hosted_tool_events import CodeRun, ImageRun, code_interpreter_events, image_generation_events
 from .items import (
     Item,
@@ -49,6 +52,7 @@ from .routing import Router
 from .script import (
     REPLY_TYPES,
     CodeInterpreter,
+    FileSearch,
     HttpError,
     ImageGeneration,
     ReplyContext,
@@ -63,6 +67,7 @@ from .sse import HangUp
 from .state import Conversation, ServerState
 from .tool_choice import ToolChoice, find_tool
 from .turns import Turn
+from .vector_stores_api import searched_stores
 from .wire import (
     Answer,
     ApiFailure,
@@ -118,8 +123,9 @@ class ResponsesApi:
             uploads = dict(self.state.files)
         seen = attachments(items, uploads)
         check_code_interpreter_tool(self.state, body)
+        stores = searched_stores(self.state, body)
 
-        context_for_reply = ReplyContext(body, items, context, seen.images, seen.files)
+        context_for_reply = ReplyContext(body, items, context, seen.images, seen.files, stores)
         reply = self._next_reply(context_for_reply)
         if isinstance(reply, HttpError):
             raise _as_failure(reply)
@@ -217,7 +223,7 @@ class ResponsesApi:
         if not isinstance(reply, REPLY_TYPES):
             raise TypeError(
                 f"a reply factory returned {reply!r}, not Text, ToolCalls, FunctionCall, "
-                "CodeInterpreter, ImageGeneration or HttpError"
+                "CodeInterpreter, ImageGeneration, FileSearch or HttpError"
             )
         return as_step(reply)
 
@@ -235,8 +241,8 @@ class ResponsesApi:
         self, body: Mapping[str, Any], context: ReplyContext, reply: Step, delay: float
     ) -> Callable[[Turn], Generator[Event, None, None]]:
         """How the turn's events are made; hosted tools are prepared here (a container opened)."""
+        include = body.get("include")
         if isinstance(reply, CodeInterpreter):
-            include = body.get("include")
             wanted = isinstance(include, list) and "code_interpreter_call.outputs" in include
             run = CodeRun(open_container(self.state, body, context.history), wanted)
             return lambda turn: code_interpreter_events(turn, reply, run, delay=delay)
@@ -245,6 +251,14 @@ class ResponsesApi:
             tool = found[1] if found else {}
             image = ImageRun(tool, context.last_user_text or "")
             return lambda turn: image_generation_events(turn, reply, image, delay=delay)
+        if isinstance(reply, FileSearch):
+            found = find_tool(body, "file_search")
+            wanted = isinstance(include, list) and "file_search_call.results" in include
+            plan, mistakes = plan_search(
+                reply, context, found[1] if found else {}, include_results=wanted
+            )
+            self.state.report(mistakes)
+            return lambda turn: file_search_events(turn, reply, plan, delay=delay)
         if isinstance(reply, HttpError):
             raise _as_failure(reply)
         return lambda turn: reply_events(turn, reply, delay=delay)

@@ -9,9 +9,11 @@ a one-call step). The client answers with ``function_call_output`` items in its 
 a reply factory reads from :attr:`ReplyContext.tool_results`.
 
 Hosted tools run on the server and need no answer: :class:`CodeInterpreter` (code, its outputs and
-the files it saves in a container) and :class:`ImageGeneration` (an image, real bytes). Images and
-files the client sends reach reply factories as :attr:`ReplyContext.input_images` and
-:attr:`ReplyContext.input_files`.
+the files it saves in a container), :class:`ImageGeneration` (an image, real bytes) and
+:class:`FileSearch` (a search of the request's vector stores, then an answer citing the files).
+Images and files the client sends reach reply factories as :attr:`ReplyContext.input_images` and
+:attr:`ReplyContext.input_files`; the files its ``file_search`` tool may search, as
+:attr:`ReplyContext.searchable_files`.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from typing import Any, Literal, TypeAlias
 from PIL import Image
 
 from .items import CALL_ANSWERS, last_user_text, output_text
-from .tool_choice import ToolChoice
+from .state import StoredFile, VectorStore
+from .tool_choice import ToolChoice, find_tool
 
 
 @dataclass(frozen=True)
@@ -241,7 +244,87 @@ class ImageGeneration:
     usage: Mapping[str, Any] | None = None
 
 
-Reply: TypeAlias = Text | HttpError | ToolCalls | FunctionCall | CodeInterpreter | ImageGeneration
+@dataclass(frozen=True)
+class SearchResult:
+    """One result of a :class:`FileSearch`: a chunk of a searchable file.
+
+    ``file_id``: the id of a file in the request's vector stores (or that file's name).
+    ``filename``, ``attributes``: None takes the file's own. ``text``: the chunk found (None: the
+    file's content, decoded as UTF-8, up to 2,000 characters). ``score``: relevance in 0..1 (None:
+    a score from how many of the query words the text holds, as for automatic results).
+    A plain tuple ``(file_id, filename, text, score)`` (or a prefix of it) is read as one.
+    """
+
+    file_id: str
+    filename: str | None = None
+    text: str | None = None
+    score: float | None = None
+    attributes: Mapping[str, str | float | bool] | None = None
+
+
+#: Where a :class:`FileSearch` answer cites a file: ``(file id or filename, where)``, ``where``
+#: being a character index into the text, or a piece of the text the citation follows.
+Citation: TypeAlias = tuple[str, int | str]
+
+
+@dataclass(frozen=True)
+class FileSearch:
+    """One model step that searches the request's vector stores with the ``file_search`` tool,
+    then (given ``text``) answers with an assistant message citing the files it found.
+
+    The request must offer ``{"type": "file_search", "vector_store_ids": [...]}``.
+    ``queries``: what the model searched for (None: the user's last text).
+    ``results``: what the search found, as :class:`SearchResult` or tuples; None searches for
+    real: every searchable file (completed in one of the tool's stores) is a result, ranked by
+    how many query words its text holds, at most the tool's ``max_num_results``. Results are only
+    sent when the request's ``include`` has ``file_search_call.results`` (else null).
+    ``cite``: where the message cites files, as :data:`Citation` pairs; None cites each file among
+    the results once, at the end of the text (as the real model tends to); ``[]`` cites nothing.
+    Each citation is a ``file_citation`` annotation (``file_id``, ``filename``, ``index``), streamed
+    as ``response.output_text.annotation.added`` once the text reaches its index.
+    """
+
+    queries: Sequence[str] | None = None
+    results: Sequence[SearchResult | tuple[Any, ...]] | None = None
+    text: str = ""
+    cite: Sequence[Citation] | None = None
+    chunk_delay: float | None = None
+    usage: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.queries, str):
+            object.__setattr__(self, "queries", (self.queries,))
+        elif self.queries is not None:
+            object.__setattr__(self, "queries", tuple(self.queries))
+        if self.results is not None:
+            results = tuple(
+                r if isinstance(r, SearchResult) else SearchResult(*r) for r in self.results
+            )
+            object.__setattr__(self, "results", results)
+        if self.cite is not None:
+            cite = tuple((str(file), where) for file, where in self.cite)
+            object.__setattr__(self, "cite", cite)
+            for file, where in cite:
+                self.citation_index(file, where)
+
+    def citation_index(self, file: str, where: int | str) -> int:
+        """The character index a citation of ``file`` at ``where`` takes in ``text``."""
+        if isinstance(where, str):
+            start = self.text.find(where)
+            if not where or start < 0:
+                raise ValueError(f"FileSearch.cite: {where!r} (citing {file!r}) is not in text")
+            return start + len(where)
+        if not 0 <= where <= len(self.text):
+            raise ValueError(
+                f"FileSearch.cite: index {where} (citing {file!r}) is outside the text "
+                f"(0..{len(self.text)})"
+            )
+        return where
+
+
+Reply: TypeAlias = (
+    Text | HttpError | ToolCalls | FunctionCall | CodeInterpreter | ImageGeneration | FileSearch
+)
 
 
 def hosted_tool(reply: object) -> str | None:
@@ -250,6 +333,8 @@ def hosted_tool(reply: object) -> str | None:
         return "code_interpreter"
     if isinstance(reply, ImageGeneration):
         return "image_generation"
+    if isinstance(reply, FileSearch):
+        return "file_search"
     return None
 
 
@@ -301,6 +386,30 @@ class ReplyContext:
     history: Sequence[Mapping[str, Any]]
     images: Sequence[InputImage] = ()
     files: Sequence[InputFile] = ()
+    stores: Sequence[VectorStore] = ()
+
+    @property
+    def vector_stores(self) -> list[VectorStore]:
+        """The vector stores the request's ``file_search`` tool names, as they were when the
+        request arrived (copies); empty without the tool."""
+        return list(self.stores)
+
+    @property
+    def vector_store_ids(self) -> list[str]:
+        """The ``vector_store_ids`` of the request's ``file_search`` tool (empty without it)."""
+        found = find_tool(self.body, "file_search")
+        ids = found[1].get("vector_store_ids") if found else None
+        return [str(i) for i in ids] if isinstance(ids, list) else []
+
+    @property
+    def searchable_files(self) -> list[StoredFile]:
+        """The uploads the request made searchable: files done processing in the ``file_search``
+        tool's stores, in store order, each once (``data`` holds the bytes to quote)."""
+        found: dict[str, StoredFile] = {}
+        for store in self.stores:
+            for upload in store.searchable_files:
+                found.setdefault(upload.id, upload)
+        return list(found.values())
 
     @property
     def input_images(self) -> list[InputImage]:
@@ -364,12 +473,27 @@ class ReplyContext:
 
 ReplyFactory: TypeAlias = Callable[[ReplyContext], Reply]
 ScriptItem: TypeAlias = (
-    Text | HttpError | ToolCalls | FunctionCall | CodeInterpreter | ImageGeneration | ReplyFactory
+    Text
+    | HttpError
+    | ToolCalls
+    | FunctionCall
+    | CodeInterpreter
+    | ImageGeneration
+    | FileSearch
+    | ReplyFactory
 )
 #: The reply types a script may hold as they are (anything else must be a callable).
-REPLY_TYPES = (Text, HttpError, ToolCalls, FunctionCall, CodeInterpreter, ImageGeneration)
+REPLY_TYPES = (
+    Text,
+    HttpError,
+    ToolCalls,
+    FunctionCall,
+    CodeInterpreter,
+    ImageGeneration,
+    FileSearch,
+)
 #: A reply as the server plays it.
-Step: TypeAlias = Text | HttpError | ToolCalls | CodeInterpreter | ImageGeneration
+Step: TypeAlias = Text | HttpError | ToolCalls | CodeInterpreter | ImageGeneration | FileSearch
 
 
 def as_step(reply: Reply) -> Step:

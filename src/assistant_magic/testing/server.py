@@ -36,7 +36,8 @@ from .responses_api import ResponsesApi, ResponsesSettings
 from .routing import Router
 from .script import REPLY_TYPES, ReplyFactory, ScriptItem, echo
 from .sse import ClientDisconnected, HangUp, SseWriter, encode_json
-from .state import Container, ServerState, StoredFile
+from .state import Container, ServerState, StoredFile, VectorStore
+from .vector_stores_api import VectorStoresApi, add_store_file, new_vector_store
 from .wire import (
     Answer,
     ApiFailure,
@@ -74,6 +75,8 @@ class ScriptedServer:
     ``default_reply``: answers when the script is empty (default: echo the user's last text).
     ``chunk_delay``: seconds before each streamed delta, unless a reply sets its own.
     ``port``: 0 picks a free port.
+    ``vector_store_file_polls``: how many reads a file added to a vector store reports
+    ``in_progress`` before it is ``completed`` (0: at once); see ``vector_stores_api``.
     """
 
     def __init__(
@@ -85,6 +88,7 @@ class ScriptedServer:
         default_reply: ReplyFactory = echo,
         chunk_delay: float = 0.0,
         port: int = 0,
+        vector_store_file_polls: int = 0,
     ) -> None:
         self.api_key = api_key
         self.models = frozenset(models) if models is not None else None
@@ -99,6 +103,8 @@ class ScriptedServer:
         ModelsApi(self.models).register(self._router)
         FilesApi(self._state).register(self._router)
         ContainersApi(self._state).register(self._router)
+        self._vector_stores_api = VectorStoresApi(self._state, file_polls=vector_store_file_polls)
+        self._vector_stores_api.register(self._router)
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -155,7 +161,7 @@ class ScriptedServer:
             if not isinstance(reply, REPLY_TYPES) and not callable(reply):
                 raise TypeError(
                     f"cannot script {reply!r}: use Text, ToolCalls, FunctionCall, "
-                    "CodeInterpreter, ImageGeneration, HttpError or a callable"
+                    "CodeInterpreter, ImageGeneration, FileSearch, HttpError or a callable"
                 )
         with self._state.lock:
             self._state.script.extend(replies)
@@ -166,7 +172,7 @@ class ScriptedServer:
             return list(self._state.script)
 
     def reset(self) -> None:
-        """Forget the script, the records and every stored object."""
+        """Forget the script, the records and every stored object (vector stores too)."""
         self._state.clear()
 
     @property
@@ -238,6 +244,38 @@ class ScriptedServer:
         each a copy whose ``files`` map ids to ``ContainerFile`` (``path``, ``data``, ...)."""
         with self._state.lock:
             return [container.snapshot() for container in self._state.containers.values()]
+
+    @property
+    def vector_stores(self) -> list[VectorStore]:
+        """Vector stores (made by ``POST /v1/vector_stores`` or :meth:`add_vector_store`), oldest
+        first; each a copy whose ``files`` map file ids to ``VectorStoreFile`` (``file``, the
+        upload; ``status``; ``attributes``); its ``searchable_files`` are the completed ones."""
+        with self._state.lock:
+            return [store.snapshot() for store in self._state.vector_stores.values()]
+
+    @property
+    def vector_store_file_polls(self) -> int:
+        """Reads a newly added vector store file stays ``in_progress`` for; may be changed."""
+        return self._vector_stores_api.file_polls
+
+    @vector_store_file_polls.setter
+    def vector_store_file_polls(self, polls: int) -> None:
+        self._vector_stores_api.file_polls = polls
+
+    def add_vector_store(
+        self,
+        *files: StoredFile,
+        name: str = "",
+        metadata: dict[str, str] | None = None,
+        polls: int = 0,
+    ) -> VectorStore:
+        """Make a vector store holding ``files`` (from :meth:`add_file` or :attr:`files`) as if
+        the client had; ``polls`` as ``vector_store_file_polls`` (0: searchable at once)."""
+        store = new_vector_store(self._state, name=name, metadata=metadata)
+        with self._state.lock:
+            for upload in files:
+                add_store_file(self._state, store, upload, polls)
+            return store.snapshot()
 
     def conversation_items(self, conversation_id: str) -> list[dict[str, Any]]:
         with self._state.lock:

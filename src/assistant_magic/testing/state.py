@@ -1,6 +1,6 @@
 """Everything the server remembers, behind one lock: objects, the script, and the records.
 
-Objects: conversations, responses, uploaded files, and code interpreter containers.
+Objects: conversations, responses, uploaded files, code interpreter containers, and vector stores.
 """
 
 from __future__ import annotations
@@ -123,6 +123,119 @@ class Container:
         return dataclasses.replace(self, files=dict(self.files))
 
 
+#: What a vector store file reports while it is processed, and after.
+VECTOR_STORE_FILE_STATUSES = ("in_progress", "completed", "cancelled", "failed")
+#: The chunking the real API reports for files added with the ``auto`` strategy.
+AUTO_CHUNKING: dict[str, Any] = {
+    "type": "static",
+    "static": {"max_chunk_size_tokens": 800, "chunk_overlap_tokens": 400},
+}
+
+
+@dataclass
+class VectorStoreFile:
+    """An uploaded file added to a vector store (its ``id`` is the file's id).
+
+    It reports ``in_progress`` for ``polls_left`` more reads, then ``completed`` (or ``failed``
+    with ``last_error`` when the file type cannot be searched). Only completed files are searched.
+    """
+
+    file: StoredFile
+    vector_store_id: str
+    polls_left: int = 0
+    attributes: dict[str, Any] = field(default_factory=dict)
+    chunking_strategy: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(AUTO_CHUNKING))
+    last_error: dict[str, str] | None = None
+    created_at: int = field(default_factory=lambda: int(time.time()))
+
+    @property
+    def id(self) -> str:
+        return self.file.id
+
+    @property
+    def filename(self) -> str:
+        return self.file.filename
+
+    @property
+    def status(self) -> str:
+        if self.polls_left > 0:
+            return "in_progress"
+        return "failed" if self.last_error is not None else "completed"
+
+    def resource(self) -> dict[str, Any]:
+        done = self.status == "completed"
+        return {
+            "id": self.id,
+            "object": "vector_store.file",
+            "usage_bytes": len(self.file.data) if done else 0,
+            "created_at": self.created_at,
+            "vector_store_id": self.vector_store_id,
+            "status": self.status,
+            "last_error": dict(self.last_error)
+            if self.status == "failed" and self.last_error
+            else None,
+            "chunking_strategy": copy.deepcopy(self.chunking_strategy),
+            "attributes": dict(self.attributes),
+        }
+
+
+@dataclass
+class VectorStore:
+    """A vector store and its files, by file id (oldest first)."""
+
+    id: str
+    name: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    expires_after: dict[str, Any] | None = None
+    created_at: int = field(default_factory=lambda: int(time.time()))
+    last_active_at: int = field(default_factory=lambda: int(time.time()))
+    files: dict[str, VectorStoreFile] = field(default_factory=dict)
+
+    @property
+    def status(self) -> str:
+        busy = any(f.status == "in_progress" for f in self.files.values())
+        return "in_progress" if busy else "completed"
+
+    @property
+    def searchable_files(self) -> list[StoredFile]:
+        """The uploads the ``file_search`` tool searches: files done processing."""
+        return [f.file for f in self.files.values() if f.status == "completed"]
+
+    def file_counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(VECTOR_STORE_FILE_STATUSES, 0)
+        for found in self.files.values():
+            counts[found.status] += 1
+        return {**counts, "total": len(self.files)}
+
+    def resource(self) -> dict[str, Any]:
+        resource: dict[str, Any] = {
+            "id": self.id,
+            "object": "vector_store",
+            "created_at": self.created_at,
+            "name": self.name,
+            "usage_bytes": sum(
+                len(f.file.data) for f in self.files.values() if f.status == "completed"
+            ),
+            "file_counts": self.file_counts(),
+            "status": self.status,
+            "last_active_at": self.last_active_at,
+            "metadata": dict(self.metadata),
+            "expires_at": None,
+        }
+        if self.expires_after is not None:
+            resource["expires_after"] = dict(self.expires_after)
+            days = int(self.expires_after.get("days", 0))
+            resource["expires_at"] = self.last_active_at + days * 24 * 3600
+        return resource
+
+    def snapshot(self) -> VectorStore:
+        files = {
+            key: dataclasses.replace(f, attributes=dict(f.attributes))
+            for key, f in self.files.items()
+        }
+        return dataclasses.replace(self, metadata=dict(self.metadata), files=files)
+
+
 class ServerState:
     """Shared by request threads and background turns.
 
@@ -142,6 +255,7 @@ class ServerState:
         self.tool_outputs: list[tuple[str, Any]] = []
         self.files: dict[str, StoredFile] = {}
         self.containers: dict[str, Container] = {}
+        self.vector_stores: dict[str, VectorStore] = {}
 
     def changed(self) -> None:
         self.lock.notify_all()
@@ -175,4 +289,5 @@ class ServerState:
             self.tool_outputs.clear()
             self.files.clear()
             self.containers.clear()
+            self.vector_stores.clear()
             self.changed()
