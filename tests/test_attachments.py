@@ -111,3 +111,46 @@ def test_resolve_images_from_the_namespace(tmp_path: Path) -> None:
     (tmp_path / "fake.png").write_bytes(b"not a png")
     with pytest.raises(AssistantError, match="attachment"):
         resolve([str(tmp_path / "fake.png")], {})
+
+
+def test_file_search_reads_the_threads_vector_store(ip, server, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from assistant_magic.testing import FileSearch
+
+    (tmp_path / "scouter.txt").write_text("Mamezou: battle strength 530,000.\n")
+    (tmp_path / "table.csv").write_text("fighter,power\nGoku,9001\n")
+    server.vector_store_file_polls = 2  # indexing takes a moment, as on the real service
+    server.script(FileSearch(text="Mamezou's strength is 530,000."), Text("Still 530,000."))
+    cell = "%%ask --file-search -o answer --attach scouter.txt --attach table.csv\nMamezou?"
+    error, _ = run(ip, cell, capsys)
+    assert error is None
+    (store,) = server.vector_stores
+    assert [f.file.filename for f in store.files.values()] == ["scouter.txt"], "CSV: not searchable"
+    body = server.requests_to("POST", "/v1/responses")[0].body
+    (tool,) = body["tools"]
+    assert tool == {"type": "file_search", "vector_store_ids": [store.id]}
+    (message,) = [i for i in body["input"] if i.get("role") == "user"]
+    inline = [part.get("file_id") for part in message["content"] if part["type"] == "input_file"]
+    csv_upload = next(f for f in server.files if f.filename == "table.csv")
+    assert inline == [csv_upload.id], "what file search cannot read goes with the message"
+    assert ip.user_ns["answer"] == (
+        "Mamezou's strength is 530,000.<sup>1</sup>\n\n<sup>1</sup> scouter.txt (file search)"
+    )
+    thread = ip._assistant_magics.session.thread
+    assert thread.vector_store_id == store.id
+
+    error, _ = run(ip, "%%ask --file-search\nAnd now?", capsys)
+    assert error is None
+    again = server.requests_to("POST", "/v1/responses")[-1].body
+    assert again["tools"] == [tool], "the thread's store is reused"
+    assert len(server.vector_stores) == 1
+
+    run(ip, f"%assistant thread delete {thread.id}", capsys)
+    assert server.vector_stores == [] and server.files == []
+
+
+def test_file_search_without_files_says_so(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    server.script(Text("Nothing to search."))
+    error, out = run(ip, "%%ask --file-search\nSearch", capsys)
+    assert error is None
+    assert "file search is on, but this thread has no files to search yet" in out
+    assert "tools" not in server.requests_to("POST", "/v1/responses")[0].body

@@ -20,6 +20,15 @@ if TYPE_CHECKING:
 #: The Files API takes files up to 512 MB.
 MAX_FILE_BYTES = 512 * 1024 * 1024
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp"})
+#: What OpenAI's file search can read; other files (a CSV, say) would fail to index.
+SEARCHABLE_SUFFIXES = frozenset(
+    {".c", ".cpp", ".cs", ".css", ".doc", ".docx", ".go", ".html", ".java", ".js", ".json"}
+    | {".md", ".pdf", ".php", ".pptx", ".py", ".rb", ".sh", ".tex", ".ts", ".txt"}
+)
+
+
+def searchable(filename: str) -> bool:
+    return Path(filename).suffix.lower() in SEARCHABLE_SUFFIXES
 
 
 @dataclass(frozen=True)

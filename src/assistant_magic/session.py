@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .attachments import searchable
 from .backends.interface import InputFile, ToolOutput, TurnRequest
 from .errors import ApiError, AssistantError, ConfigurationError, TurnInterrupted
 from .events import Event, Notice, TurnFinished, Usage
@@ -228,7 +229,8 @@ class Session:
                 size=len(attachment.data),
             )
             if file_id:
-                files.append(InputFile(file_id=file_id, filename=attachment.name))
+                can_search = searching and searchable(attachment.name)
+                files.append(InputFile(file_id, attachment.name, searchable=can_search))
             view.update(Notice(f"attached {attachment.name} ({len(attachment.data):,} bytes)"))
         return tuple(files)
 
@@ -239,7 +241,8 @@ class Session:
         files: Sequence[InputFile],
         view: TurnView,
     ) -> tuple[str, ...]:
-        """The thread's vector store for file search, created at its first file."""
+        """The thread's vector store for file search, created at its first searchable file."""
+        files = [f for f in files if f.searchable]
         store_id = thread.vector_store_id
         if store_id is None and files:
             store_id = backend.create_vector_store(f"assistant_magic {thread.id}")

@@ -32,6 +32,8 @@ class InputFile:
 
     file_id: str
     filename: str
+    #: In the thread's vector store, where file search reads it.
+    searchable: bool = False
 
 
 @dataclass(frozen=True)

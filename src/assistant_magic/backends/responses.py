@@ -158,9 +158,10 @@ def request_params(request: TurnRequest) -> dict[str, Any]:
 
 def _user_message(request: TurnRequest) -> dict[str, Any]:
     text = request.user_text or ""
-    # Files go where a hosted tool reads them (the sandbox, the vector store), else inline.
-    elsewhere = {"code_interpreter", "file_search"} & set(request.hosted_tools)
-    files = [] if elsewhere else request.files
+    # A file goes where a hosted tool reads it (the sandbox, the vector store), else inline.
+    sandbox = "code_interpreter" in request.hosted_tools
+    search = "file_search" in request.hosted_tools
+    files = [f for f in request.files if not sandbox and not (search and f.searchable)]
     if not request.images and not files:
         return {"type": "message", "role": "user", "content": text}
     parts: list[dict[str, Any]] = [{"type": "input_text", "text": text}]
