@@ -46,7 +46,7 @@ class AssistantMagics(Magics):
         "", help="API base URL; empty means $OPENAI_BASE_URL, else OpenAI's own."
     ).tag(config=True)
     api = Enum(
-        ("auto", "responses"),
+        ("auto", "responses", "chat"),
         default_value="auto",
         help="Wire dialect; auto picks the one the server speaks.",
     ).tag(config=True)
@@ -95,6 +95,11 @@ class AssistantMagics(Magics):
     max_image_bytes = Integer(
         25 * 1024 * 1024, help="Largest image file accepted from the server."
     ).tag(config=True)
+    context_window = Integer(
+        16_384,
+        help="Tokens the model reads (chat dialect): older turns are left out of a request "
+        "beyond it, never out of the thread.",
+    ).tag(config=True)
     max_image_pixels = Integer(
         50_000_000, help="Largest image (width × height) accepted from the server."
     ).tag(config=True)
@@ -111,7 +116,11 @@ class AssistantMagics(Magics):
     @argument("--model", help="Model for every following ask.")
     @argument("--instructions", help='System instructions ("" clears them).')
     @argument("--base-url", help='API base URL ("" restores $OPENAI_BASE_URL or OpenAI\'s).')
-    @argument("--api", choices=("auto", "responses"), help="Wire dialect.")
+    @argument(
+        "--api",
+        choices=("auto", "responses", "chat"),
+        help="Wire dialect: responses (OpenAI) or chat (Chat Completions).",
+    )
     @argument(
         "--code-interpreter",
         action=argparse.BooleanOptionalAction,
@@ -273,6 +282,7 @@ class AssistantMagics(Magics):
             partial_images=max(0, min(3, self.partial_images)),
             max_image_bytes=self.max_image_bytes,
             max_image_pixels=self.max_image_pixels,
+            context_window=self.context_window,
         )
 
     @property

@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .attachments import searchable
-from .backends.interface import InputFile, ToolOutput, TurnRequest
+from .backends.interface import InputFile, PastTurn, ToolOutput, ToolRound, TurnRequest
 from .errors import ApiError, AssistantError, ConfigurationError, TurnInterrupted
-from .events import Event, Notice, TurnFinished, Usage
+from .events import Event, Notice, ToolCallRequested, TurnFinished, Usage
 from .images import ImageLimits
 from .toolbox import ToolBox
 from .turn import ToolPlan, TurnLoop, TurnProgress
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from .attachments import Attachment
     from .backends.interface import Backend
     from .settings import Settings
-    from .store import FileRecord, Store, ThreadRecord, TurnRecord
+    from .store import FileRecord, Store, ThreadRecord, ToolCallRecord, TurnRecord
 
 
 class TurnView(Protocol):
@@ -172,6 +172,8 @@ class Session:
                 images=tuple(a.image for a in attachments if a.image is not None),
                 files=files,
                 vector_store_ids=stores,
+                history=() if backend.keeps_history else self._history(thread, turn),
+                context_window=settings.context_window,
             )
             end = loop.run(request)
         except KeyboardInterrupt:
@@ -202,6 +204,16 @@ class Session:
                 f"The response failed: {outcome.error}. Run %assistant retry to try again."
             )
         return outcome
+
+    def _history(self, thread: ThreadRecord, current: TurnRecord) -> tuple[PastTurn, ...]:
+        """The thread as a dialect that resends it needs it: its answered turns, then this one."""
+        calls = self.store.thread_tool_calls(thread.id)
+        past = [
+            PastTurn(turn.user_text, _rounds(calls.get(turn.id, ())), turn.answer_text)
+            for turn in self.store.turns(thread.id)
+            if turn.id != current.id and (turn.answer_text or turn.id in calls)
+        ]
+        return (*past, PastTurn(current.user_text))
 
     def _upload(
         self,
@@ -362,6 +374,21 @@ class Session:
             error=end.error,
             images=tuple(progress.images),
         )
+
+
+def _rounds(records: Sequence[ToolCallRecord]) -> tuple[ToolRound, ...]:
+    """Recorded calls grouped into the model steps that asked for them."""
+    by_round: dict[int, list[ToolCallRecord]] = {}
+    for record in records:
+        if record.status != "pending":  # a call never answered was never sent back
+            by_round.setdefault(record.round, []).append(record)
+    return tuple(
+        ToolRound(
+            calls=tuple(ToolCallRequested(r.call_id, r.name, r.arguments) for r in group),
+            outputs=tuple(ToolOutput(r.call_id, r.output) for r in group),
+        )
+        for _, group in sorted(by_round.items())
+    )
 
 
 def _deny(tool: object, display: str) -> bool | None:

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from .errors import ConfigurationError
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-DIALECTS = ("responses",)
+DIALECTS = ("responses", "chat")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,8 @@ class Settings:
     partial_images: int = 0
     max_image_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
+    #: Tokens the model reads; dialects that resend the thread leave old turns out beyond it.
+    context_window: int = 0
 
     @property
     def masked_key(self) -> str:
@@ -115,6 +117,7 @@ def resolve(
     partial_images: int = 0,
     max_image_bytes: int = 25 * 1024 * 1024,
     max_image_pixels: int = 50_000_000,
+    context_window: int = 0,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     env = os.environ if environ is None else environ
@@ -138,4 +141,5 @@ def resolve(
         partial_images=partial_images,
         max_image_bytes=max_image_bytes,
         max_image_pixels=max_image_pixels,
+        context_window=context_window,
     )

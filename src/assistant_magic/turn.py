@@ -12,7 +12,7 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from .backends.interface import ToolOutput, TurnRequest
+from .backends.interface import PastTurn, ToolOutput, ToolRound, TurnRequest
 from .events import (
     Event,
     ImageData,
@@ -156,6 +156,7 @@ class TurnLoop:
                 user_text=None,
                 tool_outputs=tuple(outputs),
                 tool_choice="none" if last_round else "auto",
+                history=_with_round(request.history, end.tool_calls, outputs),
             )
 
     def _stream(self, request: TurnRequest) -> TurnFinished:
@@ -239,6 +240,19 @@ class TurnLoop:
             raise
         self.emit(StatusChanged("in_progress"))
         return [ToolOutput(r.call_id, r.output, r.images) for r in results]
+
+
+def _with_round(
+    history: tuple[PastTurn, ...],
+    calls: tuple[ToolCallRequested, ...],
+    outputs: list[ToolOutput],
+) -> tuple[PastTurn, ...]:
+    """The history with this turn's latest round of calls (for dialects that resend it)."""
+    if not history:
+        return history
+    current = history[-1]
+    done = ToolRound(calls=calls, outputs=tuple(outputs))
+    return (*history[:-1], replace(current, rounds=(*current.rounds, done)))
 
 
 def _add(total: Usage | None, more: Usage) -> Usage:

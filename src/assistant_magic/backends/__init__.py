@@ -15,4 +15,8 @@ def create_backend(settings: Settings) -> Backend:
         from .responses import ResponsesBackend
 
         return ResponsesBackend(settings)
+    if settings.api == "chat":
+        from .chat import ChatBackend
+
+        return ChatBackend(settings)
     raise ValueError(f"no backend for dialect {settings.api!r}")

@@ -10,7 +10,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ..events import Event
+from ..events import Event, ToolCallRequested
 
 if TYPE_CHECKING:
     from ..tools import ToolSchema
@@ -37,6 +37,23 @@ class InputFile:
 
 
 @dataclass(frozen=True)
+class ToolRound:
+    """One model step's calls and what they returned."""
+
+    calls: tuple[ToolCallRequested, ...]
+    outputs: tuple[ToolOutput, ...]
+
+
+@dataclass(frozen=True)
+class PastTurn:
+    """A turn as a dialect without server-side threads replays it."""
+
+    user_text: str
+    rounds: tuple[ToolRound, ...] = ()
+    answer: str = ""
+
+
+@dataclass(frozen=True)
 class TurnRequest:
     """One request to the model: a user message, or the outputs of the calls it asked for."""
 
@@ -58,10 +75,17 @@ class TurnRequest:
     files: tuple[InputFile, ...] = ()
     #: What file search reads (with "file_search" among the hosted tools).
     vector_store_ids: tuple[str, ...] = ()
+    #: For dialects that keep the thread locally (`Backend.keeps_history` False): the whole
+    #: thread so far, ending with this turn (its question and the tool rounds done).
+    history: tuple[PastTurn, ...] = ()
+    #: Tokens the model can read; the oldest turns are left out of a request beyond it.
+    context_window: int = 0
 
 
 class Backend(Protocol):
     dialect: ClassVar[str]
+    #: True when the server keeps the thread (a Conversation); else each request carries it.
+    keeps_history: ClassVar[bool]
 
     def create_thread(self) -> str | None:
         """Create the server-side thread, returning its id (None if the dialect has none)."""

@@ -44,6 +44,7 @@ STATUS_EVENTS = {"response.queued": "queued", "response.in_progress": "in_progre
 
 class ResponsesBackend:
     dialect: ClassVar[str] = "responses"
+    keeps_history: ClassVar[bool] = True
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings

@@ -1,0 +1,290 @@
+"""The Chat Completions dialect: what Ollama, vLLM, llama.cpp, LM Studio and most services speak.
+
+The server keeps no thread: each request carries the conversation, rebuilt from the package's
+store (`TurnRequest.history`). When it no longer fits the model's context window, the oldest
+turns are left out of the request (never out of the store), whole, so every tool call stays
+with its result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import ApiError
+from ..events import (
+    Event,
+    Notice,
+    ResponseStarted,
+    StatusChanged,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallRequested,
+    TurnFinished,
+    Usage,
+    UsageReported,
+)
+from .interface import PastTurn, ToolOutput, TurnRequest
+from .openai_sdk import api_errors, is_network_error, make_client, raise_api_error
+
+if TYPE_CHECKING:
+    import openai
+
+    from ..settings import Settings
+    from ..tools import ToolSchema
+
+Message = dict[str, Any]
+FINISH_STATUS = {"stop": "completed", "tool_calls": "completed", "length": "incomplete"}
+#: Room kept free in the window for the answer.
+ANSWER_SHARE = 0.25
+
+
+class ChatBackend:
+    dialect: ClassVar[str] = "chat"
+    keeps_history: ClassVar[bool] = False
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: openai.OpenAI | None = None
+
+    @property
+    def client(self) -> openai.OpenAI:
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
+
+    def create_thread(self) -> str | None:
+        return None  # the thread lives in the local store
+
+    def delete_thread(self, remote_id: str) -> None:
+        pass
+
+    def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
+        import openai
+
+        messages, dropped = fit_window(request)
+        if dropped:
+            yield Notice(
+                f"left the oldest {dropped} turn{'s' if dropped > 1 else ''} out of this request "
+                f"to fit the {request.context_window:,}-token context window (they stay in the "
+                "thread)"
+            )
+        with api_errors(self.settings):
+            stream = self.client.chat.completions.create(**request_params(request, messages))
+        try:
+            yield from _translate(stream)
+            for _ in stream:  # to the end, so the connection is reused
+                pass
+        except Exception as exc:
+            if isinstance(exc, openai.OpenAIError) or is_network_error(exc):
+                raise_api_error(exc, self.settings, mid_stream=True)
+            raise
+        finally:
+            stream.close()
+
+    def attach_tool_outputs(self, remote_thread_id: str, outputs: Sequence[ToolOutput]) -> None:
+        pass  # outputs live in the store, which every request replays
+
+    def cancel(self, response_id: str) -> None:
+        pass  # closing the stream is how a chat completion is stopped
+
+    def upload_file(self, filename: str, data: bytes, purpose: str = "user_data") -> str:
+        raise ApiError(
+            f"Cannot attach {filename}: Chat Completions takes images, not files. Attach it on "
+            "a server that speaks the Responses API (--api responses)."
+        )
+
+    def delete_file(self, file_id: str) -> None:
+        pass
+
+    def create_vector_store(self, name: str) -> str:
+        raise ApiError("File search needs the Responses API: use --api responses.")
+
+    def add_to_vector_store(self, vector_store_id: str, file_id: str) -> None:
+        raise ApiError("File search needs the Responses API: use --api responses.")
+
+    def delete_vector_store(self, vector_store_id: str) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+# -- building a request ----------------------------------------------------------------------
+
+
+def request_params(request: TurnRequest, messages: list[Message]) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "model": request.model,
+        "messages": messages,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    if request.tools:
+        params["tools"] = [_function_tool(schema) for schema in request.tools]
+        params["tool_choice"] = _tool_choice(request.tool_choice)
+    return params
+
+
+def fit_window(request: TurnRequest) -> tuple[list[Message], int]:
+    """The messages for the request, and how many old turns were left out to fit."""
+    system = [{"role": "system", "content": request.instructions}] if request.instructions else []
+    turns = [turn_messages(turn, images=()) for turn in request.history[:-1]]
+    current = turn_messages(request.history[-1], images=request.images) if request.history else []
+    budget = int(request.context_window * (1 - ANSWER_SHARE)) if request.context_window else 0
+    dropped = 0
+    if budget:
+        used = count_tokens(system) + count_tokens(current)
+        sizes = [count_tokens(messages) for messages in turns]
+        while turns and used + sum(sizes[dropped:]) > budget:
+            dropped += 1
+        turns = turns[dropped:]
+    kept = [message for messages in turns for message in messages]
+    return [*system, *kept, *current], dropped
+
+
+def turn_messages(turn: PastTurn, images: Iterable[Any]) -> list[Message]:
+    """A turn as chat messages: the question, each round of calls and results, the answer."""
+    pictures = list(images)
+    content: Any = turn.user_text
+    if pictures:
+        content = [{"type": "text", "text": turn.user_text}] + [
+            {"type": "image_url", "image_url": {"url": image.data_url()}} for image in pictures
+        ]
+    messages: list[Message] = [{"role": "user", "content": content}]
+    for round_ in turn.rounds:
+        messages.append(
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": call.call_id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": call.arguments},
+                    }
+                    for call in round_.calls
+                ],
+            }
+        )
+        messages += [
+            {"role": "tool", "tool_call_id": output.call_id, "content": output.output}
+            for output in round_.outputs
+        ]
+    if turn.answer:
+        messages.append({"role": "assistant", "content": turn.answer})
+    return messages
+
+
+def count_tokens(messages: Sequence[Message]) -> int:
+    """Tokens the messages take: tiktoken's count where it is installed, else ~4 chars each."""
+    text = json.dumps(messages, ensure_ascii=False)
+    encoding = _encoding()
+    if encoding is not None:
+        return len(encoding.encode(text, disallowed_special=()))
+    return len(text) // 4 + 1
+
+
+_ENCODING: list[Any] = []
+
+
+def _encoding() -> Any | None:
+    if not _ENCODING:
+        try:
+            import tiktoken
+
+            _ENCODING.append(tiktoken.get_encoding("o200k_base"))
+        except Exception:  # not installed, or its data cannot be fetched offline
+            _ENCODING.append(None)
+    return _ENCODING[0]
+
+
+def _function_tool(schema: ToolSchema) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": schema.name,
+            "description": schema.description,
+            "parameters": schema.parameters,
+            "strict": schema.strict,
+        },
+    }
+
+
+def _tool_choice(choice: str) -> str | dict[str, Any]:
+    if choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+# -- reading the stream ----------------------------------------------------------------------
+
+
+def _translate(stream: Any) -> Generator[Event, None, None]:
+    """Chunks → our events, ending with exactly one `TurnFinished`."""
+    text: list[str] = []
+    calls: dict[int, list[str]] = {}  # index -> [call id, name, arguments]
+    response_id: str | None = None
+    model = ""
+    finish: str | None = None
+    usage: Usage | None = None
+    for chunk in stream:
+        if response_id is None:
+            response_id, model = chunk.id, chunk.model
+            yield ResponseStarted(response_id=response_id, model=model)
+            yield StatusChanged("in_progress")
+        if chunk.usage is not None:
+            usage = _usage(chunk.usage)
+        for choice in chunk.choices[:1]:
+            delta = choice.delta
+            if delta.content:
+                text.append(delta.content)
+                yield TextDelta(delta.content)
+            for piece in delta.tool_calls or ():
+                call = calls.setdefault(piece.index, ["", "", ""])
+                if piece.id:
+                    call[0] = piece.id
+                if piece.function is not None:
+                    call[1] += piece.function.name or ""
+                    call[2] += piece.function.arguments or ""
+                    yield ToolCallDelta(call[0], call[1], piece.function.arguments or "")
+            finish = choice.finish_reason or finish
+    if usage is not None:
+        yield UsageReported(usage)
+    if finish is None:
+        yield TurnFinished(
+            status="failed",
+            text="".join(text),
+            response_id=response_id,
+            usage=usage,
+            error="The stream ended before the answer finished.",
+            model=model,
+        )
+        return
+    requested = tuple(
+        ToolCallRequested(call_id=c[0] or f"call_{i}", name=c[1], arguments=c[2] or "{}")
+        for i, c in sorted(calls.items())
+    )
+    status = FINISH_STATUS.get(finish, "completed")
+    yield TurnFinished(
+        status=status,  # type: ignore[arg-type]
+        text="".join(text),
+        response_id=response_id,
+        usage=usage,
+        error="stopped early: max_output_tokens" if status == "incomplete" else None,
+        model=model,
+        tool_calls=requested,
+    )
+
+
+def _usage(usage: Any) -> Usage:
+    details = getattr(usage, "prompt_tokens_details", None)
+    return Usage(
+        input_tokens=usage.prompt_tokens or 0,
+        output_tokens=usage.completion_tokens or 0,
+        total_tokens=usage.total_tokens or 0,
+        cached_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0,
+    )
