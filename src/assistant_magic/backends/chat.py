@@ -139,7 +139,7 @@ def fit_window(request: TurnRequest) -> tuple[list[Message], int]:
     if budget:
         used = count_tokens(system) + count_tokens(current)
         sizes = [count_tokens(messages) for messages in turns]
-        while turns and used + sum(sizes[dropped:]) > budget:
+        while dropped < len(turns) and used + sum(sizes[dropped:]) > budget:
             dropped += 1
         turns = turns[dropped:]
     kept = [message for messages in turns for message in messages]
