@@ -45,11 +45,19 @@ File search runs over the vector stores the client made (``/v1/vector_stores``):
 streams a ``file_search_call`` over the request's ``file_search`` tool's stores, then a message
 with ``file_citation`` annotations; ``context.searchable_files`` lets a reply factory quote them.
 
-It speaks the Responses API (streamed or not, background, cancel), Conversations, Files,
-Containers, Vector Stores and Models over real loopback HTTP, keeps the real API's rules (auth,
-known models, tool calls and outputs pairing up, attachments and vector stores that resolve) and,
-given OpenAI's OpenAPI document, validates all traffic against it. See ``pytest_plugin``
-for the ``openai_server`` fixture and ``python -m assistant_magic.testing`` for a demo server.
+The same script answers Chat Completions, the dialect of self-hosted servers (Ollama, vLLM,
+llama.cpp): ``client.chat.completions.create(model=..., messages=[...], stream=True)`` streams
+``chat.completion.chunk``s (text deltas, ``tool_calls`` deltas by index, ``data: [DONE]``), and
+``server.chat_messages(i)`` is the history the client sent in its i-th chat request.
+``ScriptedServer(chat_only=True)`` answers 404 on ``/v1/responses`` and ``/v1/conversations``,
+as servers that only speak chat do.
+
+It speaks the Responses API (streamed or not, background, cancel), Chat Completions,
+Conversations, Files, Containers, Vector Stores and Models over real loopback HTTP, keeps the real
+API's rules (auth, known models, tool calls and outputs pairing up, attachments and vector stores
+that resolve) and, given OpenAI's OpenAPI document, validates all traffic against it. See
+``pytest_plugin`` for the ``openai_server`` fixture and ``python -m assistant_magic.testing`` for a
+demo server.
 """
 
 from .openapi import SPEC_ENV_VAR, OpenApiSpec, TrafficValidator, load_spec

@@ -32,6 +32,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="PATH",
         help="openapi.json to validate against (or $ASSISTANT_MAGIC_OPENAPI)",
     )
+    parser.add_argument(
+        "--chat-only",
+        action="store_true",
+        help="speak only Chat Completions: 404 on /v1/responses and /v1/conversations",
+    )
     args = parser.parse_args(argv)
 
     server = ScriptedServer(
@@ -40,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         chunk_delay=args.chunk_delay,
         port=args.port,
         models=None,
+        chat_only=args.chat_only,
     )
     # Stop on Ctrl-C or SIGTERM even if SIGINT was ignored by whoever started us (a shell runs
     # background jobs that way, and Python then installs no KeyboardInterrupt handler).

@@ -218,6 +218,22 @@ class TrafficValidator:
         label = f"stream event {event.get('type')!r} #{event.get('sequence_number')}"
         return [f"{label}: {v}" for v in self.spec.violations(schema, event)]
 
+    def chunk_violations(
+        self, method: str, path: str, chunk: Mapping[str, Any], number: int
+    ) -> list[str]:
+        """One frame of a ``data:``-only stream (Chat Completions), the ``number``-th from 0:
+        checked against the operation's ``text/event-stream`` schema, or an ``{"error": ...}``
+        frame against the error envelope."""
+        if "error" in chunk and "object" not in chunk:
+            schema: str | None = ERROR_SCHEMA
+        else:
+            operation = self.spec.operation(method, path)
+            schema = operation.event_schema if operation else None
+        if schema is None:
+            return []
+        label = f"{method} /v1{path} stream chunk #{number}"
+        return [f"{label}: {v}" for v in self.spec.violations(schema, chunk)]
+
 
 # -- document preparation ----------------------------------------------------------------------
 

@@ -99,6 +99,45 @@ def model_not_found(model: str) -> ApiFailure:
     )
 
 
+def check_model(models: frozenset[str] | None, model: object) -> None:
+    """The request names a model the server knows (any, when ``models`` is None)."""
+    if not model:
+        raise ApiFailure(
+            400,
+            "Missing required parameter: 'model'.",
+            param="model",
+            code="missing_required_parameter",
+        )
+    if models is not None and model not in models:
+        raise model_not_found(str(model))
+
+
+def take_reply(state: ServerState, default_reply: ReplyFactory, context: ReplyContext) -> Step:
+    """The next scripted reply (the default one when the script is empty), as played."""
+    with state.lock:
+        scripted: ScriptItem | None = state.script.popleft() if state.script else None
+    item = scripted if scripted is not None else default_reply
+    reply = item if isinstance(item, REPLY_TYPES) else item(context)
+    if not isinstance(reply, REPLY_TYPES):
+        raise TypeError(
+            f"a reply factory returned {reply!r}, not Text, ToolCalls, FunctionCall, "
+            "CodeInterpreter, ImageGeneration, FileSearch or HttpError"
+        )
+    return as_step(reply)
+
+
+def http_error_failure(reply: HttpError) -> ApiFailure:
+    """A scripted :class:`HttpError` as the failure the server answers with."""
+    return ApiFailure(
+        reply.status,
+        reply.error_message(),
+        type=reply.error_type(),
+        param=reply.param,
+        code=reply.error_code(),
+        headers=reply.response_headers(),
+    )
+
+
 class ResponsesApi:
     def __init__(self, state: ServerState, settings: ResponsesSettings) -> None:
         self.state = state
@@ -126,9 +165,9 @@ class ResponsesApi:
         stores = searched_stores(self.state, body)
 
         context_for_reply = ReplyContext(body, items, context, seen.images, seen.files, stores)
-        reply = self._next_reply(context_for_reply)
+        reply = take_reply(self.state, self.settings.default_reply, context_for_reply)
         if isinstance(reply, HttpError):
-            raise _as_failure(reply)
+            raise http_error_failure(reply)
         self._check_tool_use(body, reply)
         delay = reply.chunk_delay if reply.chunk_delay is not None else self.settings.chunk_delay
         generate = self._generator(body, context_for_reply, reply, delay)
@@ -152,15 +191,7 @@ class ResponsesApi:
                 self.settings.check_event(event)
 
     def _check_model(self, model: object) -> None:
-        if not model:
-            raise ApiFailure(
-                400,
-                "Missing required parameter: 'model'.",
-                param="model",
-                code="missing_required_parameter",
-            )
-        if self.settings.models is not None and model not in self.settings.models:
-            raise model_not_found(str(model))
+        check_model(self.settings.models, model)
 
     def _context(self, body: Mapping[str, Any]) -> tuple[Conversation | None, list[Item]]:
         """The conversation this turn joins (if any) and the items the model sees before it."""
@@ -215,18 +246,6 @@ class ResponsesApi:
             message = f"No tool output found for function call {call_id}."
             raise ApiFailure(400, message, param="input")
 
-    def _next_reply(self, context: ReplyContext) -> Step:
-        with self.state.lock:
-            scripted: ScriptItem | None = self.state.script.popleft() if self.state.script else None
-        item = scripted if scripted is not None else self.settings.default_reply
-        reply = item if isinstance(item, REPLY_TYPES) else item(context)
-        if not isinstance(reply, REPLY_TYPES):
-            raise TypeError(
-                f"a reply factory returned {reply!r}, not Text, ToolCalls, FunctionCall, "
-                "CodeInterpreter, ImageGeneration, FileSearch or HttpError"
-            )
-        return as_step(reply)
-
     def _check_tool_use(self, body: Mapping[str, Any], reply: Step) -> None:
         """Record a reply that uses what the request did not allow (answered all the same)."""
         choice = ToolChoice.of(body)
@@ -260,7 +279,7 @@ class ResponsesApi:
             self.state.report(mistakes)
             return lambda turn: file_search_events(turn, reply, plan, delay=delay)
         if isinstance(reply, HttpError):
-            raise _as_failure(reply)
+            raise http_error_failure(reply)
         return lambda turn: reply_events(turn, reply, delay=delay)
 
     def _start_turn(
@@ -349,14 +368,3 @@ def _conversation_id(reference: object) -> str:
     if isinstance(reference, Mapping):
         return str(reference.get("id"))
     return str(reference)
-
-
-def _as_failure(reply: HttpError) -> ApiFailure:
-    return ApiFailure(
-        reply.status,
-        reply.error_message(),
-        type=reply.error_type(),
-        param=reply.param,
-        code=reply.error_code(),
-        headers=reply.response_headers(),
-    )

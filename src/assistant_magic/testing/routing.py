@@ -5,10 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .wire import Answer, ApiFailure, RecordedRequest
 
 Handler = Callable[[RecordedRequest], Answer]
+#: Given a request body the spec rejects, the error the real API answers (None: not known, so
+#: the server answers with the spec's complaint, marked as its own words).
+Rejection = Callable[[Any], ApiFailure | None]
 
 
 @dataclass(frozen=True)
@@ -17,6 +21,7 @@ class Route:
     template: str
     pattern: re.Pattern[str]
     handler: Handler
+    rejection: Rejection | None = None
 
 
 class Router:
@@ -29,8 +34,11 @@ class Router:
     def __init__(self) -> None:
         self._routes: list[Route] = []
 
-    def add(self, method: str, template: str, handler: Handler) -> None:
-        self._routes.append(Route(method.upper(), template, _compile(template), handler))
+    def add(
+        self, method: str, template: str, handler: Handler, *, rejection: Rejection | None = None
+    ) -> None:
+        route = Route(method.upper(), template, _compile(template), handler, rejection)
+        self._routes.append(route)
         # Literal segments win over placeholders: /responses/compact before /responses/{id}.
         self._routes.sort(key=lambda route: route.template.count("{"))
 

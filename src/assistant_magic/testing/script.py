@@ -1,8 +1,9 @@
 """What a test scripts the server to answer: reply types and the default echo reply.
 
-``ScriptedServer.script(*replies)`` queues replies; each accepted ``POST /v1/responses`` takes the
-next one. A queued item may also be a callable that receives a :class:`ReplyContext` and returns a
-reply, for answers that depend on the request.
+``ScriptedServer.script(*replies)`` queues replies; each accepted ``POST /v1/responses`` or
+``POST /v1/chat/completions`` takes the next one (the same script plays in both dialects, except
+hosted tool steps, which exist only in the Responses API). A queued item may also be a callable
+that receives a :class:`ReplyContext` and returns a reply, for answers that depend on the request.
 
 A model step that calls tools is a :class:`ToolCalls` (a lone :class:`FunctionCall` is short for
 a one-call step). The client answers with ``function_call_output`` items in its next request, which
@@ -379,7 +380,15 @@ class InputFile:
 
 @dataclass(frozen=True)
 class ReplyContext:
-    """What a reply factory may look at: the request and the items the model would see."""
+    """What a reply factory may look at: the request and the items the model would see.
+
+    For a Chat Completions request (:attr:`dialect` ``"chat"``) the ``messages`` are read as
+    Responses items (see ``chat_items``): ``input_items`` are the messages after the last
+    assistant message (the new user message, or the tool messages as ``function_call_output``),
+    ``history`` the ones up to it (assistant ``tool_calls`` as ``function_call`` items). So
+    :attr:`last_user_text`, :attr:`tool_results`, :attr:`input_images` and the rest read alike in
+    both dialects.
+    """
 
     body: Mapping[str, Any]
     input_items: Sequence[Mapping[str, Any]]
@@ -387,6 +396,12 @@ class ReplyContext:
     images: Sequence[InputImage] = ()
     files: Sequence[InputFile] = ()
     stores: Sequence[VectorStore] = ()
+
+    @property
+    def dialect(self) -> Literal["responses", "chat"]:
+        """``"chat"`` for ``POST /v1/chat/completions`` (the body has ``messages``), else
+        ``"responses"``."""
+        return "chat" if "messages" in self.body else "responses"
 
     @property
     def vector_stores(self) -> list[VectorStore]:

@@ -8,6 +8,10 @@ body, JSON answer and stream event is checked against it and mismatches collect 
 
 Each request goes through one pipeline: record -> authenticate -> route -> validate the body ->
 the API family's handler -> validate what goes out.
+
+Two dialects answer from the same script: the Responses API (``POST /v1/responses``, with
+conversations) and Chat Completions (``POST /v1/chat/completions``, the whole thread in each
+request's ``messages``; see ``chat_api``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .chat_api import ChatApi
 from .containers_api import ContainersApi
 from .conversations_api import ConversationsApi
 from .files_api import FilesApi, content_type_for, new_file_id
@@ -33,7 +38,7 @@ from .models_api import ModelsApi
 from .multipart import MultipartForm, is_multipart, parse_multipart
 from .openapi import TrafficValidator, load_spec, resolve_spec_path
 from .responses_api import ResponsesApi, ResponsesSettings
-from .routing import Router
+from .routing import Route, Router
 from .script import REPLY_TYPES, ReplyFactory, ScriptItem, echo
 from .sse import ClientDisconnected, HangUp, SseWriter, encode_json
 from .state import Container, ServerState, StoredFile, VectorStore
@@ -42,6 +47,7 @@ from .wire import (
     Answer,
     ApiFailure,
     BytesAnswer,
+    Dropped,
     Event,
     EventStream,
     JsonAnswer,
@@ -77,6 +83,8 @@ class ScriptedServer:
     ``port``: 0 picks a free port.
     ``vector_store_file_polls``: how many reads a file added to a vector store reports
     ``in_progress`` before it is ``completed`` (0: at once); see ``vector_stores_api``.
+    ``chat_only``: speak only Chat Completions (and files, models, ...), answering 404 on
+    ``/v1/responses`` and ``/v1/conversations`` as llama.cpp's server or Ollama do.
     """
 
     def __init__(
@@ -89,6 +97,7 @@ class ScriptedServer:
         chunk_delay: float = 0.0,
         port: int = 0,
         vector_store_file_polls: int = 0,
+        chat_only: bool = False,
     ) -> None:
         self.api_key = api_key
         self.models = frozenset(models) if models is not None else None
@@ -97,9 +106,12 @@ class ScriptedServer:
         spec_path = resolve_spec_path(openapi)
         self.validator = TrafficValidator(load_spec(spec_path)) if spec_path else None
         self._router = Router()
+        self.chat_only = chat_only
         settings = ResponsesSettings(self.models, chunk_delay, default_reply, self._check_event)
-        ResponsesApi(self._state, settings).register(self._router)
-        ConversationsApi(self._state).register(self._router)
+        if not chat_only:
+            ResponsesApi(self._state, settings).register(self._router)
+            ConversationsApi(self._state).register(self._router)
+        ChatApi(self._state, settings).register(self._router)
         ModelsApi(self.models).register(self._router)
         FilesApi(self._state).register(self._router)
         ContainersApi(self._state).register(self._router)
@@ -156,7 +168,8 @@ class ScriptedServer:
     # -- scripting and records -------------------------------------------------------------
 
     def script(self, *replies: ScriptItem) -> None:
-        """Queue replies; each accepted ``POST /v1/responses`` takes the next one."""
+        """Queue replies; each accepted ``POST /v1/responses`` or ``POST /v1/chat/completions``
+        takes the next one."""
         for reply in replies:
             if not isinstance(reply, REPLY_TYPES) and not callable(reply):
                 raise TypeError(
@@ -185,6 +198,17 @@ class ScriptedServer:
         full = path if path.startswith("/v1/") else "/v1" + path
         return [r for r in self.requests if r.method == method.upper() and r.path == full]
 
+    def chat_messages(self, index: int = -1) -> list[dict[str, Any]]:
+        """The ``messages`` of the ``index``-th ``POST /v1/chat/completions`` request (counting
+        every one recorded, rejected or retried ones too; negative counts from the end), as
+        sent: the history the client rebuilt for that request."""
+        chats = self.requests_to("POST", "/chat/completions")
+        if not chats:
+            raise IndexError("no POST /v1/chat/completions request was recorded")
+        body = chats[index].body
+        messages = body.get("messages") if isinstance(body, dict) else None
+        return json.loads(json.dumps(messages)) if isinstance(messages, list) else []
+
     @property
     def validation_errors(self) -> list[str]:
         with self._state.lock:
@@ -194,15 +218,17 @@ class ScriptedServer:
     def tool_outputs(self) -> list[tuple[str, Any]]:
         """``(call_id, output)`` of every ``function_call_output`` accepted, in arrival order.
 
-        Counted from ``POST /v1/responses`` input that passed the API's rules and from items added
-        to conversations; ``output`` is as sent (a string, or a list of content parts).
+        Counted from ``POST /v1/responses`` input that passed the API's rules, from items added
+        to conversations, and from the trailing ``role: "tool"`` messages of accepted
+        ``POST /v1/chat/completions`` requests (each once, though the client re-sends them with
+        every later request); ``output`` is as sent (a string, or a list of content parts).
         """
         with self._state.lock:
             return list(self._state.tool_outputs)
 
     @property
     def disconnects(self) -> list[str]:
-        """Ids of responses whose streaming client hung up mid-stream."""
+        """Ids of responses (or chat completions) whose streaming client hung up mid-stream."""
         with self._state.lock:
             return list(self._state.disconnects)
 
@@ -316,7 +342,7 @@ class ScriptedServer:
             route, params = self._router.resolve(request.method, path)
             if unparsable:
                 raise ApiFailure(400, _BAD_JSON)
-            self._check_request(request.method, path, request.body)
+            self._check_request(request.method, path, request.body, route)
             answer = route.handler(dataclasses.replace(request, params=params))
         except ApiFailure as failure:
             answer = failure.answer()
@@ -325,6 +351,9 @@ class ScriptedServer:
             answer = ApiFailure(
                 500, f"{exc!r}", type="server_error", headers={"x-should-retry": "false"}
             ).answer()
+        if isinstance(answer, EventStream) and answer.dialect == "chat" and path is not None:
+            chunks = self._checked_chunks(request.method, path, answer.events)
+            return EventStream(chunks, answer.on_disconnect, answer.dialect)
         if isinstance(answer, EventStream):
             return EventStream(self._checked(answer.events), answer.on_disconnect)
         if isinstance(answer, JsonAnswer) and self.validator is not None and path is not None:
@@ -347,7 +376,7 @@ class ScriptedServer:
                 code="invalid_api_key",
             )
 
-    def _check_request(self, method: str, path: str, body: object) -> None:
+    def _check_request(self, method: str, path: str, body: object, route: Route) -> None:
         if self.validator is None:
             return
         if isinstance(body, MultipartForm):
@@ -366,6 +395,9 @@ class ScriptedServer:
         problems = self.validator.request_violations(method, path, body)
         if problems:
             self._record(problems)
+            known = route.rejection(body) if route.rejection is not None else None
+            if known is not None:
+                raise known  # the real API's words for this one
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise scripted_failure(400, problems[0] + more)
 
@@ -373,6 +405,14 @@ class ScriptedServer:
         for event in events:
             self._check_event(event)
             yield event
+
+    def _checked_chunks(
+        self, method: str, path: str, chunks: Generator[Event, None, None]
+    ) -> Generator[Event, None, None]:
+        for number, chunk in enumerate(chunks):
+            if self.validator is not None:
+                self._record(self.validator.chunk_violations(method, path, chunk, number))
+            yield chunk
 
     def _check_event(self, event: Event) -> None:
         if self.validator is not None:
@@ -464,6 +504,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(answer)
             elif isinstance(answer, BytesAnswer):
                 self._send_bytes(answer)
+            elif isinstance(answer, Dropped):
+                self.close_connection = True  # not a byte: the client sees the connection close
             else:
                 self._send_stream(answer)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
@@ -517,14 +559,32 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Transfer-Encoding", "chunked")
             self.send_header("Cache-Control", "no-cache")
             self.end_headers()
-            for event in stream.events:
-                writer.send(event)
+            if stream.dialect == "chat":
+                self._send_chunks(writer, stream)
+            else:
+                for event in stream.events:
+                    writer.send(event)
             writer.close()
         except HangUp:
             self.close_connection = True  # the body stays unterminated, as on a broken network
         except (ClientDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
             stream.on_disconnect()
+
+    @staticmethod
+    def _send_chunks(writer: SseWriter, stream: EventStream) -> None:
+        """Chat Completions framing: ``data:`` lines, then ``data: [DONE]`` unless it failed."""
+        failed = False
+        for chunk in stream.events:
+            writer.send_data(chunk)
+            failed = _ends_stream(chunk)
+        if not failed:
+            writer.send_done()
+
+
+def _ends_stream(event: Event) -> bool:
+    """An ``{"error": ...}`` frame ends a chat stream: no ``[DONE]`` follows it."""
+    return "error" in event and "object" not in event
 
 
 def _parse_json(raw: bytes) -> tuple[Any, bool]:

@@ -23,7 +23,8 @@ class HangUp(Exception):
 
 
 class SseWriter:
-    """Writes ``event: <type>`` / ``data: <json>`` frames the way the Responses API does."""
+    """Writes ``event: <type>`` / ``data: <json>`` frames the way the Responses API does, or
+    bare ``data: <json>`` frames and ``data: [DONE]`` the way Chat Completions does."""
 
     def __init__(self, wfile: _Writable) -> None:
         self._wfile = wfile
@@ -31,6 +32,14 @@ class SseWriter:
     def send(self, event: Event) -> None:
         frame = f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
         self._chunk(frame.encode("utf-8"))
+
+    def send_data(self, event: Event) -> None:
+        """A frame without an ``event:`` line (a chat completion chunk)."""
+        self._chunk(f"data: {json.dumps(event, separators=(',', ':'))}\n\n".encode())
+
+    def send_done(self) -> None:
+        """Chat Completions' end-of-stream marker."""
+        self._chunk(b"data: [DONE]\n\n")
 
     def close(self) -> None:
         self._write(b"0\r\n\r\n")

@@ -7,6 +7,12 @@ function. A script that does otherwise is a mistake in the test or in the client
 the server records it in ``validation_errors`` - but still answers, because small and local
 models do call unknown tools and clients must cope. ``FunctionCall(..., undeclared=True)``
 scripts such a call on purpose.
+
+Both dialects are read: Responses tools (``{"type": "function", "name": ...}``, ``tool_choice``
+``{"type": "function", "name": ...}`` or ``{"type": "allowed_tools", "mode", "tools"}``) and Chat
+Completions tools (``{"type": "function", "function": {"name": ...}}``, ``tool_choice``
+``{"type": "function", "function": {"name": ...}}`` or ``{"type": "allowed_tools",
+"allowed_tools": {"mode", "tools"}}``).
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .script import FunctionCall
 
-_WHO = "scripted reply to POST /v1/responses"
 _ON_PURPOSE = "script FunctionCall(..., undeclared=True) if that is the point of the test"
 
 
@@ -29,7 +34,8 @@ class ToolChoice:
     ``allowed_tools``), None if it does not. ``forced``: the function ``tool_choice`` forces.
     ``other``: a ``tool_choice`` for a non-function tool (hosted, MCP, custom), which a scripted
     FunctionCall never satisfies but is not judged here. ``hosted``: the types of the tools the
-    server runs itself (``code_interpreter``, ``image_generation``, ...)."""
+    server runs itself (``code_interpreter``, ``image_generation``, ...). ``endpoint``: the path
+    the request went to, for the messages."""
 
     offered: tuple[str, ...]
     mode: str = "auto"
@@ -38,13 +44,15 @@ class ToolChoice:
     other: bool = False
     parallel: bool = True
     hosted: frozenset[str] = frozenset()
+    endpoint: str = "/v1/responses"
 
     @classmethod
-    def of(cls, body: Mapping[str, Any]) -> ToolChoice:
+    def of(cls, body: Mapping[str, Any], *, endpoint: str = "/v1/responses") -> ToolChoice:
         base = cls(
             tuple(_function_names(body.get("tools"))),
             parallel=body.get("parallel_tool_calls") is not False,
             hosted=frozenset(_hosted_types(body.get("tools"))),
+            endpoint=endpoint,
         )
         choice = body.get("tool_choice")
         if isinstance(choice, str) and choice in ("none", "auto", "required"):
@@ -53,17 +61,23 @@ class ToolChoice:
             return base
         kind = choice.get("type")
         if kind == "function":
-            name = str(choice.get("name"))
+            name = str(_function_name(choice))
             return replace(base, mode="required", allowed=frozenset([name]), forced=name)
         if kind == "allowed_tools":
-            mode = "required" if choice.get("mode") == "required" else "auto"
-            allowed = frozenset(_function_names(choice.get("tools")))
+            nested = choice.get("allowed_tools")  # Chat Completions nests mode and tools
+            spec = nested if isinstance(nested, Mapping) else choice
+            mode = "required" if spec.get("mode") == "required" else "auto"
+            allowed = frozenset(_function_names(spec.get("tools")))
             return replace(base, mode=mode, allowed=allowed)
         return replace(base, other=True)
 
+    @property
+    def _who(self) -> str:
+        return f"scripted reply to POST {self.endpoint}"
+
     def request_mistakes(self) -> list[str]:
         """Contradictions inside the request itself (the client's mistake)."""
-        where = "POST /v1/responses request"
+        where = f"POST {self.endpoint} request"
         if self.forced is not None and self.forced not in self.offered:
             return [
                 f"{where}: tool_choice forces function {self.forced!r}, which is not among the "
@@ -78,12 +92,12 @@ class ToolChoice:
         if calls is None:
             if self.mode == "required" and not self.other:
                 wanted = f"function {self.forced!r}" if self.forced else "'required'"
-                return [f"{_WHO} is text, but tool_choice {wanted} requires a tool call"]
+                return [f"{self._who} is text, but tool_choice {wanted} requires a tool call"]
             return []
         problems = [problem for call in calls for problem in self._call_mistakes(call)]
         if len(calls) > 1 and not self.parallel:
             problems.append(
-                f"{_WHO} makes {len(calls)} calls in one step, but the request set "
+                f"{self._who} makes {len(calls)} calls in one step, but the request set "
                 "parallel_tool_calls false"
             )
         return problems
@@ -91,7 +105,7 @@ class ToolChoice:
     def hosted_mistakes(self, tool: str) -> list[str]:
         """How a reply that uses the hosted tool ``tool`` (``code_interpreter``, ...) breaks the
         request's rules. Such a call cannot be made on purpose: the server runs hosted tools."""
-        uses = f"{_WHO} uses the {tool} tool"
+        uses = f"{self._who} uses the {tool} tool"
         if tool not in self.hosted:
             return [f"{uses}, but the request does not offer it (tools: {sorted(self.hosted)})"]
         if self.mode == "none":
@@ -103,7 +117,7 @@ class ToolChoice:
     def _call_mistakes(self, call: FunctionCall) -> list[str]:
         if call.undeclared:
             return []
-        calls = f"{_WHO} calls {call.name!r}"
+        calls = f"{self._who} calls {call.name!r}"
         if self.mode == "none":
             return [f"{calls}, but the request set tool_choice 'none' ({_ON_PURPOSE})"]
         if not self.offered:
@@ -127,10 +141,19 @@ def _function_names(tools: object) -> list[str]:
     if not isinstance(tools, list):
         return []
     return [
-        str(tool.get("name"))
+        str(_function_name(tool))
         for tool in tools
         if isinstance(tool, Mapping) and tool.get("type") == "function"
     ]
+
+
+def _function_name(tool: Mapping[str, Any]) -> object:
+    """The name in a function tool or forced choice: top level (Responses) or under
+    ``function`` (Chat Completions)."""
+    nested = tool.get("function")
+    if "name" not in tool and isinstance(nested, Mapping):
+        return nested.get("name")
+    return tool.get("name")
 
 
 def _hosted_types(tools: object) -> list[str]:

@@ -1,17 +1,18 @@
 """The HTTP-level vocabulary every API family shares: a recorded request, answers, OpenAI errors.
 
 Handlers take a :class:`RecordedRequest` and return a :class:`JsonAnswer`, an
-:class:`EventStream` or a :class:`BytesAnswer`, or raise :class:`ApiFailure`; only the server
-touches sockets.
+:class:`EventStream`, a :class:`BytesAnswer` or :class:`Dropped`, or raise :class:`ApiFailure`;
+only the server touches sockets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-#: A stream event as sent on the wire: a JSON object with a ``type``.
+#: A stream event as sent on the wire: a JSON object (with a ``type`` in the Responses API; a
+#: ``chat.completion.chunk`` or an ``{"error": ...}`` frame in Chat Completions).
 Event = dict[str, Any]
 
 
@@ -50,10 +51,14 @@ class EventStream:
     """A server-sent event stream: ``events`` is pulled one event at a time while writing.
 
     ``on_disconnect`` runs (instead of further pulls) when the client goes away mid-stream.
+    ``dialect`` sets the framing: ``"responses"`` writes ``event: <type>`` and ``data:`` lines;
+    ``"chat"`` writes ``data:`` lines only and ends with ``data: [DONE]`` (unless the last frame
+    was an ``{"error": ...}``), as Chat Completions does.
     """
 
     events: Generator[Event, None, None]
     on_disconnect: Callable[[], None]
+    dialect: Literal["responses", "chat"] = "responses"
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,12 @@ class BytesAnswer:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-Answer = JsonAnswer | EventStream | BytesAnswer
+@dataclass(frozen=True)
+class Dropped:
+    """No answer at all: the server closes the connection, as a dying upstream does."""
+
+
+Answer = JsonAnswer | EventStream | BytesAnswer | Dropped
 
 
 def error_body(
