@@ -1,0 +1,140 @@
+"""The same scenarios over both wire dialects: Responses (server-side thread) and Chat
+Completions (the thread replayed from the local store)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from assistant_magic.store import Store
+from assistant_magic.testing import FunctionCall, HttpError, ScriptedServer, Text, ToolCalls
+
+CALC = '''
+def calc_strength(name: str) -> int:
+    """Calculate battle strength.
+
+    Args:
+        name: the fighter's name
+    """
+    return 530_000 if name == "Mamezou" else 9001
+'''
+ENDPOINT = {"responses": "/v1/responses", "chat": "/v1/chat/completions"}
+
+
+@pytest.fixture(params=["responses", "chat"])
+def dialect(request: pytest.FixtureRequest, ip: InteractiveShell) -> str:
+    ip.run_line_magic("assistant", f"--api {request.param}")
+    return str(request.param)
+
+
+def run(ip: InteractiveShell, cell: str, capsys: pytest.CaptureFixture[str]) -> tuple[Any, str]:
+    result = ip.run_cell(cell)
+    return result.error_in_exec, capsys.readouterr().out
+
+
+def model_requests(server: ScriptedServer, dialect: str) -> list[dict[str, Any]]:
+    return [r.body for r in server.requests_to("POST", ENDPOINT[dialect])]
+
+
+def test_asks_continue_one_thread(ip, server, capsys, dialect: str) -> None:  # type: ignore[no-untyped-def]
+    server.script(Text("530,000."), Text("Goku: 9001."))
+    error, out = run(ip, "%%ask\nMamezou's strength?", capsys)
+    assert error is None and "530,000." in out and "✓ completed" in out
+    error, out = run(ip, "%%ask -o answer\nAnd Goku?", capsys)
+    assert error is None and ip.user_ns["answer"] == "Goku: 9001."
+    if dialect == "chat":
+        assert server.chat_messages(-1) == [
+            {"role": "user", "content": "Mamezou's strength?"},
+            {"role": "assistant", "content": "530,000."},
+            {"role": "user", "content": "And Goku?"},
+        ]
+        assert server.requests_to("POST", "/v1/conversations") == []
+    else:
+        first, second = model_requests(server, dialect)
+        assert first["conversation"] == second["conversation"]
+
+
+def test_tool_calls_and_their_replay(ip, server, capsys, dialect: str) -> None:  # type: ignore[no-untyped-def]
+    ip.run_cell(CALC)
+    run(ip, "%assistant tools add calc_strength", capsys)
+    server.script(
+        ToolCalls(
+            [
+                FunctionCall("calc_strength", {"name": "Mamezou"}, call_id="call_a"),
+                FunctionCall("calc_strength", '{"name": 7', call_id="call_b"),
+            ]
+        ),
+        Text("Mamezou: 530,000."),
+        Text("Next."),
+    )
+    error, out = run(ip, "%%ask\nMeasure them", capsys)
+    assert error is None
+    assert "✓ calc_strength(name='Mamezou') → 530000" in out
+    assert "✗ calc_strength" in out  # invalid JSON went back to the model, the turn went on
+    assert [call_id for call_id, _ in server.tool_outputs] == ["call_a", "call_b"]
+    assert "not valid JSON" in server.tool_outputs[1][1]
+    run(ip, "%%ask\nNext question", capsys)
+    if dialect == "chat":
+        roles = [m["role"] for m in server.chat_messages(-1)]
+        assert roles == ["user", "assistant", "tool", "tool", "assistant", "user"]
+        calls = server.chat_messages(-1)[1]["tool_calls"]
+        assert [c["id"] for c in calls] == ["call_a", "call_b"]
+
+
+def test_failure_then_retry(ip, server, capsys, dialect: str) -> None:  # type: ignore[no-untyped-def]
+    server.script(*[HttpError(503, retry_after_ms=1)] * 3, Text("Back."))
+    error, out = run(ip, "%%ask\nDo not lose me", capsys)
+    assert "(503)" in str(error) and "Traceback" not in out
+    error, out = run(ip, "%assistant retry", capsys)
+    assert error is None and "Back." in out
+    if dialect == "chat":
+        # The failed turn is not replayed: the retry carries the question once.
+        assert server.chat_messages(-1) == [{"role": "user", "content": "Do not lose me"}]
+
+
+def test_interrupt_keeps_the_thread_usable(ip, server, capsys, dialect: str) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import signal
+    import threading
+    import time
+
+    words = [f"w{i} " for i in range(40)]
+    server.script(Text("".join(words), chunks=words, chunk_delay=0.05), Text("Here."))
+
+    def interrupt() -> None:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not model_requests(server, dialect):
+            time.sleep(0.01)
+        time.sleep(0.4)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt, daemon=True).start()
+    error, out = run(ip, "%%ask\nCount", capsys)
+    assert type(error).__name__ == "TurnInterrupted"
+    error, out = run(ip, "%%ask\nStill there?", capsys)
+    assert error is None and "Here." in out
+    thread = ip._assistant_magics.session.thread
+    first = Store(ip._assistant_magics.session.store_path).turns(thread.id)[0]
+    assert first.status == "interrupted" and first.answer_text.startswith("w0 w1 ")
+    if dialect == "chat":
+        replayed = server.chat_messages(-1)
+        assert replayed[0] == {"role": "user", "content": "Count"}
+        assert replayed[1]["role"] == "assistant" and replayed[1]["content"].startswith("w0 ")
+
+
+def test_chat_leaves_old_turns_out_beyond_the_window(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    ip.run_line_magic("assistant", "--api chat")
+    ip.run_line_magic("config", "AssistantMagics.context_window = 400")
+    long_answer = "strength " * 60
+    for i in range(4):
+        server.script(Text(f"{long_answer}{i}"))
+        run(ip, f"%%ask\nQuestion {i}", capsys)
+    _, out = run(ip, "%%ask\nLast question", capsys)
+    assert "left the oldest" in out and "context window" in out
+    sent = server.chat_messages(-1)
+    assert sent[-1] == {"role": "user", "content": "Last question"}
+    assert {"role": "user", "content": "Question 0"} not in sent
+    thread = ip._assistant_magics.session.thread
+    assert len(Store(ip._assistant_magics.session.store_path).turns(thread.id)) == 5
