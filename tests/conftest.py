@@ -30,6 +30,9 @@ def env(server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("OPENAI_API_KEY", API_KEY)
     store = tmp_path / "threads.sqlite3"
     monkeypatch.setenv("ASSISTANT_MAGIC_STORE", str(store))
+    # A loopback server would get the chat dialect by default; most tests speak Responses
+    # (tests/test_dialects.py runs the shared scenarios on both).
+    monkeypatch.setenv("ASSISTANT_MAGIC_API", "responses")
     monkeypatch.chdir(tmp_path)
     return store
 

@@ -28,7 +28,7 @@ def backend(server: ScriptedServer) -> ResponsesBackend:
         model="gpt-5.4-mini",
         instructions="",
         base_url=server.base_url,
-        api="auto",
+        api="responses",
         api_key_env="KEY",
         timeout=30,
         max_retries=0,

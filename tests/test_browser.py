@@ -8,7 +8,7 @@ JupyterLab and the browser are shared by the tests of this module; each test get
 notebook, browser context and kernel. The scripted server (conftest's ``server``) lives per test
 while JupyterLab lives per module, so the kernel cannot simply inherit the server's address from
 JupyterLab's environment: each test writes a kernelspec whose ``env`` carries what conftest's
-``env`` fixture set (OPENAI_BASE_URL, OPENAI_API_KEY, ASSISTANT_MAGIC_STORE), and its notebook
+``env`` fixture set (OPENAI_BASE_URL, OPENAI_API_KEY, ASSISTANT_MAGIC_STORE, ...), and its notebook
 names that kernelspec.
 """
 
@@ -51,7 +51,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # Every environment variable the kernel must take from the test, never from the developer's shell.
-KERNEL_ENV = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ASSISTANT_MAGIC_STORE")
+KERNEL_ENV = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ASSISTANT_MAGIC_STORE", "ASSISTANT_MAGIC_API")
 MODEL = "gpt-5.4-mini"  # AssistantMagics' default model, which the scripted server accepts
 
 # Bounded waits, generous for a busy 2-core machine (Playwright counts in milliseconds).

@@ -103,7 +103,7 @@ def test_show_configuration_masks_the_key(ip, server, capsys) -> None:  # type: 
     assert error is None
     assert "gpt-5.4-mini" in out
     assert f"{server.base_url} ($OPENAI_BASE_URL)" in out
-    assert "responses (auto)" in out
+    assert "responses ($ASSISTANT_MAGIC_API)" in out
     assert "$OPENAI_API_KEY = sk-…cdef" in out
     assert API_KEY not in out
     assert "none yet" in out

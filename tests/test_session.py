@@ -34,7 +34,7 @@ def settings_for(base_url: str, **overrides: object) -> Settings:
         model="gpt-5.4-mini",
         instructions="",
         base_url=base_url,
-        api="auto",
+        api="responses",
         api_key_env="KEY",
         timeout=30.0,
         max_retries=0,

@@ -27,8 +27,18 @@ def settings(environ: dict[str, str], **overrides: object):  # type: ignore[no-u
 def test_defaults_to_openai_with_the_key_from_the_environment() -> None:
     s = settings({"OPENAI_API_KEY": KEY})
     assert (s.base_url, s.base_url_source) == (OPENAI_BASE_URL, "default")
-    assert (s.api, s.api_source) == ("responses", "auto")
+    assert (s.api, s.api_source) == ("responses", "auto: OpenAI's endpoint")
     assert s.require_key() == KEY
+
+
+def test_other_servers_get_chat_completions_unless_told() -> None:
+    local = {"OPENAI_BASE_URL": "http://localhost:11434/v1"}
+    assert settings(local).api == "chat"
+    assert settings(local).api_source == "auto: not OpenAI's endpoint"
+    assert settings({**local, "ASSISTANT_MAGIC_API": "responses"}).api == "responses"
+    assert settings(local, api="responses").api_source == "configured"
+    with pytest.raises(ConfigurationError, match="Unknown API 'soap'"):
+        settings({**local, "ASSISTANT_MAGIC_API": "soap"})
 
 
 def test_base_url_from_environment_then_configuration() -> None:

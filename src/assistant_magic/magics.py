@@ -418,7 +418,9 @@ class AssistantMagics(Magics):
     def _describe(self, thread: ThreadRecord) -> str:
         count = self.session.store.message_count(thread.id)
         title = f'"{thread.title}"' if thread.title else "(untitled)"
-        server = thread.remote_id or "not yet created on the server"
+        server = thread.remote_id or (
+            "kept in the local store" if thread.dialect == "chat" else "not on the server yet"
+        )
         return f"{thread.id} · {server} · {title} · {count} messages · {thread.model}"
 
     def _list_threads(self) -> None:

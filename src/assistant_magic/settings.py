@@ -92,16 +92,28 @@ def normalise_base_url(url: str) -> str:
     return url
 
 
-def resolve_api(configured: str, base_url: str) -> tuple[str, str]:
-    """The wire dialect: as configured, or chosen from the server."""
+API_ENV = "ASSISTANT_MAGIC_API"
+
+
+def resolve_api(
+    configured: str, base_url: str, environ: Mapping[str, str] | None = None
+) -> tuple[str, str]:
+    """The wire dialect: as configured, else from $ASSISTANT_MAGIC_API, else from the server:
+    the Responses API on OpenAI's own endpoint, Chat Completions elsewhere (what Ollama, vLLM,
+    llama.cpp and LM Studio speak)."""
+    env = os.environ if environ is None else environ
+    source = "configured"
+    if configured == "auto" and env.get(API_ENV, "").strip():
+        configured, source = env[API_ENV].strip(), f"${API_ENV}"
     if configured != "auto":
         if configured not in DIALECTS:
             raise ConfigurationError(
                 f"Unknown API {configured!r}: choose one of {', '.join(('auto', *DIALECTS))}."
             )
-        return configured, "configured"
-    # Only the Responses dialect exists so far; Chat Completions for other servers comes later.
-    return "responses", "auto"
+        return configured, source
+    if is_openai(base_url):
+        return "responses", "auto: OpenAI's endpoint"
+    return "chat", "auto: not OpenAI's endpoint"
 
 
 def resolve(
@@ -124,7 +136,7 @@ def resolve(
     if not model.strip():
         raise ConfigurationError("No model: set one with %assistant --model NAME.")
     url, url_source = resolve_base_url(base_url, env)
-    dialect, dialect_source = resolve_api(api, url)
+    dialect, dialect_source = resolve_api(api, url, env)
     key = env.get(api_key_env, "").strip() or None
     return Settings(
         model=model.strip(),
