@@ -26,12 +26,9 @@ from ..events import (
     UsageReported,
 )
 from .interface import PastTurn, ToolOutput, TurnRequest
-from .openai_sdk import api_errors, is_network_error, make_client, raise_api_error
+from .openai_sdk import SdkBackend, api_errors
 
 if TYPE_CHECKING:
-    import openai
-
-    from ..settings import Settings
     from ..tools import ToolSchema
 
 Message = dict[str, Any]
@@ -40,19 +37,9 @@ FINISH_STATUS = {"stop": "completed", "tool_calls": "completed", "length": "inco
 ANSWER_SHARE = 0.25
 
 
-class ChatBackend:
+class ChatBackend(SdkBackend):
     dialect: ClassVar[str] = "chat"
     keeps_history: ClassVar[bool] = False
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._client: openai.OpenAI | None = None
-
-    @property
-    def client(self) -> openai.OpenAI:
-        if self._client is None:
-            self._client = make_client(self.settings)
-        return self._client
 
     def create_thread(self) -> str | None:
         return None  # the thread lives in the local store
@@ -61,8 +48,6 @@ class ChatBackend:
         pass
 
     def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
-        import openai
-
         messages, dropped = fit_window(request)
         if dropped:
             yield Notice(
@@ -72,16 +57,7 @@ class ChatBackend:
             )
         with api_errors(self.settings):
             stream = self.client.chat.completions.create(**request_params(request, messages))
-        try:
-            yield from _translate(stream)
-            for _ in stream:  # to the end, so the connection is reused
-                pass
-        except Exception as exc:
-            if isinstance(exc, openai.OpenAIError) or is_network_error(exc):
-                raise_api_error(exc, self.settings, mid_stream=True)
-            raise
-        finally:
-            stream.close()
+        yield from self.read(stream, _translate(stream))
 
     def attach_tool_outputs(self, remote_thread_id: str, outputs: Sequence[ToolOutput]) -> None:
         pass  # outputs live in the store, which every request replays
@@ -106,11 +82,6 @@ class ChatBackend:
 
     def delete_vector_store(self, vector_store_id: str) -> None:
         pass
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
 
 # -- building a request ----------------------------------------------------------------------

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from ..errors import ApiError
 
@@ -13,7 +13,48 @@ NETWORK_PACKAGES = frozenset({"httpx", "httpx2", "httpcore", "httpcore2", "h11"}
 if TYPE_CHECKING:
     import openai
 
+    from ..events import Event
     from ..settings import Settings
+
+
+class SdkBackend:
+    """What the dialects built on the openai SDK share: a lazy client and reading a stream."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: openai.OpenAI | None = None
+
+    @property
+    def client(self) -> openai.OpenAI:
+        if self._client is None:
+            self._client = make_client(self.settings)
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def read(
+        self, stream: Any, events: Generator[Event, None, None]
+    ) -> Generator[Event, None, None]:
+        """Yield `events` (made from `stream`), then read the stream to its end and close it.
+
+        Reading to the end puts the connection back in the pool: a stream closed early costs a
+        fresh TCP connection on the next turn. Failures mid-stream become one-line errors.
+        """
+        import openai
+
+        try:
+            yield from events
+            for _ in stream:
+                pass
+        except Exception as exc:
+            if isinstance(exc, openai.OpenAIError) or is_network_error(exc):
+                raise_api_error(exc, self.settings, mid_stream=True)
+            raise
+        finally:
+            stream.close()
 
 
 def make_client(settings: Settings) -> openai.OpenAI:

@@ -25,13 +25,10 @@ from ..events import (
     UsageReported,
 )
 from .interface import ToolOutput, TurnRequest
-from .openai_sdk import api_errors, is_network_error, make_client, raise_api_error
+from .openai_sdk import SdkBackend, api_errors
 
 if TYPE_CHECKING:
-    import openai
-
     from ..citations import Citation
-    from ..settings import Settings
     from ..tools import ToolSchema
 
 FINAL_EVENTS = {
@@ -42,19 +39,9 @@ FINAL_EVENTS = {
 STATUS_EVENTS = {"response.queued": "queued", "response.in_progress": "in_progress"}
 
 
-class ResponsesBackend:
+class ResponsesBackend(SdkBackend):
     dialect: ClassVar[str] = "responses"
     keeps_history: ClassVar[bool] = True
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._client: openai.OpenAI | None = None
-
-    @property
-    def client(self) -> openai.OpenAI:
-        if self._client is None:
-            self._client = make_client(self.settings)
-        return self._client
 
     def create_thread(self) -> str | None:
         with api_errors(self.settings):
@@ -68,22 +55,9 @@ class ResponsesBackend:
             self.client.conversations.delete(remote_id)
 
     def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
-        import openai
-
         with api_errors(self.settings):
             stream = self.client.responses.create(**request_params(request))
-        try:
-            yield from _translate(stream, self._container_file)
-            # Read to the end of the body so the connection goes back to the pool: a stream
-            # closed early costs a fresh TCP connection on the next turn.
-            for _ in stream:
-                pass
-        except Exception as exc:
-            if isinstance(exc, openai.OpenAIError) or is_network_error(exc):
-                raise_api_error(exc, self.settings, mid_stream=True)
-            raise
-        finally:
-            stream.close()
+        yield from self.read(stream, _translate(stream, self._container_file))
 
     def upload_file(self, filename: str, data: bytes, purpose: str = "user_data") -> str:
         with api_errors(self.settings):
@@ -132,11 +106,6 @@ class ResponsesBackend:
         # foreground one, so a refusal here is expected.
         with contextlib.suppress(openai.OpenAIError):
             self.client.responses.cancel(response_id, timeout=5.0)
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
 
 
 def request_params(request: TurnRequest) -> dict[str, Any]:
