@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import start_ipython
@@ -21,6 +22,19 @@ def server() -> Iterator[ScriptedServer]:
     with ScriptedServer(api_key=API_KEY, openapi=SPEC) as srv:
         yield srv
         assert srv.validation_errors == [], "\n".join(srv.validation_errors)
+
+
+@pytest.fixture
+def srv() -> Iterator[ScriptedServer]:
+    """The scripted server without the teardown check, for tests that provoke violations."""
+    with ScriptedServer(api_key=API_KEY, openapi=SPEC) as server:
+        yield server
+
+
+@pytest.fixture
+def client(srv: ScriptedServer) -> openai.OpenAI:
+    """The real openai SDK pointed at `srv`."""
+    return openai.OpenAI(base_url=srv.base_url, api_key=API_KEY)
 
 
 @pytest.fixture

@@ -10,8 +10,6 @@ import base64
 import io
 import json
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -37,8 +35,9 @@ from assistant_magic.testing.chat_events import chat_usage
 from assistant_magic.testing.chat_items import read_thread
 from assistant_magic.testing.openapi import TrafficValidator, load_spec
 
-SPEC = Path(__file__).parent / "data" / "openai-openapi" / "openapi.json"
-KEY = "sk-test-0123456789abcdef"
+from conftest import API_KEY as KEY
+from conftest import SPEC
+
 MODEL = "gpt-5.4-mini"
 HI: list[ChatCompletionMessageParam] = [{"role": "user", "content": "hi"}]
 
@@ -62,17 +61,6 @@ def function_tool(name: str, *, strict: bool = False) -> ChatCompletionToolParam
 
 
 TOOLS = [function_tool("add"), function_tool("now")]
-
-
-@pytest.fixture
-def srv() -> Iterator[ScriptedServer]:
-    with ScriptedServer(api_key=KEY, openapi=SPEC) as server:
-        yield server
-
-
-@pytest.fixture
-def client(srv: ScriptedServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=srv.base_url, api_key=KEY)
 
 
 def raw_stream(server: ScriptedServer, body: dict[str, Any]) -> list[str]:

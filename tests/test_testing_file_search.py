@@ -6,8 +6,6 @@ OpenAPI description.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -39,8 +37,9 @@ from assistant_magic.testing.response_events import initial_resource
 from assistant_magic.testing.state import ServerState
 from assistant_magic.testing.turns import Turn
 
-SPEC = Path(__file__).parent / "data" / "openai-openapi" / "openapi.json"
-KEY = "sk-test-0123456789abcdef"
+from conftest import API_KEY as KEY
+from conftest import SPEC
+
 MODEL = "gpt-5.4-mini"
 REPORT = b"Battle report.\nMamezou: 530,000\nGoku: 8,000\n"
 NOTES = b"# Notes\nThe scouter broke at 8,000.\n"
@@ -67,17 +66,6 @@ SEARCH_SEQUENCE = [
     "response.output_item.done",
     "response.completed",
 ]
-
-
-@pytest.fixture
-def srv() -> Iterator[ScriptedServer]:
-    with ScriptedServer(api_key=KEY, openapi=SPEC) as server:
-        yield server
-
-
-@pytest.fixture
-def client(srv: ScriptedServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=srv.base_url, api_key=KEY)
 
 
 def search_tool(*vector_store_ids: str, **settings: Any) -> Any:

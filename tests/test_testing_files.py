@@ -6,8 +6,6 @@ import io
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -18,20 +16,10 @@ from assistant_magic.testing import ScriptedServer
 from assistant_magic.testing.multipart import FormFile, MultipartForm, parse_multipart
 from assistant_magic.testing.openapi import TrafficValidator, load_spec
 
-SPEC = Path(__file__).parent / "data" / "openai-openapi" / "openapi.json"
-KEY = "sk-test-0123456789abcdef"
+from conftest import API_KEY as KEY
+from conftest import SPEC
+
 JSONL = b'{"custom_id": "1", "method": "POST", "url": "/v1/responses"}\n'
-
-
-@pytest.fixture
-def srv() -> Iterator[ScriptedServer]:
-    with ScriptedServer(api_key=KEY, openapi=SPEC) as server:
-        yield server
-
-
-@pytest.fixture
-def client(srv: ScriptedServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=srv.base_url, api_key=KEY)
 
 
 def png(size: tuple[int, int] = (20, 10)) -> bytes:

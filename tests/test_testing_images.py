@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -48,8 +46,8 @@ from assistant_magic.testing.response_events import initial_resource
 from assistant_magic.testing.state import Container, ServerState
 from assistant_magic.testing.turns import Turn
 
-SPEC = Path(__file__).parent / "data" / "openai-openapi" / "openapi.json"
-KEY = "sk-test-0123456789abcdef"
+from conftest import SPEC
+
 MODEL = "gpt-5.4-mini"
 CODE_TOOL: Any = {"type": "code_interpreter", "container": {"type": "auto"}}
 OUTPUTS: Any = ["code_interpreter_call.outputs"]
@@ -77,17 +75,6 @@ CODE_SEQUENCE = [
     "response.output_item.done",
     "response.completed",
 ]
-
-
-@pytest.fixture
-def srv() -> Iterator[ScriptedServer]:
-    with ScriptedServer(api_key=KEY, openapi=SPEC) as server:
-        yield server
-
-
-@pytest.fixture
-def client(srv: ScriptedServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=srv.base_url, api_key=KEY)
 
 
 def picture(size: tuple[int, int] = (40, 30), color: str = "red", kind: str = "PNG") -> bytes:

@@ -10,7 +10,6 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,9 @@ from openai.types.responses import ResponseInputText, ResponseOutputMessage, Res
 
 from assistant_magic.testing import HttpError, ReplyContext, ScriptedServer, Text
 
-SPEC = Path(__file__).parent / "data" / "openai-openapi" / "openapi.json"
-KEY = "sk-test-0123456789abcdef"
+from conftest import API_KEY as KEY
+from conftest import SPEC
+
 MODEL = "gpt-5.4-mini"
 
 TEXT_SEQUENCE = [
@@ -38,17 +38,6 @@ TEXT_SEQUENCE = [
     "response.output_item.done",
     "response.completed",
 ]
-
-
-@pytest.fixture
-def srv() -> Iterator[ScriptedServer]:
-    with ScriptedServer(api_key=KEY, openapi=SPEC) as server:
-        yield server
-
-
-@pytest.fixture
-def client(srv: ScriptedServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=srv.base_url, api_key=KEY)
 
 
 def message(item: object) -> Message:

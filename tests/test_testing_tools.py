@@ -6,8 +6,6 @@ Driven by the real openai SDK over loopback HTTP, with every exchange validated 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import openai
@@ -40,8 +38,8 @@ from assistant_magic.testing.response_events import (
 from assistant_magic.testing.state import ServerState
 from assistant_magic.testing.turns import Turn
 
-SPEC = Path(__file__).parent / "data" / "openai-openapi" / "openapi.json"
-KEY = "sk-test-0123456789abcdef"
+from conftest import SPEC
+
 MODEL = "gpt-5.4-mini"
 
 
@@ -72,17 +70,6 @@ CALL_SEQUENCE = [
     "response.function_call_arguments.done",
     "response.output_item.done",
 ]
-
-
-@pytest.fixture
-def srv() -> Iterator[ScriptedServer]:
-    with ScriptedServer(api_key=KEY, openapi=SPEC) as server:
-        yield server
-
-
-@pytest.fixture
-def client(srv: ScriptedServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=srv.base_url, api_key=KEY)
 
 
 def function_call(item: object) -> ResponseFunctionToolCall:
