@@ -138,3 +138,23 @@ def test_chat_leaves_old_turns_out_beyond_the_window(ip, server, capsys) -> None
     assert {"role": "user", "content": "Question 0"} not in sent
     thread = ip._assistant_magics.session.thread
     assert len(Store(ip._assistant_magics.session.store_path).turns(thread.id)) == 5
+
+
+def test_forcing_a_tool(ip, server, capsys, dialect: str) -> None:  # type: ignore[no-untyped-def]
+    ip.run_cell(CALC)
+    run(ip, "%assistant tools add calc_strength", capsys)
+    server.script(FunctionCall("calc_strength", {"name": "Goku"}), Text("9001."))
+    error, _ = run(ip, "%%ask --tool-choice calc_strength\nGoku?", capsys)
+    assert error is None
+    first, second = model_requests(server, dialect)
+    forced = (
+        {"type": "function", "name": "calc_strength"}
+        if dialect == "responses"
+        else {"type": "function", "function": {"name": "calc_strength"}}
+    )
+    assert first["tool_choice"] == forced
+    assert second["tool_choice"] == "auto", "forced once, then the model decides"
+    error, _ = run(ip, "%%ask --tool-choice power_level\nHi", capsys)
+    assert "--tool-choice power_level: not a tool of this ask" in str(error)
+    error, _ = run(ip, "%%ask --tools none --tool-choice required\nHi", capsys)
+    assert "offers no tools" in str(error)

@@ -201,6 +201,14 @@ class AssistantMagics(Magics):
         "Default: the registered tools and those marked with @assistant_magic.tool.",
     )
     @argument(
+        "--tool-choice",
+        metavar="NAME|auto|required|none",
+        default="auto",
+        help="Whether the model must call a tool first: auto (it decides), required (some "
+        "tool), none, or the name of the one tool to call. Forcing a tool makes small local "
+        "models call it reliably.",
+    )
+    @argument(
         "--code-interpreter",
         action=argparse.BooleanOptionalAction,
         help="Code interpreter for this ask only.",
@@ -241,7 +249,11 @@ class AssistantMagics(Magics):
         )
         attachments = self._attachments(args.attach, settings)
         outcome = self._run_turn(
-            text, settings, tool_names=_tool_names(args.tools), attachments=attachments
+            text,
+            settings,
+            tool_names=_tool_names(args.tools),
+            attachments=attachments,
+            tool_choice=args.tool_choice,
         )
         from .images import Answer
 
@@ -481,13 +493,24 @@ class AssistantMagics(Magics):
         settings: Settings,
         tool_names: list[str] | None = None,
         attachments: Sequence[Attachment] = (),
+        tool_choice: str = "auto",
     ) -> TurnOutcome:
         from .turn import ToolPlan
         from .view import make_view
 
         toolbox = self.toolbox
         names = toolbox.available() if tool_names is None else tool_names
-        plan = ToolPlan(toolbox, names=tuple(names), max_rounds=self.max_tool_rounds)
+        if tool_choice not in ("auto", "required", "none", *names):
+            offered = ", ".join(names) or "none"
+            raise AssistantError(
+                f"--tool-choice {tool_choice}: not a tool of this ask (tools: {offered}); use "
+                "auto, required, none or one of them."
+            )
+        if tool_choice == "required" and not names:
+            raise AssistantError("--tool-choice required, but this ask offers no tools.")
+        plan = ToolPlan(
+            toolbox, names=tuple(names), max_rounds=self.max_tool_rounds, choice=tool_choice
+        )
         view = make_view(self.view, self.shell, refresh_interval=self.refresh_interval)
         return self.session.ask(text, settings, view, plan, attachments)
 
