@@ -14,9 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
-from nbclient import NotebookClient
 from PIL import Image, ImageDraw
 
 from assistant_magic.testing import (
@@ -31,10 +29,7 @@ from assistant_magic.testing import (
 )
 
 from conftest import API_KEY
-
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+from notebook_io import NOTEBOOKS, WIDGET_STATE, WIDGET_VIEW, execute, outputs_of
 
 CHART_ASK = "%%ask --save-images images/\nPlot the battle strengths…"
 PICTURE_ASK = "%%ask --image-generation -o picture\nDraw Frieza's scouter"
@@ -48,28 +43,6 @@ CHART_ANSWER = "Ho ho ho. Here they are: [chart.png](sandbox:/mnt/data/chart.png
 PICTURE_ANSWER = "My scouter, drawn for you. Do not break this one."
 
 pytestmark = pytest.mark.kernel
-
-
-# -- helpers (execute and outputs_of as in test_notebooks.py) ------------------------------------
-
-
-def execute(path: Path) -> Any:
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(
-        nb, timeout=60, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    ).execute()
-    nbformat.write(nb, path)
-    return nbformat.read(path, as_version=4)  # what was saved, as a reader would open it
-
-
-def outputs_of(nb: Any, source: str) -> list[Any]:
-    """The outputs of the one code cell whose source is `source` (or, ending in "…", starts so)."""
-
-    def matches(text: str) -> bool:
-        return text.startswith(source[:-1]) if source.endswith("…") else text == source
-
-    (cell,) = [c for c in nb.cells if c.cell_type == "code" and matches(c.source)]
-    return list(cell.outputs)
 
 
 def png(image: Image.Image) -> bytes:

@@ -13,39 +13,15 @@ from pathlib import Path
 from queue import Empty
 from typing import Any
 
-import nbformat
 import pytest
 from jupyter_client.manager import KernelManager
-from nbclient import NotebookClient
 
 from assistant_magic.testing import FunctionCall, ReplyContext, ScriptedServer, Text, ToolCalls
 
 from conftest import API_KEY
-
-NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
-WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+from notebook_io import NOTEBOOKS, WIDGET_STATE, WIDGET_VIEW, execute, outputs_of
 
 pytestmark = pytest.mark.kernel
-
-
-def execute(path: Path) -> Any:
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(
-        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
-    ).execute()
-    nbformat.write(nb, path)
-    return nbformat.read(path, as_version=4)  # what was saved, as a reader would open it
-
-
-def outputs_of(nb: Any, source: str) -> list[Any]:
-    """The outputs of the one code cell whose source is `source` (or, ending in "…", starts so)."""
-
-    def matches(text: str) -> bool:
-        return text.startswith(source[:-1]) if source.endswith("…") else text == source
-
-    (cell,) = [c for c in nb.cells if c.cell_type == "code" and matches(c.source)]
-    return list(cell.outputs)
 
 
 def test_quickstart_notebook(server: ScriptedServer, env: Path, tmp_path: Path) -> None:
