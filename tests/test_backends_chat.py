@@ -20,6 +20,7 @@ def test_a_turn_with_tools_becomes_paired_messages() -> None:
     messages = turn_messages(measured_turn(1), images=())
     assert [m["role"] for m in messages] == ["user", "assistant", "tool", "assistant"]
     call = messages[1]["tool_calls"][0]
+    assert messages[1]["content"] == "", "llama.cpp's server refuses a null content"
     assert call == {
         "id": "call_1",
         "type": "function",

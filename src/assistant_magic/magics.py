@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .attachments import Attachment
+    from .local import LocalServer
     from .session import Session, TurnOutcome
     from .settings import Settings
     from .store import FileRecord, ThreadRecord
@@ -107,6 +108,7 @@ class AssistantMagics(Magics):
     _session: Session | None = None
     _bound_thread_id: str | None = None
     _toolbox: ToolBox | None = None
+    _local: LocalServer | None = None
 
     # -- %assistant ----------------------------------------------------------------------------
 
@@ -137,6 +139,14 @@ class AssistantMagics(Magics):
         help="Let the model search the files attached on the thread.",
     )
     @argument(
+        "--local",
+        nargs="?",
+        const="",
+        metavar="PATH.gguf",
+        help="Run a local model with llama.cpp (the small default one, $ASSISTANT_MAGIC_GGUF, "
+        'or PATH.gguf) and talk to it; needs pip install "assistant-magic[local]".',
+    )
+    @argument(
         "--confirm",
         action="store_true",
         help="With tools add: ask before each call of these tools.",
@@ -161,6 +171,10 @@ class AssistantMagics(Magics):
             %assistant tools add calc_strength --confirm
         """
         args = _parse(self.assistant, line)
+        if args.local is not None:
+            server = self._start_local(args.local)
+            args.base_url, args.api = server.base_url, "chat"
+            args.model = args.model or server.model.stem
         changed = self._configure(args)
         command = list(args.command)
         if not command:
@@ -333,6 +347,22 @@ class AssistantMagics(Magics):
         if self._session is not None:
             self._session.close()
             self._session = None
+        if self._local is not None:
+            self._local.stop()
+            self._local = None
+
+    def _start_local(self, path: str) -> LocalServer:
+        """The local model server for `path` (or the default model), started once."""
+        from .local import LocalServer, check_model, default_model
+
+        model = check_model(Path(os.path.expanduser(path)) if path else default_model())
+        if self._local is not None and (self._local.model != model or not self._local.running):
+            self._local.stop()
+            self._local = None
+        if self._local is None:
+            self._local = LocalServer(model, context=self.context_window)
+        self._local.start(progress=print)
+        return self._local
 
     def _configure(self, args: Any) -> bool:
         updates = {

@@ -127,10 +127,11 @@ def turn_messages(turn: PastTurn, images: Iterable[Any]) -> list[Message]:
         ]
     messages: list[Message] = [{"role": "user", "content": content}]
     for round_ in turn.rounds:
+        # "" rather than null: OpenAI takes either, llama.cpp's server only a string.
         messages.append(
             {
                 "role": "assistant",
-                "content": None,
+                "content": "",
                 "tool_calls": [
                     {
                         "id": call.call_id,
@@ -219,7 +220,11 @@ def _translate(stream: Any) -> Generator[Event, None, None]:
                 if piece.id:
                     call[0] = piece.id
                 if piece.function is not None:
-                    call[1] += piece.function.name or ""
+                    name = piece.function.name or ""
+                    # OpenAI names a call once; llama.cpp's server repeats the name in every
+                    # delta, which must not be appended again.
+                    if name and name != call[1]:
+                        call[1] += name
                     call[2] += piece.function.arguments or ""
                     yield ToolCallDelta(call[0], call[1], piece.function.arguments or "")
             finish = choice.finish_reason or finish

