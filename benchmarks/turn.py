@@ -6,7 +6,10 @@ machine noise and history growth hit both alike. `%%ask` runs through a real IPy
 with the text view (its output captured), the local SQLite store and the real backend.
 Goal: a turn costs at most 1.10x the raw SDK.
 
-    .venv/bin/python benchmarks/turn.py [--turns 300] [--words 60]
+    .venv/bin/python benchmarks/turn.py [--turns 400] [--words 60] [--api responses|chat]
+
+With --api chat both sides resend the whole history each turn (the raw loop keeps it in a
+list, `%%ask` rebuilds it from its SQLite store).
 """
 
 from __future__ import annotations
@@ -54,6 +57,33 @@ def raw_sdk_turn(base_url: str) -> tuple[Callable[[], str], Callable[[], None]]:
     return turn, new_thread
 
 
+def raw_chat_turn(base_url: str) -> tuple[Callable[[], str], Callable[[], None]]:
+    """The raw SDK keeping a chat history itself, as a hand-written loop would."""
+    import openai
+
+    client = openai.OpenAI(base_url=base_url, api_key=KEY)
+    messages: list[dict[str, str]] = []
+
+    def new_thread() -> None:
+        messages.clear()
+        messages.append({"role": "system", "content": "You act as Frieza."})
+        turn()
+
+    def turn() -> str:
+        messages.append({"role": "user", "content": QUESTION})
+        stream = client.chat.completions.create(
+            model=MODEL,
+            messages=messages,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        answer = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        messages.append({"role": "assistant", "content": answer})
+        return answer
+
+    return turn, new_thread
+
+
 def magic_turn(shell: InteractiveShell) -> tuple[Callable[[], str], Callable[[], None]]:
     shell.run_line_magic("load_ext", "assistant_magic")
     shell.run_line_magic("config", "AssistantMagics.view = 'text'")
@@ -83,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=400)
     parser.add_argument("--words", type=int, default=60, help="words in each answer")
+    parser.add_argument("--api", choices=("responses", "chat"), default="responses")
     args = parser.parse_args()
     answer = " ".join(f"word{i}" for i in range(args.words))
     with (
@@ -92,9 +123,11 @@ def main() -> None:
         os.environ.update(
             OPENAI_BASE_URL=server.base_url,
             OPENAI_API_KEY=KEY,
+            ASSISTANT_MAGIC_API=args.api,
             ASSISTANT_MAGIC_STORE=os.path.join(tmp, "threads.sqlite3"),
         )
-        raw, raw_new_thread = raw_sdk_turn(server.base_url)
+        raw_turn = raw_sdk_turn if args.api == "responses" else raw_chat_turn
+        raw, raw_new_thread = raw_turn(server.base_url)
         ours, our_new_thread = magic_turn(InteractiveShell.instance())
         raw_times: list[float] = []
         our_times: list[float] = []
