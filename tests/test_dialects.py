@@ -158,3 +158,13 @@ def test_forcing_a_tool(ip, server, capsys, dialect: str) -> None:  # type: igno
     assert "--tool-choice power_level: not a tool of this ask" in str(error)
     error, _ = run(ip, "%%ask --tools none --tool-choice required\nHi", capsys)
     assert "offers no tools" in str(error)
+
+
+def test_the_answer_length_can_be_capped(ip, server, capsys, dialect: str) -> None:  # type: ignore[no-untyped-def]
+    run(ip, "%%ask\nHi", capsys)
+    ip.run_line_magic("config", "AssistantMagics.max_output_tokens = 64")
+    run(ip, "%%ask\nHi again", capsys)
+    first, second = model_requests(server, dialect)
+    field = "max_output_tokens" if dialect == "responses" else "max_tokens"
+    assert field not in first
+    assert second[field] == 64

@@ -35,6 +35,7 @@ SECRET_FLAGS = ("--api-key", "--api_key", "--key", "--token", "--secret")
 THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
 TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
 FILE_COMMANDS = "files [delete ID... | delete all]"
+LOCAL_MAX_OUTPUT_TOKENS = 512
 
 
 @magics_class
@@ -100,6 +101,9 @@ class AssistantMagics(Magics):
         16_384,
         help="Tokens the model reads (chat dialect): older turns are left out of a request "
         "beyond it, never out of the thread.",
+    ).tag(config=True)
+    max_output_tokens = Integer(
+        0, help="Longest answer in tokens (0: the server's own limit)."
     ).tag(config=True)
     max_image_pixels = Integer(
         50_000_000, help="Largest image (width × height) accepted from the server."
@@ -175,6 +179,10 @@ class AssistantMagics(Magics):
             server = self._start_local(args.local)
             args.base_url, args.api = server.base_url, "chat"
             args.model = args.model or server.model.stem
+            if not self.max_output_tokens:
+                # Small local models run on until the context is full when left unbounded.
+                self.max_output_tokens = LOCAL_MAX_OUTPUT_TOKENS
+                print(f"max output tokens: {LOCAL_MAX_OUTPUT_TOKENS} (for the local model)")
         changed = self._configure(args)
         command = list(args.command)
         if not command:
@@ -309,6 +317,7 @@ class AssistantMagics(Magics):
             max_image_bytes=self.max_image_bytes,
             max_image_pixels=self.max_image_pixels,
             context_window=self.context_window,
+            max_output_tokens=self.max_output_tokens,
         )
 
     @property

@@ -174,6 +174,7 @@ class Session:
                 vector_store_ids=stores,
                 history=() if backend.keeps_history else self._history(thread, turn),
                 context_window=settings.context_window,
+                max_output_tokens=settings.max_output_tokens,
             )
             end = loop.run(request)
         except KeyboardInterrupt:

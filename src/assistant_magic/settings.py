@@ -38,6 +38,8 @@ class Settings:
     max_image_pixels: int = 50_000_000
     #: Tokens the model reads; dialects that resend the thread leave old turns out beyond it.
     context_window: int = 0
+    #: Longest answer in tokens (0: the server's own limit).
+    max_output_tokens: int = 0
 
     @property
     def masked_key(self) -> str:
@@ -130,6 +132,7 @@ def resolve(
     max_image_bytes: int = 25 * 1024 * 1024,
     max_image_pixels: int = 50_000_000,
     context_window: int = 0,
+    max_output_tokens: int = 0,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     env = os.environ if environ is None else environ
@@ -154,4 +157,5 @@ def resolve(
         max_image_bytes=max_image_bytes,
         max_image_pixels=max_image_pixels,
         context_window=context_window,
+        max_output_tokens=max_output_tokens,
     )

@@ -94,6 +94,9 @@ def request_params(request: TurnRequest, messages: list[Message]) -> dict[str, A
         "stream": True,
         "stream_options": {"include_usage": True},
     }
+    if request.max_output_tokens:
+        # max_tokens, not max_completion_tokens: what llama.cpp, Ollama and vLLM read.
+        params["max_tokens"] = request.max_output_tokens
     if request.tools:
         params["tools"] = [_function_tool(schema) for schema in request.tools]
         params["tool_choice"] = _tool_choice(request.tool_choice)

@@ -80,6 +80,8 @@ class TurnRequest:
     history: tuple[PastTurn, ...] = ()
     #: Tokens the model can read; the oldest turns are left out of a request beyond it.
     context_window: int = 0
+    #: Longest answer in tokens (0: the server's own limit).
+    max_output_tokens: int = 0
 
 
 class Backend(Protocol):

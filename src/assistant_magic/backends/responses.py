@@ -116,6 +116,8 @@ def request_params(request: TurnRequest) -> dict[str, Any]:
     params: dict[str, Any] = {"model": request.model, "input": items, "stream": True}
     if request.instructions:
         params["instructions"] = request.instructions
+    if request.max_output_tokens:
+        params["max_output_tokens"] = request.max_output_tokens
     if request.remote_thread_id:
         params["conversation"] = request.remote_thread_id
     tools = [_function_tool(schema) for schema in request.tools]
