@@ -11,6 +11,7 @@ import argparse
 import os
 import shlex
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,26 @@ THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | res
 TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
 FILE_COMMANDS = "files [delete ID... | delete all]"
 LOCAL_MAX_OUTPUT_TOKENS = 512
+
+
+HOSTED_TOOL_FLAGS = {
+    "--code-interpreter": "let the model run Python in the server's sandbox (its charts are shown)",
+    "--image-generation": "let the model generate images",
+    "--file-search": "let the model search the files attached on the thread",
+}
+
+
+def _hosted_tool_flags(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The on/off flags of the server's own tools, declared alike on both magics."""
+
+    def declare(magic: Callable[..., Any]) -> Callable[..., Any]:
+        for flag, what in reversed(HOSTED_TOOL_FLAGS.items()):
+            magic = argument(flag, action=argparse.BooleanOptionalAction, help=f"{what}, {scope}.")(
+                magic
+            )
+        return magic
+
+    return declare
 
 
 @magics_class
@@ -127,21 +148,7 @@ class AssistantMagics(Magics):
         choices=("auto", "responses", "chat"),
         help="Wire dialect: responses (OpenAI) or chat (Chat Completions).",
     )
-    @argument(
-        "--code-interpreter",
-        action=argparse.BooleanOptionalAction,
-        help="Let the model run Python in the server's sandbox; its charts are shown.",
-    )
-    @argument(
-        "--image-generation",
-        action=argparse.BooleanOptionalAction,
-        help="Let the model generate images.",
-    )
-    @argument(
-        "--file-search",
-        action=argparse.BooleanOptionalAction,
-        help="Let the model search the files attached on the thread.",
-    )
+    @_hosted_tool_flags("for the following asks")
     @argument(
         "--local",
         nargs="?",
@@ -230,21 +237,7 @@ class AssistantMagics(Magics):
         "tool), none, or the name of the one tool to call. Forcing a tool makes small local "
         "models call it reliably.",
     )
-    @argument(
-        "--code-interpreter",
-        action=argparse.BooleanOptionalAction,
-        help="Code interpreter for this ask only.",
-    )
-    @argument(
-        "--image-generation",
-        action=argparse.BooleanOptionalAction,
-        help="Image generation for this ask only.",
-    )
-    @argument(
-        "--file-search",
-        action=argparse.BooleanOptionalAction,
-        help="File search for this ask only.",
-    )
+    @_hosted_tool_flags("for this ask only")
     @argument("--save-images", metavar="DIR", help="Also save the answer's images in DIR.")
     @argument(
         "--attach",
@@ -389,16 +382,17 @@ class AssistantMagics(Magics):
         }
         if not updates:
             return False
-        before = (self.settings().base_url, self.settings().api)
+        old = self.settings()
         for name, value in updates.items():
             setattr(self, name, value)
         settings = self.settings()
-        for name in updates:
-            shown = getattr(settings, name, None) if hasattr(settings, name) else None
-            if isinstance(updates[name], bool):
-                shown = "on" if updates[name] else "off"
+        for name, value in updates.items():
+            shown = (
+                ("on" if value else "off") if isinstance(value, bool) else getattr(settings, name)
+            )
             print(f"{name.replace('_', ' ')}: {shown or '(none)'}")
-        if (settings.base_url, settings.api) != before and self._session is not None:
+        moved = (settings.base_url, settings.api) != (old.base_url, old.api)
+        if moved and self._session is not None:
             thread = self._session.thread
             if thread is not None:
                 self._session.thread = None
