@@ -8,6 +8,7 @@ with its result.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -163,18 +164,14 @@ def count_tokens(messages: Sequence[Message]) -> int:
     return len(text) // 4 + 1
 
 
-_ENCODING: list[Any] = []
-
-
+@functools.cache
 def _encoding() -> Any | None:
-    if not _ENCODING:
-        try:
-            import tiktoken
+    try:
+        import tiktoken
 
-            _ENCODING.append(tiktoken.get_encoding("o200k_base"))
-        except Exception:  # not installed, or its data cannot be fetched offline
-            _ENCODING.append(None)
-    return _ENCODING[0]
+        return tiktoken.get_encoding("o200k_base")
+    except Exception:  # not installed, or its data cannot be fetched offline
+        return None
 
 
 def _function_tool(schema: ToolSchema) -> dict[str, Any]:
