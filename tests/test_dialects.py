@@ -168,3 +168,18 @@ def test_the_answer_length_can_be_capped(ip, server, capsys, dialect: str) -> No
     field = "max_output_tokens" if dialect == "responses" else "max_tokens"
     assert field not in first
     assert second[field] == 64
+
+
+def test_temperature_is_sent_only_when_set(ip, server, capsys, dialect: str) -> None:  # type: ignore[no-untyped-def]
+    error, out = run(ip, "%assistant --temperature 0.3", capsys)
+    assert error is None and "temperature: 0.3" in out
+    run(ip, "%%ask\nOne", capsys)
+    run(ip, "%%ask --temperature 0\nTwo", capsys)
+    run(ip, '%assistant --temperature ""', capsys)
+    run(ip, "%%ask\nThree", capsys)
+    sent = [body.get("temperature", "unset") for body in model_requests(server, dialect)]
+    assert sent == [0.3, 0, "unset"]
+    for bad in ("hot", "2.5", "-1"):
+        error, out = run(ip, f"%%ask --temperature {bad}\nFour", capsys)
+        assert str(error) == f"--temperature takes a number from 0 to 2, not '{bad}'."
+    assert len(model_requests(server, dialect)) == 3, "nothing sent for a bad temperature"

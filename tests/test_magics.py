@@ -289,8 +289,10 @@ def one_line(error: object, out: str, *needles: str) -> None:
 def test_no_api_key_names_the_variable(ip, server, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.delenv("OPENAI_API_KEY")
     monkeypatch.delenv("OPENAI_BASE_URL")
+    # Else, with the [local] extra installed, the local model answers (test_local_model.py).
+    ip.run_line_magic("config", "AssistantMagics.local_when_keyless = False")
     error, out = run(ip, "%%ask\nHi", capsys)
-    one_line(error, out, "OPENAI_API_KEY")
+    one_line(error, out, "OPENAI_API_KEY", "%assistant --local")
 
 
 def test_unreachable_server_names_the_url(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]

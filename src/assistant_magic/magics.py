@@ -126,6 +126,17 @@ class AssistantMagics(Magics):
     max_output_tokens = Integer(
         0, help="Longest answer in tokens (0: the server's own limit)."
     ).tag(config=True)
+    local_when_keyless = Bool(
+        True,
+        help="With no API key for OpenAI, answer with the local model (%assistant --local) when "
+        '"assistant-magic[local]" is installed.',
+    ).tag(config=True)
+    temperature = Float(
+        None,
+        allow_none=True,
+        help="Sampling temperature, 0 to 2 (None: the model's default); 0 picks the likeliest "
+        "words, so a model answers the same question the same way.",
+    ).tag(config=True)
     max_image_pixels = Integer(
         50_000_000, help="Largest image (width × height) accepted from the server."
     ).tag(config=True)
@@ -147,6 +158,12 @@ class AssistantMagics(Magics):
         "--api",
         choices=("auto", "responses", "chat"),
         help="Wire dialect: responses (OpenAI) or chat (Chat Completions).",
+    )
+    @argument(
+        "--temperature",
+        metavar="T",
+        help='Sampling temperature, 0 to 2, for the following asks ("" restores the '
+        "model's default).",
     )
     @_hosted_tool_flags("for the following asks")
     @argument(
@@ -183,13 +200,7 @@ class AssistantMagics(Magics):
         """
         args = _parse(self.assistant, line)
         if args.local is not None:
-            server = self._start_local(args.local)
-            args.base_url, args.api = server.base_url, "chat"
-            args.model = args.model or server.model.stem
-            if not self.max_output_tokens:
-                # Small local models run on until the context is full when left unbounded.
-                self.max_output_tokens = LOCAL_MAX_OUTPUT_TOKENS
-                print(f"max output tokens: {LOCAL_MAX_OUTPUT_TOKENS} (for the local model)")
+            self._point_at_local(args)
         changed = self._configure(args)
         command = list(args.command)
         if not command:
@@ -223,6 +234,7 @@ class AssistantMagics(Magics):
     @argument("-o", "--output", metavar="NAME", help="Also store the answer text in NAME.")
     @argument("--model", help="Model for this ask only.")
     @argument("--instructions", help="Instructions for this ask only.")
+    @argument("--temperature", metavar="T", help="Sampling temperature for this ask only.")
     @argument(
         "--tools",
         metavar="NAMES",
@@ -255,13 +267,23 @@ class AssistantMagics(Magics):
         text = cell.strip("\n")
         if not text.strip():
             raise AssistantError("Nothing to ask: write your question in the cell under %%ask.")
-        settings = self.settings(
-            model=args.model,
-            instructions=args.instructions,
-            code_interpreter=args.code_interpreter,
-            image_generation=args.image_generation,
-            file_search=args.file_search,
-        )
+        overrides = {
+            "instructions": args.instructions,
+            "temperature": _temperature(args.temperature),
+            "code_interpreter": args.code_interpreter,
+            "image_generation": args.image_generation,
+            "file_search": args.file_search,
+        }
+        settings = self.settings(model=args.model, **overrides)
+        if self._keyless_and_local(settings):
+            print(
+                f"No ${settings.api_key_env}: answering with the local model instead of "
+                f"{settings.model} (set the variable to use OpenAI)."
+            )
+            local = _parse(self.assistant, "--local")
+            self._point_at_local(local)
+            self._configure(local)
+            settings = self.settings(**overrides)
         attachments = self._attachments(args.attach, settings)
         outcome = self._run_turn(
             text,
@@ -286,6 +308,7 @@ class AssistantMagics(Magics):
         *,
         model: str | None = None,
         instructions: str | None = None,
+        temperature: float | None = None,
         code_interpreter: bool | None = None,
         image_generation: bool | None = None,
         file_search: bool | None = None,
@@ -311,6 +334,7 @@ class AssistantMagics(Magics):
             max_image_pixels=self.max_image_pixels,
             context_window=self.context_window,
             max_output_tokens=self.max_output_tokens,
+            temperature=temperature if temperature is not None else self.temperature,
         )
 
     @property
@@ -353,6 +377,16 @@ class AssistantMagics(Magics):
             self._local.stop()
             self._local = None
 
+    def _point_at_local(self, args: Any) -> None:
+        """Start the local model for `args.local` and aim the configuration `args` at it."""
+        server = self._start_local(args.local)
+        args.base_url, args.api = server.base_url, "chat"
+        args.model = args.model or server.model.stem
+        if not self.max_output_tokens:
+            # Small local models run on until the context is full when left unbounded.
+            self.max_output_tokens = LOCAL_MAX_OUTPUT_TOKENS
+            print(f"max output tokens: {LOCAL_MAX_OUTPUT_TOKENS} (for the local model)")
+
     def _start_local(self, path: str) -> LocalServer:
         """The local model server for `path` (or the default model), started once."""
         from .local import LocalServer, check_model, default_model
@@ -380,6 +414,8 @@ class AssistantMagics(Magics):
             )
             if value is not None
         }
+        if args.temperature is not None:
+            updates["temperature"] = _temperature(args.temperature, allow_default=True)
         if not updates:
             return False
         old = self.settings()
@@ -387,10 +423,9 @@ class AssistantMagics(Magics):
             setattr(self, name, value)
         settings = self.settings()
         for name, value in updates.items():
-            shown = (
-                ("on" if value else "off") if isinstance(value, bool) else getattr(settings, name)
-            )
-            print(f"{name.replace('_', ' ')}: {shown or '(none)'}")
+            # Hosted-tool switches live in Settings.hosted_tools, not under their own names.
+            shown = value if isinstance(value, bool) else getattr(settings, name)
+            print(f"{name.replace('_', ' ')}: {_shown(shown)}")
         moved = (settings.base_url, settings.api) != (old.base_url, old.api)
         if moved and self._session is not None:
             thread = self._session.thread
@@ -415,6 +450,7 @@ class AssistantMagics(Magics):
             ("API key", key),
             ("tools", ", ".join(self.toolbox.available()) or "none (%assistant tools add NAME)"),
             ("hosted tools", ", ".join(settings.hosted_tools).replace("_", " ") or "none"),
+            ("temperature", _shown(settings.temperature)),
             ("store", str(self.session.store_path)),
             ("thread", self._describe_bound_thread()),
         ]
@@ -519,6 +555,18 @@ class AssistantMagics(Magics):
         )
         namespace = self.shell.user_ns if self.shell is not None else {}
         return resolve(names, namespace, limits)
+
+    def _keyless_and_local(self, settings: Settings) -> bool:
+        """Whether OpenAI would refuse this ask for want of a key while a local model can answer."""
+        from .local import local_model_installed
+        from .settings import is_openai
+
+        return (
+            self.local_when_keyless
+            and not settings.api_key
+            and is_openai(settings.base_url)
+            and local_model_installed()
+        )
 
     def _run_turn(
         self,
@@ -661,6 +709,28 @@ def _tool_names(option: str | None) -> list[str] | None:
         return None
     names = [name.strip() for name in option.split(",") if name.strip()]
     return [] if names == ["none"] else names
+
+
+def _temperature(text: str | None, *, allow_default: bool = False) -> float | None:
+    """A temperature argument: a number from 0 to 2 ("" restores the model's default)."""
+    if text is None or (allow_default and not text.strip()):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 2:
+        raise AssistantError(f"--temperature takes a number from 0 to 2, not {text!r}.")
+    return value
+
+
+def _shown(value: object) -> str:
+    """A setting as `%assistant` confirms it."""
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if value is None or value == "":
+        return "(default)" if value is None else "(none)"
+    return str(value)
 
 
 def _one_line(text: str, width: int = 60) -> str:

@@ -175,6 +175,7 @@ class Session:
                 history=() if backend.keeps_history else self._history(thread, turn),
                 context_window=settings.context_window,
                 max_output_tokens=settings.max_output_tokens,
+                temperature=settings.temperature,
             )
             end = loop.run(request)
         except KeyboardInterrupt:

@@ -40,6 +40,8 @@ class Settings:
     context_window: int = 0
     #: Longest answer in tokens (0: the server's own limit).
     max_output_tokens: int = 0
+    #: Sampling temperature (None: the model's default).
+    temperature: float | None = None
 
     @property
     def masked_key(self) -> str:
@@ -52,7 +54,8 @@ class Settings:
         if is_openai(self.base_url):
             raise ConfigurationError(
                 f"No API key: set the {self.api_key_env} environment variable "
-                "(or point AssistantMagics.api_key_env at the variable that holds it)."
+                "(or point AssistantMagics.api_key_env at the variable that holds it), or run a "
+                "model on this machine with %assistant --local."
             )
         # Self-hosted servers often need no key, but the SDK insists on one; a server that
         # does want one answers 401, and that error names the variable.
@@ -133,6 +136,7 @@ def resolve(
     max_image_pixels: int = 50_000_000,
     context_window: int = 0,
     max_output_tokens: int = 0,
+    temperature: float | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     env = os.environ if environ is None else environ
@@ -158,4 +162,5 @@ def resolve(
         max_image_pixels=max_image_pixels,
         context_window=context_window,
         max_output_tokens=max_output_tokens,
+        temperature=temperature,
     )

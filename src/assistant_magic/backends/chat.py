@@ -98,6 +98,8 @@ def request_params(request: TurnRequest, messages: list[Message]) -> dict[str, A
     if request.max_output_tokens:
         # max_tokens, not max_completion_tokens: what llama.cpp, Ollama and vLLM read.
         params["max_tokens"] = request.max_output_tokens
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
     if request.tools:
         params["tools"] = [_function_tool(schema) for schema in request.tools]
         params["tool_choice"] = _tool_choice(request.tool_choice)

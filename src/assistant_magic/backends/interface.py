@@ -82,6 +82,8 @@ class TurnRequest:
     context_window: int = 0
     #: Longest answer in tokens (0: the server's own limit).
     max_output_tokens: int = 0
+    #: Sampling temperature (None: the model's default).
+    temperature: float | None = None
 
 
 class Backend(Protocol):

@@ -118,6 +118,8 @@ def request_params(request: TurnRequest) -> dict[str, Any]:
         params["instructions"] = request.instructions
     if request.max_output_tokens:
         params["max_output_tokens"] = request.max_output_tokens
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
     if request.remote_thread_id:
         params["conversation"] = request.remote_thread_id
     tools = [_function_tool(schema) for schema in request.tools]

