@@ -142,6 +142,39 @@ def test_a_tool_that_returns_a_picture(ip, server, capsys) -> None:  # type: ign
     assert len(ip.user_ns["answer"].images) == 1
 
 
+def test_a_chat_model_sees_a_tool_picture_after_the_results(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    ip.run_cell(
+        "from PIL import Image\n"
+        "def scouter_snapshot(name: str):\n"
+        "    '''What the scouter sees.'''\n"
+        "    return Image.new('RGB', (32, 24), (0, 200, 0))\n"
+    )
+    run(ip, "%assistant --api chat", capsys)
+    run(ip, "%assistant tools add scouter_snapshot", capsys)
+
+    def describe(context: ReplyContext) -> Text:
+        (seen,) = context.input_images
+        return Text(f"I see a {seen.size[0]}x{seen.size[1]} picture.")
+
+    server.script(FunctionCall("scouter_snapshot", {"name": "Goku"}, call_id="call_s"), describe)
+    error, _ = run(ip, "%%ask -o answer\nShow me Goku", capsys)
+    assert error is None
+    assert ip.user_ns["answer"] == "I see a 32x24 picture."
+    *_, tool, pictures = server.chat_messages(1)
+    assert tool["role"] == "tool" and "image (32x24 PNG)" in tool["content"]
+    assert pictures["role"] == "user"
+    text, image = pictures["content"]
+    assert text == {"type": "text", "text": "The pictures returned by the tool calls above."}
+    assert image["image_url"]["url"].startswith("data:image/png;base64,")
+
+    server.script(Text("Next."))
+    run(ip, "%%ask\nAnd now?", capsys)
+    replayed = [m["role"] for m in server.chat_messages(-1)]
+    assert replayed == ["user", "assistant", "tool", "assistant", "user"], (
+        "later turns replay the result's text description; the picture was for that step"
+    )
+
+
 def test_a_tool_that_returns_a_matplotlib_figure(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
     pytest.importorskip("matplotlib")
     ip.run_cell(

@@ -36,6 +36,8 @@ Message = dict[str, Any]
 FINISH_STATUS = {"stop": "completed", "tool_calls": "completed", "length": "incomplete"}
 #: Room kept free in the window for the answer.
 ANSWER_SHARE = 0.25
+#: The text beside pictures that tools returned, sent as a user message after their results.
+TOOL_PICTURES = "The pictures returned by the tool calls above."
 
 
 class ChatBackend(SdkBackend):
@@ -125,13 +127,7 @@ def fit_window(request: TurnRequest) -> tuple[list[Message], int]:
 
 def turn_messages(turn: PastTurn, images: Iterable[Any]) -> list[Message]:
     """A turn as chat messages: the question, each round of calls and results, the answer."""
-    pictures = list(images)
-    content: Any = turn.user_text
-    if pictures:
-        content = [{"type": "text", "text": turn.user_text}] + [
-            {"type": "image_url", "image_url": {"url": image.data_url()}} for image in pictures
-        ]
-    messages: list[Message] = [{"role": "user", "content": content}]
+    messages: list[Message] = [_user_message(turn.user_text, list(images))]
     for round_ in turn.rounds:
         # "" rather than null: OpenAI takes either, llama.cpp's server only a string.
         messages.append(
@@ -152,9 +148,20 @@ def turn_messages(turn: PastTurn, images: Iterable[Any]) -> list[Message]:
             {"role": "tool", "tool_call_id": output.call_id, "content": output.output}
             for output in round_.outputs
         ]
+        pictures = [image for output in round_.outputs for image in output.images]
+        if pictures:
+            # Tool messages carry text only, so the pictures follow as the user's, right after.
+            messages.append(_user_message(TOOL_PICTURES, pictures))
     if turn.answer:
         messages.append({"role": "assistant", "content": turn.answer})
     return messages
+
+
+def _user_message(text: str, pictures: Sequence[Any]) -> Message:
+    if not pictures:
+        return {"role": "user", "content": text}
+    parts = [{"type": "image_url", "image_url": {"url": image.data_url()}} for image in pictures]
+    return {"role": "user", "content": [{"type": "text", "text": text}, *parts]}
 
 
 def count_tokens(messages: Sequence[Message]) -> int:
