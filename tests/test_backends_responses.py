@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant_magic.backends.interface import TurnRequest
+from assistant_magic.backends.interface import RemoteThread, TurnRequest
 from assistant_magic.backends.responses import ResponsesBackend
 from assistant_magic.errors import ApiError
 from assistant_magic.events import (
@@ -39,19 +39,25 @@ def backend(server: ScriptedServer) -> ResponsesBackend:
     created.close()
 
 
-def turn(backend: ResponsesBackend, conversation: str | None, text: str = "Hi") -> list[Event]:
+#: What a first turn would send; the Responses API's conversation does not depend on it.
+FIRST = TurnRequest(model="gpt-5.4-mini", instructions="", remote_thread=None, user_text="Hi")
+
+
+def turn(
+    backend: ResponsesBackend, conversation: RemoteThread | None, text: str = "Hi"
+) -> list[Event]:
     request = TurnRequest(
         user_text=text,
         model="gpt-5.4-mini",
         instructions="Be brief.",
-        remote_thread_id=conversation,
+        remote_thread=conversation,
     )
     return list(backend.stream_turn(request))
 
 
 def test_a_completed_turn(backend: ResponsesBackend, server: ScriptedServer) -> None:
-    conversation = backend.create_thread()
-    assert conversation is not None and conversation.startswith("conv_")
+    conversation = backend.create_thread(FIRST)
+    assert conversation is not None and conversation.id.startswith("conv_")
     server.script(
         Text(
             "Hello there.",
@@ -80,7 +86,7 @@ def test_a_completed_turn(backend: ResponsesBackend, server: ScriptedServer) -> 
     )
     assert end.response_id == events[0].response_id  # type: ignore[union-attr]
     body = server.requests_to("POST", "/v1/responses")[0].body
-    assert body["conversation"] == conversation and body["instructions"] == "Be brief."
+    assert body["conversation"] == conversation.id and body["instructions"] == "Be brief."
 
 
 def test_queued_incomplete_and_failed(backend: ResponsesBackend, server: ScriptedServer) -> None:
@@ -121,9 +127,7 @@ def test_a_broken_connection_mid_answer_is_one_line(
 ) -> None:
     server.script(Text("one two three four", hang_up_after=2))
     seen: list[Event] = []
-    request = TurnRequest(
-        user_text="Hi", model="gpt-5.4-mini", instructions="", remote_thread_id=None
-    )
+    request = TurnRequest(user_text="Hi", model="gpt-5.4-mini", instructions="", remote_thread=None)
     with pytest.raises(ApiError) as info:
         for event in backend.stream_turn(request):
             seen.append(event)
@@ -133,7 +137,7 @@ def test_a_broken_connection_mid_answer_is_one_line(
 
 
 def test_a_deleted_conversation_says_how_to_go_on(backend: ResponsesBackend) -> None:
-    conversation = backend.create_thread()
+    conversation = backend.create_thread(FIRST)
     assert conversation is not None
     backend.delete_thread(conversation)
     backend.delete_thread(conversation)  # deleting twice is fine for the user
@@ -159,7 +163,7 @@ def test_closing_the_stream_early_hangs_up(
         user_text="Go",
         model="gpt-5.4-mini",
         instructions="",
-        remote_thread_id=backend.create_thread(),
+        remote_thread=backend.create_thread(FIRST),
     )
     stream = backend.stream_turn(request)
     for event in stream:

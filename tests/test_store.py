@@ -859,3 +859,13 @@ def test_a_thread_keeps_its_vector_store(store: Store) -> None:
     updated = store.update_thread(thread.id, vector_store_id="vs_123")
     assert updated.vector_store_id == "vs_123"
     assert store.get_thread(thread.id) == updated
+
+
+def test_a_thread_keeps_its_assistant_and_whether_it_made_it(store: Store) -> None:
+    thread = new_thread(store)
+    assert (thread.assistant_id, thread.assistant_owned) == (None, False)
+    updated = store.update_thread(thread.id, assistant_id="asst_1", assistant_owned=True)
+    assert (updated.assistant_id, updated.assistant_owned) == ("asst_1", True)
+    assert store.get_thread(thread.id) == updated
+    reused = store.update_thread(thread.id, assistant_id="asst_2", assistant_owned=False)
+    assert reused.assistant_owned is False

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .attachments import searchable
-from .backends.interface import InputFile, PastTurn, ToolOutput, ToolRound, TurnRequest
+from .backends.interface import (
+    InputFile,
+    PastTurn,
+    RemoteThread,
+    ToolOutput,
+    ToolRound,
+    TurnRequest,
+)
 from .errors import ApiError, AssistantError, ConfigurationError, TurnInterrupted
 from .events import Event, Notice, ToolCallRequested, TurnFinished, Usage
 from .images import ImageLimits
@@ -114,8 +121,9 @@ class Session:
             self.delete_files(thread, self.store.files(thread.id), settings)
             if thread.vector_store_id:
                 self.backend(settings).delete_vector_store(thread.vector_store_id)
-            if thread.remote_id:
-                self.backend(settings).delete_thread(thread.remote_id)
+            remote = _remote(thread)
+            if remote is not None:
+                self.backend(settings).delete_thread(remote)
                 remote_deleted = True
         self.store.delete_thread(thread.id)
         if self.thread is not None and self.thread.id == thread.id:
@@ -154,7 +162,6 @@ class Session:
         )
         progress = loop.progress
         try:
-            remote_id = self._ensure_remote(thread, backend)
             searching = "file_search" in settings.hosted_tools
             files = self._upload(thread, backend, attachments, view, searching)
             stores = self._vector_stores(thread, backend, files, view) if searching else ()
@@ -162,7 +169,7 @@ class Session:
             request = TurnRequest(
                 model=settings.model,
                 instructions=settings.instructions,
-                remote_thread_id=remote_id,
+                remote_thread=_remote(thread),
                 user_text=text,
                 tool_outputs=tuple(self._owed.pop(thread.id, ())),
                 tools=plan.toolbox.schemas(tools),
@@ -177,6 +184,10 @@ class Session:
                 max_output_tokens=settings.max_output_tokens,
                 temperature=settings.temperature,
             )
+            if request.remote_thread is None:
+                request = replace(
+                    request, remote_thread=self._create_remote(thread, backend, request)
+                )
             end = loop.run(request)
         except KeyboardInterrupt:
             streaming = progress.stream is not None  # not while a tool ran: nothing to cancel
@@ -290,12 +301,12 @@ class Session:
     ) -> None:
         """Answer the calls a broken turn left open, so the thread takes the next request."""
         owed = progress.leftover_outputs()
-        remote_id = self.thread.remote_id if self.thread else None
+        remote = _remote(self.thread) if self.thread else None
         if not owed:
             return
-        if remote_id:
+        if remote is not None:
             try:
-                backend.attach_tool_outputs(remote_id, owed)
+                backend.attach_tool_outputs(remote, owed)
                 return
             except AssistantError:
                 pass  # sent with the next request instead
@@ -339,13 +350,19 @@ class Session:
             )
         return self.thread
 
-    def _ensure_remote(self, thread: ThreadRecord, backend: Backend) -> str | None:
-        if thread.remote_id:
-            return thread.remote_id
-        remote_id = backend.create_thread()
-        if remote_id:
-            self.thread = self.store.update_thread(thread.id, remote_id=remote_id)
-        return remote_id
+    def _create_remote(
+        self, thread: ThreadRecord, backend: Backend, first: TurnRequest
+    ) -> RemoteThread | None:
+        """The thread's server side, made for its first request (None: the dialect has none)."""
+        remote = backend.create_thread(first)
+        if remote is not None:
+            self.thread = self.store.update_thread(
+                thread.id,
+                remote_id=remote.id,
+                assistant_id=remote.assistant_id,
+                assistant_owned=remote.owns_assistant,
+            )
+        return remote
 
     def _record(
         self,
@@ -391,6 +408,12 @@ def _rounds(records: Sequence[ToolCallRecord]) -> tuple[ToolRound, ...]:
         )
         for _, group in sorted(by_round.items())
     )
+
+
+def _remote(thread: ThreadRecord) -> RemoteThread | None:
+    if not thread.remote_id:
+        return None
+    return RemoteThread(thread.remote_id, thread.assistant_id, thread.assistant_owned)
 
 
 def _deny(tool: object, display: str) -> bool | None:

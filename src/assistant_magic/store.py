@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -137,12 +137,19 @@ MIGRATIONS: list[tuple[str, ...]] = [
     ),
     # 4: the vector store that file search reads for a thread.
     ("ALTER TABLE threads ADD COLUMN vector_store_id TEXT",),
+    # 5: the assistant an Assistants-API thread runs with, and whether this package made it
+    # (only then does cleaning up delete it).
+    (
+        "ALTER TABLE threads ADD COLUMN assistant_id TEXT",
+        "ALTER TABLE threads ADD COLUMN assistant_owned INTEGER NOT NULL DEFAULT 0",
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _THREAD_COLUMNS = (
-    "id, title, model, dialect, base_url, remote_id, notebook, created, updated, vector_store_id"
+    "id, title, model, dialect, base_url, remote_id, notebook, created, updated, vector_store_id,"
+    " assistant_id, assistant_owned"
 )
 _TURN_COLUMNS = (
     "id, thread_id, seq, user_text, answer_text, model, status, response_id, error,"
@@ -156,6 +163,7 @@ _TOOL_CALL_COLUMNS = (
 #: Fields ``update_thread`` may change; id and timestamps belong to the store.
 _UPDATABLE = frozenset(
     {"title", "model", "dialect", "base_url", "remote_id", "notebook", "vector_store_id"}
+    | {"assistant_id", "assistant_owned"}
 )
 _AMBIGUOUS_SHOWN = 5
 
@@ -168,16 +176,21 @@ class ThreadRecord:
     """First user message on one line (see `make_title`); ``""`` until the first turn."""
     model: str
     dialect: str
-    """``"responses"`` today; ``"chat"`` and ``"assistants"`` later."""
+    """``"responses"``, ``"chat"`` or ``"assistants"``."""
     base_url: str
     remote_id: str | None
-    """Server-side id (``conv_...``); None for dialects that keep history locally."""
+    """Server-side id (``conv_...``, ``thread_...``); None for dialects that keep history
+    locally."""
     notebook: str
     """Key of the notebook the thread was created in (a path or ``ipython:<cwd>``)."""
     created: float
     updated: float
     vector_store_id: str | None = None
     """The server-side vector store file search reads for this thread, once it has one."""
+    assistant_id: str | None = None
+    """Assistants API: the assistant the thread's runs use (``asst_...``)."""
+    assistant_owned: bool = False
+    """Whether this package created that assistant (and so may delete it)."""
 
 
 @dataclass(frozen=True)
@@ -369,7 +382,7 @@ class Store:
                 updated=now,
             )
             conn.execute(
-                f"INSERT INTO threads ({_THREAD_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO threads ({_THREAD_COLUMNS}) VALUES ({', '.join('?' * 12)})",
                 _thread_values(record),
             )
         return record
@@ -738,12 +751,15 @@ def _thread_values(t: ThreadRecord) -> tuple[object, ...]:
         t.created,
         t.updated,
         t.vector_store_id,
+        t.assistant_id,
+        int(t.assistant_owned),
     )
 
 
 def _thread_from_row(row: tuple[Any, ...]) -> ThreadRecord:
-    # _THREAD_COLUMNS lists the columns in field order.
-    return ThreadRecord(*row)
+    # _THREAD_COLUMNS lists the columns in field order; SQLite keeps the flag as 0 or 1.
+    record = ThreadRecord(*row)
+    return replace(record, assistant_owned=bool(record.assistant_owned))
 
 
 def _usage_values(usage: Usage | None) -> tuple[int | None, ...]:

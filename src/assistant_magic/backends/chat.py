@@ -26,7 +26,7 @@ from ..events import (
     Usage,
     UsageReported,
 )
-from .interface import PastTurn, ToolOutput, TurnRequest
+from .interface import PastTurn, RemoteThread, ToolOutput, TurnRequest
 from .openai_sdk import SdkBackend, api_errors
 
 if TYPE_CHECKING:
@@ -44,10 +44,10 @@ class ChatBackend(SdkBackend):
     dialect: ClassVar[str] = "chat"
     keeps_history: ClassVar[bool] = False
 
-    def create_thread(self) -> str | None:
+    def create_thread(self, first: TurnRequest) -> RemoteThread | None:
         return None  # the thread lives in the local store
 
-    def delete_thread(self, remote_id: str) -> None:
+    def delete_thread(self, remote: RemoteThread) -> None:
         pass
 
     def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
@@ -62,7 +62,7 @@ class ChatBackend(SdkBackend):
             stream = self.client.chat.completions.create(**request_params(request, messages))
         yield from self.read(stream, _translate(stream))
 
-    def attach_tool_outputs(self, remote_thread_id: str, outputs: Sequence[ToolOutput]) -> None:
+    def attach_tool_outputs(self, remote: RemoteThread, outputs: Sequence[ToolOutput]) -> None:
         pass  # outputs live in the store, which every request replays
 
     def cancel(self, response_id: str) -> None:

@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class RemoteThread:
+    """What the server holds for one thread: a Conversation (Responses), or a thread and the
+    assistant its runs use (Assistants)."""
+
+    id: str
+    assistant_id: str | None = None
+    #: Whether this package created the assistant, and so deletes it with the thread.
+    owns_assistant: bool = False
+
+
+@dataclass(frozen=True)
 class ToolOutput:
     """What a tool call returned, as the model will read it."""
 
@@ -59,8 +70,8 @@ class TurnRequest:
 
     model: str
     instructions: str
-    #: The server-side thread (a Conversation id); None for dialects that keep history locally.
-    remote_thread_id: str | None
+    #: The server-side thread; None for dialects that keep history locally.
+    remote_thread: RemoteThread | None
     user_text: str | None = None
     tool_outputs: tuple[ToolOutput, ...] = ()
     tools: tuple[ToolSchema, ...] = ()
@@ -91,11 +102,14 @@ class Backend(Protocol):
     #: True when the server keeps the thread (a Conversation); else each request carries it.
     keeps_history: ClassVar[bool]
 
-    def create_thread(self) -> str | None:
-        """Create the server-side thread, returning its id (None if the dialect has none)."""
+    def create_thread(self, first: TurnRequest) -> RemoteThread | None:
+        """Create the server-side thread for a turn about to be sent (None if the dialect
+        keeps no thread on the server)."""
         ...
 
-    def delete_thread(self, remote_id: str) -> None: ...
+    def delete_thread(self, remote: RemoteThread) -> None:
+        """Delete what the server holds for a thread; what is already gone is not an error."""
+        ...
 
     def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
         """Run one model response, yielding events and ending with exactly one `TurnFinished`.
@@ -129,7 +143,7 @@ class Backend(Protocol):
         """Delete an uploaded file; one already gone is not an error."""
         ...
 
-    def attach_tool_outputs(self, remote_thread_id: str, outputs: Sequence[ToolOutput]) -> None:
+    def attach_tool_outputs(self, remote: RemoteThread, outputs: Sequence[ToolOutput]) -> None:
         """Put outputs on the thread without asking for a response.
 
         Used when a turn stops between the model's calls and their answers: a thread holding

@@ -24,7 +24,7 @@ from ..events import (
     Usage,
     UsageReported,
 )
-from .interface import ToolOutput, TurnRequest
+from .interface import RemoteThread, ToolOutput, TurnRequest
 from .openai_sdk import SdkBackend, api_errors
 
 if TYPE_CHECKING:
@@ -43,16 +43,16 @@ class ResponsesBackend(SdkBackend):
     dialect: ClassVar[str] = "responses"
     keeps_history: ClassVar[bool] = True
 
-    def create_thread(self) -> str | None:
+    def create_thread(self, first: TurnRequest) -> RemoteThread | None:
         with api_errors(self.settings):
             conversation = self.client.conversations.create(
                 metadata={"created_by": "assistant_magic"}
             )
-        return conversation.id
+        return RemoteThread(conversation.id)
 
-    def delete_thread(self, remote_id: str) -> None:
+    def delete_thread(self, remote: RemoteThread) -> None:
         with api_errors(self.settings, missing_ok=True):
-            self.client.conversations.delete(remote_id)
+            self.client.conversations.delete(remote.id)
 
     def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
         with api_errors(self.settings):
@@ -92,10 +92,10 @@ class ResponsesBackend(SdkBackend):
         content = self.client.containers.files.content.retrieve(file_id, container_id=container_id)
         return bytes(content.content)
 
-    def attach_tool_outputs(self, remote_thread_id: str, outputs: Sequence[ToolOutput]) -> None:
+    def attach_tool_outputs(self, remote: RemoteThread, outputs: Sequence[ToolOutput]) -> None:
         with api_errors(self.settings):
             self.client.conversations.items.create(
-                remote_thread_id,
+                remote.id,
                 items=[_output_item(o) for o in outputs],  # type: ignore[misc]
             )
 
@@ -120,8 +120,8 @@ def request_params(request: TurnRequest) -> dict[str, Any]:
         params["max_output_tokens"] = request.max_output_tokens
     if request.temperature is not None:
         params["temperature"] = request.temperature
-    if request.remote_thread_id:
-        params["conversation"] = request.remote_thread_id
+    if request.remote_thread:
+        params["conversation"] = request.remote_thread.id
     tools = [_function_tool(schema) for schema in request.tools]
     tools += [_hosted_tool(name, request) for name in request.hosted_tools]
     if tools:
