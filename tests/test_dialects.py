@@ -1,8 +1,10 @@
-"""The same scenarios over both wire dialects: Responses (server-side thread) and Chat
-Completions (the thread replayed from the local store)."""
+"""The same scenarios over the three wire dialects: Responses (a server-side Conversation), Chat
+Completions (the thread replayed from the local store) and the legacy Assistants API (a thread
+and an assistant on the server, one run per ask)."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -21,9 +23,11 @@ def calc_strength(name: str) -> int:
     return 530_000 if name == "Mamezou" else 9001
 '''
 ENDPOINT = {"responses": "/v1/responses", "chat": "/v1/chat/completions"}
+#: Assistants API requests that make the model work: a new run, or outputs for a waiting one.
+RUN_REQUEST = re.compile(r"/v1/threads/[^/]+/runs(/[^/]+/submit_tool_outputs)?")
 
 
-@pytest.fixture(params=["responses", "chat"])
+@pytest.fixture(params=["responses", "chat", "assistants"])
 def dialect(request: pytest.FixtureRequest, ip: InteractiveShell) -> str:
     ip.run_line_magic("assistant", f"--api {request.param}")
     return str(request.param)
@@ -35,6 +39,10 @@ def run(ip: InteractiveShell, cell: str, capsys: pytest.CaptureFixture[str]) -> 
 
 
 def model_requests(server: ScriptedServer, dialect: str) -> list[dict[str, Any]]:
+    if dialect == "assistants":
+        return [
+            r.body for r in server.requests if r.method == "POST" and RUN_REQUEST.fullmatch(r.path)
+        ]
     return [r.body for r in server.requests_to("POST", ENDPOINT[dialect])]
 
 
@@ -51,6 +59,12 @@ def test_asks_continue_one_thread(ip, server, capsys, dialect: str) -> None:  # 
             {"role": "user", "content": "And Goku?"},
         ]
         assert server.requests_to("POST", "/v1/conversations") == []
+    elif dialect == "assistants":
+        first, second = [r.path for r in server.requests if RUN_REQUEST.fullmatch(r.path)]
+        assert first == second, "both runs on one thread"
+        (thread,) = server.threads
+        texts = [m["content"][0]["text"]["value"] for m in server.thread_messages(thread["id"])]
+        assert texts == ["Mamezou's strength?", "530,000.", "And Goku?", "Goku: 9001."]
     else:
         first, second = model_requests(server, dialect)
         assert first["conversation"] == second["conversation"]
@@ -92,6 +106,11 @@ def test_failure_then_retry(ip, server, capsys, dialect: str) -> None:  # type: 
     if dialect == "chat":
         # The failed turn is not replayed: the retry carries the question once.
         assert server.chat_messages(-1) == [{"role": "user", "content": "Do not lose me"}]
+    if dialect == "assistants":
+        # The question stayed on the thread; the retry ran it again instead of repeating it.
+        (thread,) = server.threads
+        texts = [m["content"][0]["text"]["value"] for m in server.thread_messages(thread["id"])]
+        assert texts == ["Do not lose me", "Back."]
 
 
 def test_interrupt_keeps_the_thread_usable(ip, server, capsys, dialect: str) -> None:  # type: ignore[no-untyped-def]
@@ -153,7 +172,10 @@ def test_forcing_a_tool(ip, server, capsys, dialect: str) -> None:  # type: igno
         else {"type": "function", "function": {"name": "calc_strength"}}
     )
     assert first["tool_choice"] == forced
-    assert second["tool_choice"] == "auto", "forced once, then the model decides"
+    if dialect == "assistants":
+        assert set(second) == {"tool_outputs", "stream"}, "the outputs go to the same run"
+    else:
+        assert second["tool_choice"] == "auto", "forced once, then the model decides"
     error, _ = run(ip, "%%ask --tool-choice power_level\nHi", capsys)
     assert "--tool-choice power_level: not a tool of this ask" in str(error)
     error, _ = run(ip, "%%ask --tools none --tool-choice required\nHi", capsys)
@@ -165,9 +187,14 @@ def test_the_answer_length_can_be_capped(ip, server, capsys, dialect: str) -> No
     ip.run_line_magic("config", "AssistantMagics.max_output_tokens = 64")
     run(ip, "%%ask\nHi again", capsys)
     first, second = model_requests(server, dialect)
-    field = "max_output_tokens" if dialect == "responses" else "max_tokens"
+    field = {
+        "responses": "max_output_tokens",
+        "chat": "max_tokens",
+        "assistants": "max_completion_tokens",
+    }[dialect]
     assert field not in first
-    assert second[field] == 64
+    # The Assistants API takes no fewer than 256 completion tokens.
+    assert second[field] == (256 if dialect == "assistants" else 64)
 
 
 def test_temperature_is_sent_only_when_set(ip, server, capsys, dialect: str) -> None:  # type: ignore[no-untyped-def]

@@ -20,12 +20,14 @@ Status: TypeAlias = Literal[
     "completed",
     "failed",
     "incomplete",
+    "cancelling",
     "cancelled",
+    "expired",
     "interrupted",
 ]
 
 FINAL_STATUSES: frozenset[str] = frozenset(
-    {"completed", "failed", "incomplete", "cancelled", "interrupted"}
+    {"completed", "failed", "incomplete", "cancelled", "expired", "interrupted"}
 )
 
 

@@ -8,6 +8,8 @@ heavy: the session, store, SDK and widgets load at the first command that needs 
 from __future__ import annotations
 
 import argparse
+import atexit
+import contextlib
 import os
 import shlex
 import time
@@ -36,6 +38,7 @@ SECRET_FLAGS = ("--api-key", "--api_key", "--key", "--token", "--secret")
 THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
 TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
 FILE_COMMANDS = "files [delete ID... | delete all]"
+OTHER_COMMANDS = "retry | cleanup"
 LOCAL_MAX_OUTPUT_TOKENS = 512
 
 
@@ -69,7 +72,7 @@ class AssistantMagics(Magics):
         "", help="API base URL; empty means $OPENAI_BASE_URL, else OpenAI's own."
     ).tag(config=True)
     api = Enum(
-        ("auto", "responses", "chat"),
+        ("auto", "responses", "chat", "assistants"),
         default_value="auto",
         help="Wire dialect; auto picks the one the server speaks.",
     ).tag(config=True)
@@ -126,6 +129,16 @@ class AssistantMagics(Magics):
     max_output_tokens = Integer(
         0, help="Longest answer in tokens (0: the server's own limit)."
     ).tag(config=True)
+    assistant_id = Unicode(
+        "",
+        help="Assistants API: an existing assistant to run with (empty: the first ask makes one "
+        "from this configuration, and cleanup deletes it).",
+    ).tag(config=True)
+    cleanup_at_exit = Bool(
+        False,
+        help="At kernel exit, delete the bound thread's server-side state as %assistant cleanup "
+        "does.",
+    ).tag(config=True)
     local_when_keyless = Bool(
         True,
         help="With no API key for OpenAI, answer with the local model (%assistant --local) when "
@@ -156,8 +169,15 @@ class AssistantMagics(Magics):
     @argument("--base-url", help='API base URL ("" restores $OPENAI_BASE_URL or OpenAI\'s).')
     @argument(
         "--api",
-        choices=("auto", "responses", "chat"),
-        help="Wire dialect: responses (OpenAI) or chat (Chat Completions).",
+        choices=("auto", "responses", "chat", "assistants"),
+        help="Wire dialect: responses (OpenAI), chat (Chat Completions) or assistants (the "
+        "legacy Assistants API).",
+    )
+    @argument(
+        "--assistant-id",
+        metavar="ID",
+        help="With --api assistants: run with this existing assistant (its model, instructions "
+        'and tools, plus yours) instead of making one; "" makes one again.',
     )
     @argument(
         "--temperature",
@@ -182,7 +202,7 @@ class AssistantMagics(Magics):
     @argument(
         "command",
         nargs="*",
-        help=f"{THREAD_COMMANDS} | {TOOL_COMMANDS} | {FILE_COMMANDS} | retry. "
+        help=f"{THREAD_COMMANDS} | {TOOL_COMMANDS} | {FILE_COMMANDS} | {OTHER_COMMANDS}. "
         "With no command and no flag: show the configuration.",
     )
     def assistant(self, line: str) -> None:
@@ -220,10 +240,12 @@ class AssistantMagics(Magics):
             self._files_command(rest)
         elif verb == "retry" and not rest:
             self._retry()
+        elif verb == "cleanup" and not rest:
+            self._cleanup()
         else:
             raise AssistantError(
                 f"Unknown command {' '.join(command)!r}: use {THREAD_COMMANDS}, {TOOL_COMMANDS}, "
-                f"{FILE_COMMANDS} or retry."
+                f"{FILE_COMMANDS}, retry or cleanup."
             )
 
     # -- %%ask ---------------------------------------------------------------------------------
@@ -335,6 +357,7 @@ class AssistantMagics(Magics):
             context_window=self.context_window,
             max_output_tokens=self.max_output_tokens,
             temperature=temperature if temperature is not None else self.temperature,
+            assistant_id=self.assistant_id,
         )
 
     @property
@@ -345,6 +368,7 @@ class AssistantMagics(Magics):
             from .store import Store
 
             user_ns = self.shell.user_ns if self.shell is not None else {}
+            atexit.register(self._cleanup_at_exit)
             self._session = Session(
                 store_path=self.store_path or Store.default_path(),
                 notebook=self.notebook or notebook_key(user_ns),
@@ -370,6 +394,7 @@ class AssistantMagics(Magics):
             self._session.use_thread(thread_id)
 
     def close(self) -> None:
+        atexit.unregister(self._cleanup_at_exit)
         if self._session is not None:
             self._session.close()
             self._session = None
@@ -408,6 +433,7 @@ class AssistantMagics(Magics):
                 ("instructions", args.instructions),
                 ("base_url", args.base_url),
                 ("api", args.api),
+                ("assistant_id", args.assistant_id),
                 ("code_interpreter", args.code_interpreter),
                 ("image_generation", args.image_generation),
                 ("file_search", args.file_search),
@@ -426,7 +452,8 @@ class AssistantMagics(Magics):
             # Hosted-tool switches live in Settings.hosted_tools, not under their own names.
             shown = value if isinstance(value, bool) else getattr(settings, name)
             print(f"{name.replace('_', ' ')}: {_shown(shown)}")
-        moved = (settings.base_url, settings.api) != (old.base_url, old.api)
+        place = ("base_url", "api", "assistant_id")
+        moved = any(getattr(settings, name) != getattr(old, name) for name in place)
         if moved and self._session is not None:
             thread = self._session.thread
             if thread is not None:
@@ -451,11 +478,23 @@ class AssistantMagics(Magics):
             ("tools", ", ".join(self.toolbox.available()) or "none (%assistant tools add NAME)"),
             ("hosted tools", ", ".join(settings.hosted_tools).replace("_", " ") or "none"),
             ("temperature", _shown(settings.temperature)),
+            *self._assistant_row(settings),
             ("store", str(self.session.store_path)),
             ("thread", self._describe_bound_thread()),
         ]
         for name, value in rows:
             print(f"{name:<13} {value}")
+
+    def _assistant_row(self, settings: Settings) -> list[tuple[str, str]]:
+        if settings.api != "assistants":
+            return []
+        thread = self.session.thread
+        if thread is not None and thread.assistant_id:
+            made = "made by this package" if thread.assistant_owned else "yours"
+            return [("assistant", f"{thread.assistant_id} ({made})")]
+        return [
+            ("assistant", settings.assistant_id or "made from this configuration at the first ask")
+        ]
 
     # -- threads -------------------------------------------------------------------------------
 
@@ -537,6 +576,22 @@ class AssistantMagics(Magics):
         print(f"Exported {session.store.message_count(thread.id)} messages to {written}")
 
     # -- turns ---------------------------------------------------------------------------------
+
+    def _cleanup(self) -> None:
+        thread = self.session.thread
+        deleted = self.session.cleanup(self.settings())
+        what = ", ".join(deleted) if deleted else "nothing was on the server"
+        print(
+            f"Cleaned up {thread.id if thread else 'the thread'}: {what}. Its transcript stays "
+            "here (thread export); the next %%ask starts a new thread."
+        )
+
+    def _cleanup_at_exit(self) -> None:
+        """At kernel exit, with `cleanup_at_exit`: what `%assistant cleanup` does, quietly."""
+        if not self.cleanup_at_exit or self._session is None or self._session.thread is None:
+            return
+        with contextlib.suppress(Exception):  # the kernel is going away: nobody to tell
+            self._session.cleanup(self.settings())
 
     def _retry(self) -> None:
         turn = self.session.last_turn()

@@ -130,6 +130,42 @@ class Session:
             self.thread = None
         return thread, remote_deleted
 
+    def cleanup(self, settings: Settings) -> list[str]:
+        """Delete what the bound thread holds on the server (its thread or conversation, the
+        files uploaded for it, its vector store, and its assistant if this package made it) and
+        unbind it. The local transcript stays. Returns what was deleted, for the user."""
+        thread = self.thread
+        if thread is None:
+            raise AssistantError("No thread is bound: nothing to clean up.")
+        if not _same_server(thread, settings):
+            raise ConfigurationError(
+                f"The bound thread {thread.id} lives on {thread.base_url} ({thread.dialect}): "
+                f"switch back with %assistant --base-url {thread.base_url} to clean it up."
+            )
+        backend = self.backend(settings)
+        deleted = []
+        files = self.store.files(thread.id)
+        self.delete_files(thread, files, settings)
+        deleted += [f"file {f.filename}" for f in files if f.file_id]
+        if thread.vector_store_id:
+            backend.delete_vector_store(thread.vector_store_id)
+            deleted.append(f"vector store {thread.vector_store_id}")
+        remote = _remote(thread)
+        if remote is not None:
+            backend.delete_thread(remote)
+            deleted.append(f"thread {remote.id}")
+            if remote.owns_assistant and remote.assistant_id:
+                deleted.append(f"assistant {remote.assistant_id}")
+        self.store.update_thread(
+            thread.id,
+            remote_id=None,
+            vector_store_id=None,
+            assistant_id=None,
+            assistant_owned=False,
+        )
+        self.thread = None
+        return deleted
+
     def refresh_thread(self) -> ThreadRecord | None:
         if self.thread is not None:
             self.thread = self.store.get_thread(self.thread.id)
@@ -215,6 +251,11 @@ class Session:
         if outcome.status == "failed":
             raise ApiError(
                 f"The response failed: {outcome.error}. Run %assistant retry to try again."
+            )
+        if outcome.status == "expired":
+            raise ApiError(
+                f"The run expired before it finished ({outcome.error}). Run %assistant retry to "
+                "try again."
             )
         return outcome
 

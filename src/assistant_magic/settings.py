@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from .errors import ConfigurationError
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-DIALECTS = ("responses", "chat")
+DIALECTS = ("responses", "chat", "assistants")
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,8 @@ class Settings:
     max_output_tokens: int = 0
     #: Sampling temperature (None: the model's default).
     temperature: float | None = None
+    #: Assistants API: an existing assistant to run with ("": make one from this configuration).
+    assistant_id: str = ""
 
     @property
     def masked_key(self) -> str:
@@ -137,6 +139,7 @@ def resolve(
     context_window: int = 0,
     max_output_tokens: int = 0,
     temperature: float | None = None,
+    assistant_id: str = "",
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     env = os.environ if environ is None else environ
@@ -163,4 +166,5 @@ def resolve(
         context_window=context_window,
         max_output_tokens=max_output_tokens,
         temperature=temperature,
+        assistant_id=assistant_id.strip(),
     )

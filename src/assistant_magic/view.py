@@ -44,7 +44,9 @@ LABELS = {
     "completed": ("✓", "completed"),
     "failed": ("✗", "failed"),
     "incomplete": ("◐", "incomplete"),
+    "cancelling": ("◔", "cancelling"),
     "cancelled": ("⊘", "cancelled"),
+    "expired": ("⌛", "expired"),
     "interrupted": ("⊘", "interrupted"),
 }
 COLOURS = {
@@ -52,6 +54,7 @@ COLOURS = {
     "failed": "#cf222e",
     "incomplete": "#9a6700",
     "cancelled": "#6e7781",
+    "expired": "#cf222e",
     "interrupted": "#6e7781",
 }
 WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"

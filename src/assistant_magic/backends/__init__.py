@@ -19,4 +19,8 @@ def create_backend(settings: Settings) -> Backend:
         from .chat import ChatBackend
 
         return ChatBackend(settings)
+    if settings.api == "assistants":
+        from .assistants import AssistantsBackend
+
+        return AssistantsBackend(settings)
     raise ValueError(f"no backend for dialect {settings.api!r}")

@@ -52,7 +52,18 @@ llama.cpp): ``client.chat.completions.create(model=..., messages=[...], stream=T
 ``ScriptedServer(chat_only=True)`` answers 404 on ``/v1/responses`` and ``/v1/conversations``,
 as servers that only speak chat do.
 
-It speaks the Responses API (streamed or not, background, cancel), Chat Completions,
+The legacy Assistants API (v2) plays the same script, one reply per model step of a run::
+
+    server.script(FunctionCall("now", call_id="call_1"), Text("It is noon."))
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id)
+    assert run.status == "requires_action"         # then submit_tool_outputs, poll again
+
+Runs nobody streams move one state on per read (``run_polls_per_state``); streamed ones send the
+real ``thread.run.*`` / ``thread.message.*`` events. ``RunFailure("failed", code=...)`` ends a run
+``failed`` or ``expired``; ``server.runs(thread_id)``, ``server.thread_messages(thread_id)`` and
+``server.wait_for_run_status(run_id, ...)`` show what happened.
+
+It speaks the Responses API (streamed or not, background, cancel), Chat Completions, Assistants,
 Conversations, Files, Containers, Vector Stores and Models over real loopback HTTP, keeps the real
 API's rules (auth, known models, tool calls and outputs pairing up, attachments and vector stores
 that resolve) and, given OpenAI's OpenAPI document, validates all traffic against it. See
@@ -73,6 +84,7 @@ from .script import (
     Reply,
     ReplyContext,
     ReplyFactory,
+    RunFailure,
     ScriptItem,
     SearchResult,
     Text,
@@ -102,6 +114,7 @@ __all__ = [
     "Reply",
     "ReplyContext",
     "ReplyFactory",
+    "RunFailure",
     "ScriptItem",
     "ScriptedServer",
     "SearchResult",

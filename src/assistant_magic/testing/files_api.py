@@ -52,6 +52,25 @@ def content_type_for(filename: str, declared: str = "") -> str:
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
+def store_upload(
+    state: ServerState,
+    data: bytes,
+    *,
+    filename: str,
+    purpose: str,
+    content_type: str | None = None,
+) -> StoredFile:
+    """Keep ``data`` as a file the Files API serves, as if uploaded (or made by a hosted tool,
+    as Assistants API code interpreter outputs are, with purpose ``assistants_output``)."""
+    stored = StoredFile(
+        new_file_id(), filename, purpose, data, content_type or content_type_for(filename)
+    )
+    with state.lock:
+        state.files[stored.id] = stored
+        state.changed()
+    return stored
+
+
 class FilesApi:
     def __init__(self, state: ServerState) -> None:
         self.state = state

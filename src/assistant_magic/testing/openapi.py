@@ -13,6 +13,11 @@ Three liberties are taken with plain JSON Schema, each because the spec means so
   the branches whose ``type`` allows ``"message"``). That matches how the API dispatches, keeps
   validation fast, and makes errors name the one schema that applied instead of 30 branches.
 
+Stream events are checked per event against the union's branch for their name: a Responses event
+by its ``type`` in ``ResponseStreamEvent``; an Assistants API event (``{"event", "data"}``) by its
+``event`` in ``AssistantStreamEvent``, whose branches are themselves unions (``RunStreamEvent``,
+``MessageStreamEvent``, ...) of one schema per event name.
+
 Multipart uploads (``POST /files``) are not JSON: their fields are checked by hand against the
 operation's form schema (:meth:`OpenApiSpec.form_problems`). Raw-bytes answers (file contents) are
 not checked at all: the spec types ``GET /files/{file_id}/content`` as a JSON string.
@@ -44,6 +49,7 @@ SPEC_ENV_VAR = "ASSISTANT_MAGIC_OPENAPI"
 # The base URI the whole document is registered under; its internal "#/..." refs resolve inside it.
 _DOC_URI = "urn:openai-openapi"
 _STREAM_EVENT_UNION = "#/components/schemas/ResponseStreamEvent"
+_ASSISTANT_EVENT_UNION = "#/components/schemas/AssistantStreamEvent"
 ERROR_SCHEMA = "#/components/schemas/ErrorResponse"
 
 _brief = reprlib.Repr()
@@ -98,6 +104,7 @@ class OpenApiSpec:
         self._lock = threading.Lock()
         self._operations = _index_operations(document)
         self._event_schemas = _event_schemas_by_type(document)
+        self._assistant_event_schemas = _assistant_event_schemas(document)
 
     @property
     def document(self) -> dict[str, Any]:
@@ -118,6 +125,13 @@ class OpenApiSpec:
         if isinstance(event_type, str) and event_type in self._event_schemas:
             return self._event_schemas[event_type]
         return _STREAM_EVENT_UNION
+
+    def assistant_event_schema(self, name: object) -> str:
+        """The schema for an Assistants API stream event named ``name`` (``thread.run.created``,
+        ``done``, ...), or the whole union if unknown."""
+        if isinstance(name, str) and name in self._assistant_event_schemas:
+            return self._assistant_event_schemas[name]
+        return _ASSISTANT_EVENT_UNION
 
     def allowed_properties(self, schema: str) -> frozenset[str] | None:
         """Top-level property names a request schema declares, or None if it allows any."""
@@ -152,8 +166,9 @@ class OpenApiSpec:
     def schema_name(self, schema: str) -> str:
         """A short name for a schema pointer: the component it refers to, if any."""
         node = _lookup(self._document, schema)
-        target = node.get("$ref", schema) if isinstance(node, dict) else schema
-        return str(target).rsplit("/", 1)[-1] if "/components/" in str(target) else str(target)
+        target = str(node.get("$ref", schema) if isinstance(node, dict) else schema)
+        # "#/components/schemas/Foo" -> "Foo"; a branch inside one -> "Foo/oneOf/2"
+        return "/".join(target.split("/")[3:]) if "/components/" in target else target
 
     def _validator(self, schema: str) -> Any:
         with self._lock:
@@ -216,6 +231,12 @@ class TrafficValidator:
     def event_violations(self, event: Mapping[str, Any]) -> list[str]:
         schema = self.spec.event_schema(event.get("type"))
         label = f"stream event {event.get('type')!r} #{event.get('sequence_number')}"
+        return [f"{label}: {v}" for v in self.spec.violations(schema, event)]
+
+    def assistant_event_violations(self, event: Mapping[str, Any]) -> list[str]:
+        """One Assistants API stream event, ``{"event": name, "data": object}``."""
+        schema = self.spec.assistant_event_schema(event.get("event"))
+        label = f"assistant stream event {event.get('event')!r}"
         return [f"{label}: {v}" for v in self.spec.violations(schema, event)]
 
     def chunk_violations(
@@ -312,10 +333,30 @@ def _event_schemas_by_type(document: Mapping[str, Any]) -> dict[str, str]:
     return table
 
 
+def _assistant_event_schemas(document: Mapping[str, Any]) -> dict[str, str]:
+    """Event name -> schema pointer, through the union of unions (``RunStreamEvent`` holds one
+    inline branch per ``thread.run.*`` event)."""
+    union = document.get("components", {}).get("schemas", {}).get("AssistantStreamEvent", {})
+    table: dict[str, str] = {}
+    for branch in union.get("oneOf", []):
+        ref = branch.get("$ref")
+        target = _deref(document, branch)
+        if not ref or not isinstance(target, dict):
+            continue
+        nested = target.get("oneOf")
+        members = enumerate(nested) if nested else [(None, target)]
+        for index, member in members:
+            names = _tag_values(document, member, "event")
+            pointer = ref if index is None else f"{ref}/oneOf/{index}"
+            table.update(dict.fromkeys(names or (), pointer))
+    return table
+
+
 def _lookup(document: Mapping[str, Any], ref: str) -> Any:
     node: Any = document
     for token in ref.removeprefix("#/").split("/"):
-        node = node[token.replace("~1", "/").replace("~0", "~")]
+        key = token.replace("~1", "/").replace("~0", "~")
+        node = node[int(key)] if isinstance(node, list) else node[key]
     return node
 
 

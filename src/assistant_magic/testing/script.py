@@ -15,6 +15,9 @@ the files it saves in a container), :class:`ImageGeneration` (an image, real byt
 Images and files the client sends reach reply factories as :attr:`ReplyContext.input_images` and
 :attr:`ReplyContext.input_files`; the files its ``file_search`` tool may search, as
 :attr:`ReplyContext.searchable_files`.
+
+Assistants API runs play the same replies, one per model step (see ``assistant_events``), and
+:class:`RunFailure` ends a run as ``failed`` or ``expired``.
 """
 
 from __future__ import annotations
@@ -323,6 +326,27 @@ class FileSearch:
         return where
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    """A model step that ends an Assistants API run ``failed`` (with ``last_error`` ``code`` and
+    ``message``) or ``expired`` (no ``last_error``, as the real API reports it).
+
+    Only runs play it. It is callable so a script can hold it, and calling it is a mistake: a
+    Responses or Chat Completions request that takes it from the script fails (500, recorded in
+    ``validation_errors``) instead of answering.
+    """
+
+    status: Literal["failed", "expired"] = "failed"
+    code: Literal["server_error", "rate_limit_exceeded", "invalid_prompt"] = "server_error"
+    message: str = "Sorry, something went wrong."
+
+    def __call__(self, context: ReplyContext) -> Reply:
+        raise TypeError(
+            f"{self!r} ends an Assistants API run; it cannot answer a {context.dialect} request: "
+            "script it for runs only"
+        )
+
+
 Reply: TypeAlias = (
     Text | HttpError | ToolCalls | FunctionCall | CodeInterpreter | ImageGeneration | FileSearch
 )
@@ -387,7 +411,12 @@ class ReplyContext:
     assistant message (the new user message, or the tool messages as ``function_call_output``),
     ``history`` the ones up to it (assistant ``tool_calls`` as ``function_call`` items). So
     :attr:`last_user_text`, :attr:`tool_results`, :attr:`input_images` and the rest read alike in
-    both dialects.
+    every dialect.
+
+    For a step of an Assistants API run (:attr:`dialect` ``"assistants"``) ``body`` is the run
+    object (its ``model``, ``instructions``, ``tools``, ``tool_choice``, ...), and the thread's
+    messages are read the same way: after submitted tool outputs, ``input_items`` are those
+    outputs as ``function_call_output`` items.
     """
 
     body: Mapping[str, Any]
@@ -398,9 +427,12 @@ class ReplyContext:
     stores: Sequence[VectorStore] = ()
 
     @property
-    def dialect(self) -> Literal["responses", "chat"]:
-        """``"chat"`` for ``POST /v1/chat/completions`` (the body has ``messages``), else
+    def dialect(self) -> Literal["responses", "chat", "assistants"]:
+        """``"chat"`` for ``POST /v1/chat/completions`` (the body has ``messages``),
+        ``"assistants"`` for a step of an Assistants API run (the body is a ``thread.run``), else
         ``"responses"``."""
+        if self.body.get("object") == "thread.run":
+            return "assistants"
         return "chat" if "messages" in self.body else "responses"
 
     @property
@@ -411,7 +443,10 @@ class ReplyContext:
 
     @property
     def vector_store_ids(self) -> list[str]:
-        """The ``vector_store_ids`` of the request's ``file_search`` tool (empty without it)."""
+        """The ``vector_store_ids`` of the request's ``file_search`` tool (empty without it); for
+        a run, those of its assistant's and thread's ``tool_resources``."""
+        if self.dialect == "assistants":
+            return [store.id for store in self.stores]
         found = find_tool(self.body, "file_search")
         ids = found[1].get("vector_store_ids") if found else None
         return [str(i) for i in ids] if isinstance(ids, list) else []

@@ -9,14 +9,16 @@ body, JSON answer and stream event is checked against it and mismatches collect 
 Each request goes through one pipeline: record -> authenticate -> route -> validate the body ->
 the API family's handler -> validate what goes out.
 
-Two dialects answer from the same script: the Responses API (``POST /v1/responses``, with
-conversations) and Chat Completions (``POST /v1/chat/completions``, the whole thread in each
-request's ``messages``; see ``chat_api``).
+Three dialects answer from the same script: the Responses API (``POST /v1/responses``, with
+conversations), Chat Completions (``POST /v1/chat/completions``, the whole thread in each
+request's ``messages``; see ``chat_api``) and the legacy Assistants API (``/v1/assistants``,
+``/v1/threads``: each step of a run takes a reply; see ``assistants_api`` and ``runs``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import dataclasses
 import json
 import os
@@ -30,15 +32,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .assistants_api import AssistantsApi, AssistantsSettings
 from .chat_api import ChatApi
 from .containers_api import ContainersApi
 from .conversations_api import ConversationsApi
-from .files_api import FilesApi, content_type_for, new_file_id
+from .files_api import FilesApi, store_upload
 from .models_api import ModelsApi
 from .multipart import MultipartForm, is_multipart, parse_multipart
 from .openapi import TrafficValidator, load_spec, resolve_spec_path
 from .responses_api import ResponsesApi, ResponsesSettings
 from .routing import Route, Router
+from .runs import RunSettings
 from .script import REPLY_TYPES, ReplyFactory, ScriptItem, echo
 from .sse import ClientDisconnected, HangUp, SseWriter, encode_json
 from .state import Container, ServerState, StoredFile, VectorStore
@@ -84,7 +88,15 @@ class ScriptedServer:
     ``vector_store_file_polls``: how many reads a file added to a vector store reports
     ``in_progress`` before it is ``completed`` (0: at once); see ``vector_stores_api``.
     ``chat_only``: speak only Chat Completions (and files, models, ...), answering 404 on
-    ``/v1/responses`` and ``/v1/conversations`` as llama.cpp's server or Ollama do.
+    ``/v1/responses``, ``/v1/conversations``, ``/v1/assistants`` and ``/v1/threads`` as llama.cpp's
+    server or Ollama do.
+    ``assistants``: speak the Assistants API (False: 404 on ``/v1/assistants`` and ``/v1/threads``).
+    ``run_polls_per_state``: answers each server-side state of a run nobody streams (queued,
+    in_progress, cancelling) lasts; the next read moves it on (see ``runs``).
+    ``run_expires_after``: seconds a run may wait on its client (``requires_action``, or a stream
+    that hung up) before it expires on its next read (None: never).
+    ``run_streaming``: False refuses ``stream: true`` on runs (400, ``param: "stream"``), as
+    servers that reimplement the Assistants API without streaming do.
     """
 
     def __init__(
@@ -98,6 +110,10 @@ class ScriptedServer:
         port: int = 0,
         vector_store_file_polls: int = 0,
         chat_only: bool = False,
+        assistants: bool = True,
+        run_polls_per_state: int = 1,
+        run_expires_after: float | None = None,
+        run_streaming: bool = True,
     ) -> None:
         self.api_key = api_key
         self.models = frozenset(models) if models is not None else None
@@ -112,6 +128,16 @@ class ScriptedServer:
             ResponsesApi(self._state, settings).register(self._router)
             ConversationsApi(self._state).register(self._router)
         ChatApi(self._state, settings).register(self._router)
+        self._run_settings = RunSettings(run_polls_per_state, run_expires_after, run_streaming)
+        if assistants and not chat_only:
+            assistants_settings = AssistantsSettings(
+                self.models,
+                chunk_delay,
+                default_reply,
+                self._check_assistant_event,
+                self._run_settings,
+            )
+            AssistantsApi(self._state, assistants_settings).register(self._router)
         ModelsApi(self.models).register(self._router)
         FilesApi(self._state).register(self._router)
         ContainersApi(self._state).register(self._router)
@@ -168,13 +194,14 @@ class ScriptedServer:
     # -- scripting and records -------------------------------------------------------------
 
     def script(self, *replies: ScriptItem) -> None:
-        """Queue replies; each accepted ``POST /v1/responses`` or ``POST /v1/chat/completions``
-        takes the next one."""
+        """Queue replies; each accepted ``POST /v1/responses`` or ``POST /v1/chat/completions``,
+        and each model step of an Assistants API run, takes the next one."""
         for reply in replies:
             if not isinstance(reply, REPLY_TYPES) and not callable(reply):
                 raise TypeError(
                     f"cannot script {reply!r}: use Text, ToolCalls, FunctionCall, "
-                    "CodeInterpreter, ImageGeneration, FileSearch, HttpError or a callable"
+                    "CodeInterpreter, ImageGeneration, FileSearch, HttpError, RunFailure or a "
+                    "callable"
                 )
         with self._state.lock:
             self._state.script.extend(replies)
@@ -228,7 +255,8 @@ class ScriptedServer:
 
     @property
     def disconnects(self) -> list[str]:
-        """Ids of responses (or chat completions) whose streaming client hung up mid-stream."""
+        """Ids of responses (or chat completions, or runs) whose streaming client hung up
+        mid-stream."""
         with self._state.lock:
             return list(self._state.disconnects)
 
@@ -256,13 +284,9 @@ class ScriptedServer:
         content_type: str | None = None,
     ) -> StoredFile:
         """Store a file as if the client had uploaded it (for inputs that name a ``file_id``)."""
-        stored = StoredFile(
-            new_file_id(), filename, purpose, data, content_type or content_type_for(filename)
+        return store_upload(
+            self._state, data, filename=filename, purpose=purpose, content_type=content_type
         )
-        with self._state.lock:
-            self._state.files[stored.id] = stored
-            self._state.changed()
-        return stored
 
     @property
     def containers(self) -> list[Container]:
@@ -302,6 +326,68 @@ class ScriptedServer:
             for upload in files:
                 add_store_file(self._state, store, upload, polls)
             return store.snapshot()
+
+    @property
+    def assistants(self) -> list[dict[str, Any]]:
+        """Assistants API assistants not deleted, oldest first (copies of the objects)."""
+        with self._state.lock:
+            return copy.deepcopy(list(self._state.assistants.values()))
+
+    @property
+    def threads(self) -> list[dict[str, Any]]:
+        """Assistants API threads not deleted, oldest first (the ``thread`` objects)."""
+        with self._state.lock:
+            return [thread.resource() for thread in self._state.threads.values()]
+
+    def thread_messages(self, thread_id: str) -> list[dict[str, Any]]:
+        """The thread's ``thread.message`` objects, oldest first, as they stand now."""
+        with self._state.lock:
+            return copy.deepcopy(self._state.threads[thread_id].messages)
+
+    def runs(self, thread_id: str) -> list[dict[str, Any]]:
+        """The thread's runs, oldest first, as they stand now (reading them moves none on)."""
+        with self._state.lock:
+            thread = self._state.threads[thread_id]
+            return [self._state.runs[run_id].snapshot() for run_id in thread.run_ids]
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        """The ``thread.run`` object as it stands now (reading it moves nothing on)."""
+        with self._state.lock:
+            return self._state.runs[run_id].snapshot()
+
+    def run_steps(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's ``thread.run.step`` objects, oldest first."""
+        with self._state.lock:
+            return self._state.runs[run_id].step_snapshots()
+
+    def wait_for_run_status(self, run_id: str, *statuses: str, timeout: float = 5.0) -> str:
+        """Block until the run reaches one of ``statuses`` (by a stream, or by the client's
+        reads: waiting reads nothing); returns it."""
+
+        def reached() -> bool:
+            run = self._state.runs.get(run_id)
+            return run is not None and run.status in statuses
+
+        self._wait(reached, timeout, f"{run_id} to reach {statuses}")
+        return str(self.run(run_id)["status"])
+
+    @property
+    def run_polls_per_state(self) -> int:
+        """Answers each server-side state of a polled run lasts; may be changed."""
+        return self._run_settings.polls_per_state
+
+    @run_polls_per_state.setter
+    def run_polls_per_state(self, polls: int) -> None:
+        self._run_settings.polls_per_state = polls
+
+    @property
+    def run_expires_after(self) -> float | None:
+        """Seconds a run may wait on its client before it expires; may be changed."""
+        return self._run_settings.expires_after
+
+    @run_expires_after.setter
+    def run_expires_after(self, seconds: float | None) -> None:
+        self._run_settings.expires_after = seconds
 
     def conversation_items(self, conversation_id: str) -> list[dict[str, Any]]:
         with self._state.lock:
@@ -354,6 +440,9 @@ class ScriptedServer:
         if isinstance(answer, EventStream) and answer.dialect == "chat" and path is not None:
             chunks = self._checked_chunks(request.method, path, answer.events)
             return EventStream(chunks, answer.on_disconnect, answer.dialect)
+        if isinstance(answer, EventStream) and answer.dialect == "assistants":
+            events = self._checked_assistant_events(answer.events)
+            return EventStream(events, answer.on_disconnect, answer.dialect)
         if isinstance(answer, EventStream):
             return EventStream(self._checked(answer.events), answer.on_disconnect)
         if isinstance(answer, JsonAnswer) and self.validator is not None and path is not None:
@@ -417,6 +506,17 @@ class ScriptedServer:
     def _check_event(self, event: Event) -> None:
         if self.validator is not None:
             self._record(self.validator.event_violations(event))
+
+    def _checked_assistant_events(
+        self, events: Generator[Event, None, None]
+    ) -> Generator[Event, None, None]:
+        for event in events:
+            self._check_assistant_event(event)
+            yield event
+
+    def _check_assistant_event(self, event: Event) -> None:
+        if self.validator is not None:
+            self._record(self.validator.assistant_event_violations(event))
 
     def _record(self, messages: list[str]) -> None:
         self._state.report(messages)
@@ -561,6 +661,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if stream.dialect == "chat":
                 self._send_chunks(writer, stream)
+            elif stream.dialect == "assistants":
+                for event in stream.events:
+                    writer.send_named(event["event"], event["data"])
             else:
                 for event in stream.events:
                     writer.send(event)

@@ -23,8 +23,9 @@ class HangUp(Exception):
 
 
 class SseWriter:
-    """Writes ``event: <type>`` / ``data: <json>`` frames the way the Responses API does, or
-    bare ``data: <json>`` frames and ``data: [DONE]`` the way Chat Completions does."""
+    """Writes ``event: <type>`` / ``data: <json>`` frames the way the Responses API does,
+    bare ``data: <json>`` frames and ``data: [DONE]`` the way Chat Completions does, or
+    ``event: <name>`` / ``data: <object>`` frames the way the Assistants API does."""
 
     def __init__(self, wfile: _Writable) -> None:
         self._wfile = wfile
@@ -32,6 +33,12 @@ class SseWriter:
     def send(self, event: Event) -> None:
         frame = f"event: {event['type']}\ndata: {json.dumps(event, separators=(',', ':'))}\n\n"
         self._chunk(frame.encode("utf-8"))
+
+    def send_named(self, name: str, data: Any) -> None:
+        """An Assistants API frame: the event's name, then its object (a string, such as the
+        final ``[DONE]``, is written as it is)."""
+        body = data if isinstance(data, str) else json.dumps(data, separators=(",", ":"))
+        self._chunk(f"event: {name}\ndata: {body}\n\n".encode())
 
     def send_data(self, event: Event) -> None:
         """A frame without an ``event:`` line (a chat completion chunk)."""

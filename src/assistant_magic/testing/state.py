@@ -1,6 +1,7 @@
 """Everything the server remembers, behind one lock: objects, the script, and the records.
 
-Objects: conversations, responses, uploaded files, code interpreter containers, and vector stores.
+Objects: conversations, responses, uploaded files, code interpreter containers, vector stores, and
+the Assistants API's assistants, threads and runs.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .items import CALL_ANSWERS
 
 if TYPE_CHECKING:
+    from .runs import Run
     from .script import ScriptItem
     from .turns import Turn
     from .wire import RecordedRequest
@@ -39,6 +41,31 @@ class Conversation:
 
     def find(self, item_id: str) -> dict[str, Any] | None:
         return next((item for item in self.items if item.get("id") == item_id), None)
+
+
+@dataclass
+class AssistantThread:
+    """A thread of the Assistants API: its messages (``thread.message`` objects, oldest first)
+    and the ids of its runs, oldest first (the runs live in ``ServerState.runs``)."""
+
+    id: str
+    metadata: dict[str, str]
+    tool_resources: dict[str, Any]
+    created_at: int = field(default_factory=lambda: int(time.time()))
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    run_ids: list[str] = field(default_factory=list)
+
+    def resource(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "object": "thread",
+            "created_at": self.created_at,
+            "metadata": dict(self.metadata),
+            "tool_resources": copy.deepcopy(self.tool_resources),
+        }
+
+    def find(self, message_id: str) -> dict[str, Any] | None:
+        return next((m for m in self.messages if m.get("id") == message_id), None)
 
 
 @dataclass(frozen=True)
@@ -256,6 +283,9 @@ class ServerState:
         self.files: dict[str, StoredFile] = {}
         self.containers: dict[str, Container] = {}
         self.vector_stores: dict[str, VectorStore] = {}
+        self.assistants: dict[str, dict[str, Any]] = {}
+        self.threads: dict[str, AssistantThread] = {}
+        self.runs: dict[str, Run] = {}
 
     def changed(self) -> None:
         self.lock.notify_all()
@@ -290,4 +320,7 @@ class ServerState:
             self.files.clear()
             self.containers.clear()
             self.vector_stores.clear()
+            self.assistants.clear()
+            self.threads.clear()
+            self.runs.clear()
             self.changed()

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 #: A stream event as sent on the wire: a JSON object (with a ``type`` in the Responses API; a
-#: ``chat.completion.chunk`` or an ``{"error": ...}`` frame in Chat Completions).
+#: ``chat.completion.chunk`` or an ``{"error": ...}`` frame in Chat Completions; ``{"event": name,
+#: "data": object}`` in the Assistants API, whose ``data`` alone is the frame's JSON).
 Event = dict[str, Any]
 
 
@@ -53,12 +54,14 @@ class EventStream:
     ``on_disconnect`` runs (instead of further pulls) when the client goes away mid-stream.
     ``dialect`` sets the framing: ``"responses"`` writes ``event: <type>`` and ``data:`` lines;
     ``"chat"`` writes ``data:`` lines only and ends with ``data: [DONE]`` (unless the last frame
-    was an ``{"error": ...}``), as Chat Completions does.
+    was an ``{"error": ...}``), as Chat Completions does; ``"assistants"`` writes ``event:
+    <event>`` and ``data: <data>`` lines (``data: [DONE]`` after ``event: done``), as the
+    Assistants API does.
     """
 
     events: Generator[Event, None, None]
     on_disconnect: Callable[[], None]
-    dialect: Literal["responses", "chat"] = "responses"
+    dialect: Literal["responses", "chat", "assistants"] = "responses"
 
 
 @dataclass(frozen=True)
@@ -137,7 +140,8 @@ def list_page(
     max_limit: int | None = None,
 ) -> dict[str, Any]:
     """One page of a cursor-paginated list (``resources`` oldest first): ``order`` (default
-    "desc"), ``limit`` and ``after`` from the query, in the spec's list envelope."""
+    "desc"), ``limit``, ``after`` and ``before`` (the page just before that id) from the query,
+    in the spec's list envelope."""
     order = query.get("order", "desc")
     if order not in ("asc", "desc"):
         raise ApiFailure(400, f"Invalid value for 'order': '{order}'.", param="order")
@@ -150,7 +154,11 @@ def list_page(
     if after:
         ids = [resource.get("id") for resource in ordered]
         ordered = ordered[ids.index(after) + 1 :] if after in ids else []
-    page = ordered[:limit]
+    before = query.get("before")
+    if before:
+        ids = [resource.get("id") for resource in ordered]
+        ordered = ordered[: ids.index(before)] if before in ids else []
+    page = ordered[-limit:] if before and not after else ordered[:limit]
     return {
         "object": "list",
         "data": page,
