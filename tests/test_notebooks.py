@@ -482,3 +482,69 @@ def _shown_lines(messages: list[dict[str, Any]]) -> list[str]:
         return widget_lines(widget_value(messages))
     except AssertionError:
         return []
+
+
+def test_assistants_notebook_replays_the_seed(
+    server: ScriptedServer, env: Path, tmp_path: Path
+) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    from assistant_magic.testing import CodeInterpreter
+
+    picture = io.BytesIO()
+    Image.new("RGB", (64, 48), (250, 200, 0)).save(picture, format="PNG")
+    chart = picture.getvalue()
+    frieza = "ホホホ… マメゾウの戦闘力は530,000です。"
+
+    def answer(context: ReplyContext) -> Text:
+        assert context.tool_outputs == {"call_calc": "The battle strength is 530,000..."}
+        return Text(frieza)
+
+    server.script(
+        FunctionCall("calcStrength", {"name": "Mamezou"}, call_id="call_calc"),
+        answer,
+        CodeInterpreter(
+            code="import matplotlib.pyplot as plt\nplt.bar(['Mamezou', 'Goku'], [530000, 9001])",
+            images=[chart],
+            text="これが戦闘力の比較です。",
+        ),
+    )
+    notebook = tmp_path / "assistants.ipynb"
+    shutil.copy(NOTEBOOKS / "assistants.ipynb", notebook)
+
+    nb = execute(notebook)
+
+    # The article's assistant: Frieza, code interpreter and calcStrength, from the magics.
+    (created,) = [r.body for r in server.requests_to("POST", "/v1/assistants")]
+    assert created["instructions"] == "You act as Frieza from Dragon Ball. Speak in Japanese"
+    assert created["model"] == "gpt-5.4-mini"
+    code_interpreter, function = created["tools"]
+    assert code_interpreter == {"type": "code_interpreter"}
+    assert function["function"]["name"] == "calcStrength"
+    assert function["function"]["description"] == "Calculate Battle Strength"
+    assert function["function"]["parameters"]["properties"]["name"]["description"] == (
+        "The user name"
+    )
+    status, markdown = outputs_of(nb, "%%ask\nPlease tell me…")
+    assert status.data["text/plain"].startswith("[assistant] ✓ completed · gpt-5.4-mini")
+    called = "✓ calcStrength(name='Mamezou') → The battle strength is 530,000..."
+    assert called in status.data["text/plain"]
+    assert markdown.data["text/markdown"] == frieza
+    shown = [
+        base64.b64decode(o.data["image/png"])
+        for o in outputs_of(nb, "%%ask -o chart…")
+        if "image/png" in o.get("data", {})
+    ]
+    assert shown == [chart], "the image_file, fetched from the Files API and shown once"
+    (size,) = outputs_of(nb, "chart.images[0].size")
+    assert size.data["text/plain"] == "(64, 48)"
+    (config,) = outputs_of(nb, "%assistant")
+    assert "api           assistants (configured)" in config.text
+    assert "(made by this package)" in config.text
+    (cleaned,) = outputs_of(nb, "%assistant cleanup")
+    assert cleaned.text.startswith("Cleaned up th_") and "assistant asst_" in cleaned.text
+    assert server.assistants == [] and server.threads == [], "the article's last step"
+    assert API_KEY not in notebook.read_text()

@@ -35,7 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--chat-only",
         action="store_true",
-        help="speak only Chat Completions: 404 on /v1/responses and /v1/conversations",
+        help="speak only Chat Completions: 404 on /v1/responses, /v1/conversations, "
+        "/v1/assistants and /v1/threads",
     )
     args = parser.parse_args(argv)
 
