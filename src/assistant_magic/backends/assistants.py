@@ -39,12 +39,14 @@ from ..events import (
     Usage,
     UsageReported,
 )
+
+# The Assistants API describes functions, and a forced one, as Chat Completions does.
+from .chat import function_tool, tool_choice
 from .interface import RemoteThread, ToolOutput, TurnRequest
 from .openai_sdk import SdkBackend, api_errors, raise_api_error
 
 if TYPE_CHECKING:
     from ..citations import Citation
-    from ..tools import ToolSchema
 
 # Using this API is the point of this module; the SDK's deprecation notices are for new code.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=__name__)
@@ -229,7 +231,7 @@ class AssistantsBackend(SdkBackend):
                 params["additional_instructions"] = request.instructions
             params["tools"] = _tools(request, self._reused_tools(remote.assistant_id))
         if params["tools"] and request.tool_choice != "auto":
-            params["tool_choice"] = _tool_choice(request.tool_choice)
+            params["tool_choice"] = tool_choice(request.tool_choice)
         if request.max_output_tokens:
             params["max_completion_tokens"] = max(request.max_output_tokens, MIN_COMPLETION_TOKENS)
         if request.temperature is not None:
@@ -565,26 +567,8 @@ def _tools(request: TurnRequest, own: Iterable[dict[str, Any]]) -> list[dict[str
     names = {
         tool.get("function", {}).get("name") for tool in tools if tool.get("type") == "function"
     }
-    tools += [_function_tool(schema) for schema in request.tools if schema.name not in names]
+    tools += [function_tool(schema) for schema in request.tools if schema.name not in names]
     return tools
-
-
-def _function_tool(schema: ToolSchema) -> dict[str, Any]:
-    return {
-        "type": "function",
-        "function": {
-            "name": schema.name,
-            "description": schema.description,
-            "parameters": schema.parameters,
-            "strict": schema.strict,
-        },
-    }
-
-
-def _tool_choice(choice: str) -> str | dict[str, Any]:
-    if choice in ("auto", "none", "required"):
-        return choice
-    return {"type": "function", "function": {"name": choice}}
 
 
 def _attachments(request: TurnRequest) -> list[dict[str, Any]]:

@@ -103,8 +103,8 @@ def request_params(request: TurnRequest, messages: list[Message]) -> dict[str, A
     if request.temperature is not None:
         params["temperature"] = request.temperature
     if request.tools:
-        params["tools"] = [_function_tool(schema) for schema in request.tools]
-        params["tool_choice"] = _tool_choice(request.tool_choice)
+        params["tools"] = [function_tool(schema) for schema in request.tools]
+        params["tool_choice"] = tool_choice(request.tool_choice)
     return params
 
 
@@ -183,7 +183,7 @@ def _encoding() -> Any | None:
         return None
 
 
-def _function_tool(schema: ToolSchema) -> dict[str, Any]:
+def function_tool(schema: ToolSchema) -> dict[str, Any]:
     return {
         "type": "function",
         "function": {
@@ -195,7 +195,7 @@ def _function_tool(schema: ToolSchema) -> dict[str, Any]:
     }
 
 
-def _tool_choice(choice: str) -> str | dict[str, Any]:
+def tool_choice(choice: str) -> str | dict[str, Any]:
     if choice in ("auto", "none", "required"):
         return choice
     return {"type": "function", "function": {"name": choice}}

@@ -59,11 +59,10 @@ from .assistant_events import (
 from .attachments import attachments
 from .file_search import plan_search
 from .items import Item
-from .responses_api import http_error_failure
+from .responses_api import http_error_failure, next_reply
 from .routing import Handler, Router
 from .runs import Run, RunSettings, new_object_id, run_resource, thread_items
 from .script import (
-    REPLY_TYPES,
     FileSearch,
     HttpError,
     ImageGeneration,
@@ -72,7 +71,6 @@ from .script import (
     RunFailure,
     Step,
     ToolCalls,
-    as_step,
     hosted_tool,
 )
 from .sse import HangUp
@@ -433,24 +431,12 @@ class AssistantsApi:
         context = ReplyContext(
             run.snapshot(), input_items, history, seen.images, seen.files, self._stores(run)
         )
-        return step_events(run, self._play(run, context, self._take_reply(context), streamed))
-
-    def _take_reply(self, context: ReplyContext) -> Step | RunFailure:
-        """The next scripted reply (the default one when the script is empty), as played."""
-        with self.state.lock:
-            scripted = self.state.script.popleft() if self.state.script else None
-        item = scripted if scripted is not None else self.settings.default_reply
-        if isinstance(item, RunFailure):
-            return item
-        reply: object = item if isinstance(item, REPLY_TYPES) else item(context)
-        if isinstance(reply, RunFailure):
-            return reply
-        if not isinstance(reply, REPLY_TYPES):
-            raise TypeError(
-                f"a reply factory returned {reply!r}, not Text, ToolCalls, FunctionCall, "
-                "CodeInterpreter, FileSearch, RunFailure or HttpError"
-            )
-        return as_step(reply)
+        return step_events(
+            run,
+            self._play(
+                run, context, next_reply(self.state, self.settings.default_reply, context), streamed
+            ),
+        )
 
     def _play(
         self, run: Run, context: ReplyContext, reply: Step | RunFailure, streamed: bool

@@ -73,7 +73,8 @@ class ChatApi:
         context = ReplyContext(
             body, thread.input_items, thread.history, thread.images, thread.files
         )
-        reply = self._playable(body, take_reply(self.state, self.settings.default_reply, context))
+        reply = take_reply(self.state, self.settings.default_reply, context, ENDPOINT)
+        reply = self._playable(body, reply)
         self.state.accepted(thread.input_items)
         delay = reply.chunk_delay if reply.chunk_delay is not None else self.settings.chunk_delay
         return self._answer(body, thread, reply, delay)

@@ -57,6 +57,7 @@ from .script import (
     ImageGeneration,
     ReplyContext,
     ReplyFactory,
+    RunFailure,
     ScriptItem,
     Step,
     ToolCalls,
@@ -69,6 +70,7 @@ from .tool_choice import ToolChoice, find_tool
 from .turns import Turn
 from .vector_stores_api import searched_stores
 from .wire import (
+    SCRIPTED_PREFIX,
     Answer,
     ApiFailure,
     Event,
@@ -112,7 +114,9 @@ def check_model(models: frozenset[str] | None, model: object) -> None:
         raise model_not_found(str(model))
 
 
-def take_reply(state: ServerState, default_reply: ReplyFactory, context: ReplyContext) -> Step:
+def next_reply(
+    state: ServerState, default_reply: ReplyFactory, context: ReplyContext
+) -> Step | RunFailure:
     """The next scripted reply (the default one when the script is empty), as played."""
     with state.lock:
         scripted: ScriptItem | None = state.script.popleft() if state.script else None
@@ -121,9 +125,30 @@ def take_reply(state: ServerState, default_reply: ReplyFactory, context: ReplyCo
     if not isinstance(reply, REPLY_TYPES):
         raise TypeError(
             f"a reply factory returned {reply!r}, not Text, ToolCalls, FunctionCall, "
-            "CodeInterpreter, ImageGeneration, FileSearch or HttpError"
+            "CodeInterpreter, ImageGeneration, FileSearch, RunFailure or HttpError"
         )
-    return as_step(reply)
+    return reply if isinstance(reply, RunFailure) else as_step(reply)
+
+
+def take_reply(
+    state: ServerState, default_reply: ReplyFactory, context: ReplyContext, endpoint: str
+) -> Step:
+    """The next reply for a request that is not an Assistants run (which alone plays
+    `RunFailure`: one scripted here is recorded as a mistake and answered with a 500)."""
+    reply = next_reply(state, default_reply, context)
+    if not isinstance(reply, RunFailure):
+        return reply
+    problem = (
+        f"scripted reply to POST {endpoint} is {reply!r}, which ends an Assistants API run: "
+        "script it for runs only"
+    )
+    state.report([problem])
+    raise ApiFailure(
+        500,
+        f"{SCRIPTED_PREFIX} {problem}",
+        type="server_error",
+        headers={"x-should-retry": "false"},
+    )
 
 
 def http_error_failure(reply: HttpError) -> ApiFailure:
@@ -165,7 +190,9 @@ class ResponsesApi:
         stores = searched_stores(self.state, body)
 
         context_for_reply = ReplyContext(body, items, context, seen.images, seen.files, stores)
-        reply = take_reply(self.state, self.settings.default_reply, context_for_reply)
+        reply = take_reply(
+            self.state, self.settings.default_reply, context_for_reply, "/v1/responses"
+        )
         if isinstance(reply, HttpError):
             raise http_error_failure(reply)
         self._check_tool_use(body, reply)

@@ -331,20 +331,13 @@ class RunFailure:
     """A model step that ends an Assistants API run ``failed`` (with ``last_error`` ``code`` and
     ``message``) or ``expired`` (no ``last_error``, as the real API reports it).
 
-    Only runs play it. It is callable so a script can hold it, and calling it is a mistake: a
-    Responses or Chat Completions request that takes it from the script fails (500, recorded in
-    ``validation_errors``) instead of answering.
+    Only runs play it: a Responses or Chat Completions request that takes it from the script
+    fails (500, recorded in ``validation_errors``) instead of answering.
     """
 
     status: Literal["failed", "expired"] = "failed"
     code: Literal["server_error", "rate_limit_exceeded", "invalid_prompt"] = "server_error"
     message: str = "Sorry, something went wrong."
-
-    def __call__(self, context: ReplyContext) -> Reply:
-        raise TypeError(
-            f"{self!r} ends an Assistants API run; it cannot answer a {context.dialect} request: "
-            "script it for runs only"
-        )
 
 
 Reply: TypeAlias = (
@@ -521,7 +514,7 @@ class ReplyContext:
         return choice if isinstance(choice, (str, Mapping)) else "auto"
 
 
-ReplyFactory: TypeAlias = Callable[[ReplyContext], Reply]
+ReplyFactory: TypeAlias = Callable[[ReplyContext], "Reply | RunFailure"]
 ScriptItem: TypeAlias = (
     Text
     | HttpError
@@ -530,6 +523,7 @@ ScriptItem: TypeAlias = (
     | CodeInterpreter
     | ImageGeneration
     | FileSearch
+    | RunFailure
     | ReplyFactory
 )
 #: The reply types a script may hold as they are (anything else must be a callable).
@@ -541,6 +535,7 @@ REPLY_TYPES = (
     CodeInterpreter,
     ImageGeneration,
     FileSearch,
+    RunFailure,
 )
 #: A reply as the server plays it.
 Step: TypeAlias = Text | HttpError | ToolCalls | CodeInterpreter | ImageGeneration | FileSearch
