@@ -210,3 +210,16 @@ def test_temperature_is_sent_only_when_set(ip, server, capsys, dialect: str) -> 
         error, out = run(ip, f"%%ask --temperature {bad}\nFour", capsys)
         assert str(error) == f"--temperature takes a number from 0 to 2, not '{bad}'."
     assert len(model_requests(server, dialect)) == 3, "nothing sent for a bad temperature"
+
+
+@pytest.mark.parametrize("api", ["responses", "assistants"])
+def test_a_server_without_the_dialect_says_which_to_try(ip, capsys, api: str) -> None:  # type: ignore[no-untyped-def]
+    from conftest import API_KEY, SPEC
+
+    with ScriptedServer(api_key=API_KEY, openapi=SPEC, chat_only=True) as chat_only:
+        run(ip, f"%assistant --api {api} --base-url {chat_only.base_url}", capsys)
+        error, out = run(ip, "%%ask\nHi", capsys)
+        endpoint = {"responses": "/conversations", "assistants": "/assistants"}[api]
+        assert str(error).startswith(f"{chat_only.base_url} does not offer the ")
+        assert f"(404 on {endpoint}): try " in str(error) and "--api chat" in str(error)
+        assert "Traceback" not in out

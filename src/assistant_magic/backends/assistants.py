@@ -43,7 +43,7 @@ from ..events import (
 # The Assistants API describes functions, and a forced one, as Chat Completions does.
 from .chat import function_tool, tool_choice
 from .interface import RemoteThread, ToolOutput, TurnRequest
-from .openai_sdk import SdkBackend, api_errors, raise_api_error
+from .openai_sdk import SdkBackend, api_errors, dialect_offered, raise_api_error
 
 if TYPE_CHECKING:
     from ..citations import Citation
@@ -98,7 +98,7 @@ class AssistantsBackend(SdkBackend):
         assistant_id = self.settings.assistant_id
         owned = not assistant_id
         if owned:
-            with api_errors(self.settings):
+            with dialect_offered(self.settings, "assistants", "/assistants"):
                 assistant = self.client.beta.assistants.create(
                     model=first.model,
                     name="assistant_magic",

@@ -100,6 +100,31 @@ def make_client(settings: Settings) -> openai.OpenAI:
 
 
 @contextmanager
+def dialect_offered(settings: Settings, api: str, endpoint: str) -> Iterator[None]:
+    """A 404 inside the block means the server does not speak this dialect at all: say so, and
+    which `--api` to try, instead of a bare "not found"."""
+    try:
+        with api_errors(settings):
+            yield
+    except ApiError as exc:
+        if exc.status != 404:
+            raise
+        others = " or ".join(f"--api {d}" for d in ("responses", "chat", "assistants") if d != api)
+        raise ApiError(
+            f"{settings.base_url} does not offer the {DIALECT_NAMES[api]} (404 on {endpoint}): "
+            f"try {others}.",
+            status=404,
+        ) from None
+
+
+DIALECT_NAMES = {
+    "responses": "Responses API's conversations",
+    "chat": "Chat Completions API",
+    "assistants": "Assistants API",
+}
+
+
+@contextmanager
 def api_errors(settings: Settings, *, missing_ok: bool = False) -> Iterator[None]:
     """SDK errors inside the block become one-line `ApiError`s.
 

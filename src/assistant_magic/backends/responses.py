@@ -24,7 +24,7 @@ from ..events import (
     UsageReported,
 )
 from .interface import RemoteThread, ToolOutput, TurnRequest
-from .openai_sdk import SdkBackend, api_errors
+from .openai_sdk import SdkBackend, api_errors, dialect_offered
 
 if TYPE_CHECKING:
     from ..citations import Citation
@@ -43,7 +43,7 @@ class ResponsesBackend(SdkBackend):
     keeps_history: ClassVar[bool] = True
 
     def create_thread(self, first: TurnRequest) -> RemoteThread | None:
-        with api_errors(self.settings):
+        with dialect_offered(self.settings, "responses", "/conversations"):
             conversation = self.client.conversations.create(
                 metadata={"created_by": "assistant_magic"}
             )
