@@ -869,3 +869,32 @@ def test_a_thread_keeps_its_assistant_and_whether_it_made_it(store: Store) -> No
     assert store.get_thread(thread.id) == updated
     reused = store.update_thread(thread.id, assistant_id="asst_2", assistant_owned=False)
     assert reused.assistant_owned is False
+
+
+def test_usage_is_summed_per_model_and_tool_calls_counted(store: Store) -> None:
+    thread = new_thread(store)
+    other = new_thread(store)
+    turns = []
+    for model, tokens, where in (("a", 10, thread), ("b", 100, thread), ("a", 1000, other)):
+        turn = store.start_turn(where.id, "q", model)
+        store.finish_turn(
+            turn.id,
+            status="completed",
+            answer_text="x",
+            response_id=None,
+            usage=Usage(tokens, 1, tokens + 1, tokens // 2),
+            error=None,
+        )
+        turns.append(turn)
+    unfinished = store.start_turn(thread.id, "q", "a")  # no usage yet: not counted
+    assert store.usage_by_model(thread_id=thread.id) == {
+        "a": Usage(10, 1, 11, 5),
+        "b": Usage(100, 1, 101, 50),
+    }
+    assert store.usage_by_model(turn_ids=[turns[0].id, turns[2].id, unfinished.id]) == {
+        "a": Usage(1010, 2, 1012, 505)
+    }
+    assert store.usage_by_model(turn_ids=[]) == {}
+    call = store.start_tool_call(unfinished.id, round=1, call_id="c", name="f", arguments="{}")
+    store.finish_tool_call(call.id, status="ok", output="1", duration=0.1)
+    assert store.tool_call_count(thread.id) == 1 and store.tool_call_count(other.id) == 0

@@ -100,6 +100,20 @@ class AssistantMagics(Magics):
     max_tool_rounds = Integer(
         10, help="Rounds of tool calls in one ask; then the model must answer without tools."
     ).tag(config=True)
+    max_ask_tokens = Integer(
+        0,
+        help="Tokens (input + output) one ask may use before the model must answer without "
+        "tools (0: no limit).",
+    ).tag(config=True)
+    max_thread_tokens = Integer(
+        0, help="Tokens a thread may use in all; a spent thread takes no more asks (0: no limit)."
+    ).tag(config=True)
+    max_ask_tool_calls = Integer(
+        0, help="Tool calls one ask may make; calls beyond it are not run (0: no limit)."
+    ).tag(config=True)
+    max_thread_tool_calls = Integer(
+        0, help="Tool calls a thread may make in all (0: no limit)."
+    ).tag(config=True)
     tool_stdout = Enum(
         ("show", "capture"),
         default_value="show",
@@ -316,7 +330,7 @@ class AssistantMagics(Magics):
         )
         from .images import Answer
 
-        answer = Answer(outcome.text, outcome.images)
+        answer = Answer(outcome.text, outcome.images) if outcome else Answer("", ())
         if args.save_images and answer.images:
             for path in answer.save_images(os.path.expanduser(args.save_images)):
                 print(f"Saved {path}")
@@ -630,7 +644,8 @@ class AssistantMagics(Magics):
         tool_names: list[str] | None = None,
         attachments: Sequence[Attachment] = (),
         tool_choice: str = "auto",
-    ) -> TurnOutcome:
+    ) -> TurnOutcome | None:
+        """The turn's outcome, or None when a spent budget kept it from being sent."""
         from .turn import ToolPlan
         from .view import make_view
 
@@ -644,8 +659,26 @@ class AssistantMagics(Magics):
             )
         if tool_choice == "required" and not names:
             raise AssistantError("--tool-choice required, but this ask offers no tools.")
+        budget = self.session.budget(
+            ask_tokens=self.max_ask_tokens,
+            thread_tokens=self.max_thread_tokens,
+            ask_tool_calls=self.max_ask_tool_calls,
+            thread_tool_calls=self.max_thread_tool_calls,
+        )
+        if budget.tokens == 0:
+            # Not an exception: a spent budget must not stop "Run all" at this cell.
+            print(
+                f"Not sent: the token budget {budget.tokens_limit} is spent. Start a new thread "
+                "(%assistant thread new) or raise the limit with %config AssistantMagics."
+                f"{budget.tokens_limit.rsplit('(', 1)[-1].rstrip(')')}."
+            )
+            return None
         plan = ToolPlan(
-            toolbox, names=tuple(names), max_rounds=self.max_tool_rounds, choice=tool_choice
+            toolbox,
+            names=tuple(names),
+            max_rounds=self.max_tool_rounds,
+            choice=tool_choice,
+            budget=budget,
         )
         view = make_view(self.view, self.shell, refresh_interval=self.refresh_interval)
         return self.session.ask(text, settings, view, plan, attachments)

@@ -26,7 +26,7 @@ from .errors import ApiError, AssistantError, ConfigurationError, TurnInterrupte
 from .events import Event, Notice, ToolCallRequested, TurnFinished, Usage
 from .images import ImageLimits
 from .toolbox import ToolBox
-from .turn import ToolPlan, TurnLoop, TurnProgress
+from .turn import Budget, ToolPlan, TurnLoop, TurnProgress
 
 if TYPE_CHECKING:
     from .attachments import Attachment
@@ -165,6 +165,37 @@ class Session:
         )
         self.thread = None
         return deleted
+
+    def budget(
+        self,
+        *,
+        ask_tokens: int = 0,
+        thread_tokens: int = 0,
+        ask_tool_calls: int = 0,
+        thread_tool_calls: int = 0,
+    ) -> Budget:
+        """What the next ask may spend: the tighter of the per-ask limit and what the bound
+        thread has left of its own (0: no limit)."""
+        thread = self.thread
+        used_tokens = used_calls = 0
+        if thread is not None and (thread_tokens or thread_tool_calls):
+            used = self.store.usage_by_model(thread_id=thread.id).values()
+            used_tokens = sum(u.total_tokens for u in used)
+            used_calls = self.store.tool_call_count(thread.id)
+        tokens, tokens_limit = _tighter(
+            (ask_tokens, "per ask (max_ask_tokens)"),
+            (thread_tokens, f"left of this thread's {thread_tokens:,} (max_thread_tokens)"),
+            used_tokens,
+        )
+        calls, calls_limit = _tighter(
+            (ask_tool_calls, "per ask (max_ask_tool_calls)"),
+            (
+                thread_tool_calls,
+                f"left of this thread's {thread_tool_calls:,} (max_thread_tool_calls)",
+            ),
+            used_calls,
+        )
+        return Budget(tokens, tokens_limit, calls, calls_limit)
 
     def refresh_thread(self) -> ThreadRecord | None:
         if self.thread is not None:
@@ -449,6 +480,20 @@ def _rounds(records: Sequence[ToolCallRecord]) -> tuple[ToolRound, ...]:
         )
         for _, group in sorted(by_round.items())
     )
+
+
+def _tighter(
+    ask: tuple[int, str], thread: tuple[int, str], thread_used: int
+) -> tuple[int | None, str]:
+    """The smaller allowance of a per-ask limit and a thread's remainder (0 limits: none)."""
+    options = []
+    if ask[0] > 0:
+        options.append(ask)
+    if thread[0] > 0:
+        options.append((max(thread[0] - thread_used, 0), thread[1]))
+    if not options:
+        return None, ""
+    return min(options, key=lambda option: option[0])
 
 
 def _remote(thread: ThreadRecord) -> RemoteThread | None:

@@ -21,7 +21,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -536,6 +536,33 @@ class Store:
         """User messages plus non-empty answers, as a chat UI would count bubbles."""
         (count,) = self._read(
             "SELECT COUNT(*) + COALESCE(SUM(answer_text != ''), 0) FROM turns WHERE thread_id = ?",
+            (thread_id,),
+        )[0]
+        return int(count)
+
+    def usage_by_model(
+        self, *, thread_id: str | None = None, turn_ids: Sequence[int] | None = None
+    ) -> dict[str, Usage]:
+        """Tokens used, summed per model: of one thread's turns, or of the turns named."""
+        params: tuple[object, ...]
+        if thread_id is not None:
+            where, params = "thread_id = ?", (thread_id,)
+        else:
+            ids = list(turn_ids or ())
+            where, params = f"id IN ({', '.join('?' * len(ids))})", tuple(ids)
+        rows = self._read(
+            "SELECT model, SUM(input_tokens), SUM(output_tokens), SUM(total_tokens),"
+            f" SUM(cached_tokens) FROM turns WHERE {where} AND total_tokens IS NOT NULL"
+            " GROUP BY model ORDER BY model",
+            params,
+        )
+        return {model: Usage(*(int(n or 0) for n in counts)) for model, *counts in rows}
+
+    def tool_call_count(self, thread_id: str) -> int:
+        """Calls of notebook functions the model made on the thread (refused ones too)."""
+        (count,) = self._read(
+            "SELECT COUNT(*) FROM tool_calls c JOIN turns t ON c.turn_id = t.id"
+            " WHERE t.thread_id = ?",
             (thread_id,),
         )[0]
         return int(count)

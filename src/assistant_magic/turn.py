@@ -40,6 +40,27 @@ INTERRUPTED_OUTPUT = "The user interrupted the turn before this call finished."
 
 
 @dataclass(frozen=True)
+class Budget:
+    """What one ask may still spend: tokens (input + output, all its requests together) and tool
+    calls, None for no limit, each with the limit it comes from, for the note when it is hit.
+
+    Budgets are soft: a request's tokens are known only once it has run, so the turn notices
+    it went over after the fact, and then asks once more, without tools, for a final answer.
+    """
+
+    tokens: int | None = None
+    tokens_limit: str = ""
+    tool_calls: int | None = None
+    tool_calls_limit: str = ""
+
+    def tokens_spent(self, used: int) -> bool:
+        return self.tokens is not None and used >= self.tokens
+
+    def calls_left(self, made: int) -> int | None:
+        return None if self.tool_calls is None else max(self.tool_calls - made, 0)
+
+
+@dataclass(frozen=True)
 class ToolPlan:
     """The tools offered during a turn and how far the model may go with them."""
 
@@ -48,6 +69,7 @@ class ToolPlan:
     max_rounds: int = 10
     #: "auto", "required", "none", or a tool name to force in the first round.
     choice: str = "auto"
+    budget: Budget = field(default_factory=Budget)
 
 
 @dataclass
@@ -136,15 +158,24 @@ class TurnLoop:
 
     def run(self, first: TurnRequest) -> TurnFinished:
         request = first
-        rounds = 0
+        rounds = calls_made = 0
+        budget = self.plan.budget
         while True:
             end = self._stream(request)
             if end.status != "completed" or not end.tool_calls:
+                self._note_overspent_tokens()
                 return self.progress.ended("completed")
             rounds += 1
-            outputs = self._run_tools(end.tool_calls, rounds)
-            last_round = rounds >= self.plan.max_rounds
-            if last_round:
+            spent = self._spent_budget(calls_made)
+            allowed = 0 if spent else budget.calls_left(calls_made)
+            why = spent or self._calls_spent()
+            outputs = self._run_tools(end.tool_calls, rounds, allowed=allowed, why=why)
+            calls_made += len(end.tool_calls) if allowed is None else min(allowed, len(outputs))
+            spent = spent or self._spent_budget(calls_made)
+            last_round = rounds >= self.plan.max_rounds or bool(spent)
+            if spent:
+                self.emit(Notice(f"{spent}: asking for a final answer without tools"))
+            elif last_round:
                 self.emit(
                     Notice(
                         f"tool round limit ({self.plan.max_rounds}) reached: asking for a final "
@@ -157,6 +188,29 @@ class TurnLoop:
                 tool_outputs=tuple(outputs),
                 tool_choice="none" if last_round else "auto",
                 history=_with_round(request.history, end.tool_calls, outputs),
+            )
+
+    def _spent_budget(self, calls_made: int) -> str:
+        """Why the budget allows no more tool work ("" while it does)."""
+        budget = self.plan.budget
+        used = self.progress.usage.total_tokens if self.progress.usage else 0
+        if budget.tokens_spent(used):
+            return f"token budget spent ({used:,} of {budget.tokens:,} {budget.tokens_limit})"
+        return self._calls_spent() if budget.calls_left(calls_made) == 0 else ""
+
+    def _calls_spent(self) -> str:
+        budget = self.plan.budget
+        return f"tool-call budget spent ({budget.tool_calls or 0:,} {budget.tool_calls_limit})"
+
+    def _note_overspent_tokens(self) -> None:
+        budget = self.plan.budget
+        used = self.progress.usage.total_tokens if self.progress.usage else 0
+        if budget.tokens is not None and used > budget.tokens:
+            self.emit(
+                Notice(
+                    f"this ask used {used:,} tokens, over its budget of {budget.tokens:,} "
+                    f"{budget.tokens_limit}"
+                )
             )
 
     def _stream(self, request: TurnRequest) -> TurnFinished:
@@ -187,9 +241,46 @@ class TurnLoop:
             return Notice(str(exc))
         return ImageShown(image=image, key=data.key, partial=data.partial)
 
-    def _run_tools(self, calls: tuple[ToolCallRequested, ...], round_: int) -> list[ToolOutput]:
+    def _run_tools(
+        self,
+        calls: tuple[ToolCallRequested, ...],
+        round_: int,
+        *,
+        allowed: int | None = None,
+        why: str = "",
+    ) -> list[ToolOutput]:
+        """Run the step's calls; beyond `allowed` (the budget), answer them as not run."""
         self.emit(StatusChanged("requires_action"))
         self.emit(StatusChanged("calling_tools"))
+        runnable = calls if allowed is None else calls[:allowed]
+        refused = [self._refuse(call, round_, why) for call in calls[len(runnable) :]]
+        if not runnable:
+            self.emit(StatusChanged("in_progress"))
+            return refused
+        return [*self._run_allowed(runnable, round_), *refused]
+
+    def _refuse(self, call: ToolCallRequested, round_: int, why: str) -> ToolOutput:
+        output = f"Not run: {why}. Answer with what you have."
+        record = self.store.start_tool_call(
+            self.turn_id,
+            round=round_,
+            call_id=call.call_id,
+            name=call.name,
+            arguments=call.arguments,
+        )
+        self.store.finish_tool_call(record.id, status="denied", output=output, duration=None)
+        self.emit(
+            ToolCallFinished(
+                call_id=call.call_id,
+                name=call.name,
+                display=call_display(call.name, call.arguments),
+                status="denied",
+                output=output,
+            )
+        )
+        return ToolOutput(call.call_id, output)
+
+    def _run_allowed(self, calls: tuple[ToolCallRequested, ...], round_: int) -> list[ToolOutput]:
         self.progress.unanswered = list(calls)
         records = {
             call.call_id: self.store.start_tool_call(
