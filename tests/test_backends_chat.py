@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from assistant_magic.backends.chat import count_tokens, fit_window, turn_messages
+from assistant_magic.backends.chat import fit_window, turn_messages
 from assistant_magic.backends.interface import PastTurn, ToolOutput, ToolRound, TurnRequest
 from assistant_magic.events import ToolCallRequested
+from assistant_magic.tokens import count_tokens
 
 
 def measured_turn(i: int) -> PastTurn:

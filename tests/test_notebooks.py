@@ -548,3 +548,50 @@ def test_assistants_notebook_replays_the_seed(
     assert cleaned.text.startswith("Cleaned up th_") and "assistant asst_" in cleaned.text
     assert server.assistants == [] and server.threads == [], "the article's last step"
     assert API_KEY not in notebook.read_text()
+
+
+def test_analysis_notebook(server: ScriptedServer, env: Path, tmp_path: Path) -> None:
+    code = (
+        'sales["revenue"] = sales["units"] * sales["price"]\n'
+        'sales.groupby("region")["revenue"].sum()'
+    )
+
+    def most_units(context: ReplyContext) -> Text:
+        sent = context.last_user_text or ""
+        assert sent.startswith("Which region sells the most units?\n\n")
+        assert "1,000 rows × 3 columns" in sent and "region" in sent and "int64" in sent
+        return Text("The **west** region, from what the head shows; group by region to be sure.")
+
+    def why(context: ReplyContext) -> Text:
+        sent = context.last_user_text or ""
+        assert "KeyError" in sent and "revenue" in sent and "groupby" in sent
+        return Text("There is no `revenue` column yet: compute it as `units * price` first.")
+
+    server.script(most_units, why, Text(f"Here it is:\n\n```python\n{code}\n```"))
+    notebook = tmp_path / "analysis.ipynb"
+    shutil.copy(NOTEBOOKS / "analysis.ipynb", notebook)
+    replies: list[Any] = []
+
+    nb = execute(notebook, replies=replies)
+
+    (dry_run,) = outputs_of(nb, "%%ask --dry-run …")
+    assert dry_run.text.startswith("Dry run, nothing sent: ")
+    assert "Estimated input: ~" in dry_run.text
+    bodies = [r.body for r in server.requests_to("POST", "/v1/responses")]
+    assert len(bodies) == 3, "the dry run sent nothing"
+    _, answer = outputs_of(nb, "%%ask --vars sales\nWhich…")
+    assert answer.data["text/markdown"].startswith("The **west** region")
+    (error,) = outputs_of(nb, 'sales.groupby("region")["revenue"].sum()')
+    assert error.ename == "KeyError"
+    _, fix = outputs_of(nb, "%%ask --error …")
+    assert "no `revenue` column" in fix.data["text/markdown"]
+    code_cell = outputs_of(nb, "%%ask --code …")
+    assert code_cell[-1].text == "The answer's code is in a new cell below, not run.\n"
+    (payloads,) = [c["payload"] for source, c in replies if source.startswith("%%ask --code")]
+    assert payloads == [{"source": "set_next_input", "text": code, "replace": False}]
+    assert "new notebook cell" in bodies[2]["instructions"]
+    (history,) = outputs_of(nb, "%assistant history 2")
+    assert "#2 · " in history.text and "#3 · " in history.text and "#1 · " not in history.text
+    (usage,) = outputs_of(nb, "%assistant usage")
+    assert "This thread (th_" in usage.text and "gpt-5.4-mini" in usage.text and "$" in usage.text
+    assert API_KEY not in notebook.read_text()

@@ -12,15 +12,17 @@ import atexit
 import contextlib
 import os
 import shlex
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Enum, Float, Integer, Unicode
+from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
 from .errors import AssistantError, ConfigurationError
 
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .attachments import Attachment
+    from .context import ContextPart
     from .local import LocalServer
     from .session import Session, TurnOutcome
     from .settings import Settings
@@ -38,7 +41,7 @@ SECRET_FLAGS = ("--api-key", "--api_key", "--key", "--token", "--secret")
 THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
 TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
 FILE_COMMANDS = "files [delete ID... | delete all]"
-OTHER_COMMANDS = "retry | cleanup"
+OTHER_COMMANDS = "retry | history [N] | usage | cleanup"
 LOCAL_MAX_OUTPUT_TOKENS = 512
 
 
@@ -153,6 +156,11 @@ class AssistantMagics(Magics):
         help="At kernel exit, delete the bound thread's server-side state as %assistant cleanup "
         "does.",
     ).tag(config=True)
+    prices = Dict(
+        {},
+        help='Prices per 1M tokens over the shipped table, e.g. {"my-model": [0.5, 0.05, 1.5]} '
+        "(input, cached input, output; US dollars).",
+    ).tag(config=True)
     local_when_keyless = Bool(
         True,
         help="With no API key for OpenAI, answer with the local model (%assistant --local) when "
@@ -256,10 +264,14 @@ class AssistantMagics(Magics):
             self._retry()
         elif verb == "cleanup" and not rest:
             self._cleanup()
+        elif verb == "history" and len(rest) <= 1:
+            self._history(rest[0] if rest else "5")
+        elif verb == "usage" and not rest:
+            self._usage()
         else:
             raise AssistantError(
                 f"Unknown command {' '.join(command)!r}: use {THREAD_COMMANDS}, {TOOL_COMMANDS}, "
-                f"{FILE_COMMANDS}, retry or cleanup."
+                f"{FILE_COMMANDS}, {OTHER_COMMANDS}."
             )
 
     # -- %%ask ---------------------------------------------------------------------------------
@@ -295,6 +307,26 @@ class AssistantMagics(Magics):
         help="Attach a file, or a variable (a DataFrame goes as CSV, a PIL image or matplotlib "
         "figure as an image). Repeat for several.",
     )
+    @argument(
+        "--vars",
+        metavar="NAMES",
+        help="Comma-separated variables to send as context, each summarised to a bounded size "
+        "(a DataFrame's shape, dtypes and head, ...). Nothing else of the namespace is sent.",
+    )
+    @argument("--cell", action="append", type=int, default=[], metavar="N", help="Include In[N].")
+    @argument("--out", action="append", type=int, default=[], metavar="N", help="Include Out[N].")
+    @argument("--error", action="store_true", help="Include the last exception and its traceback.")
+    @argument(
+        "--code",
+        action="store_true",
+        help="Put the answer's Python code into a new cell below (never run).",
+    )
+    @argument(
+        "--dry-run",
+        action="store_true",
+        help="Show exactly what would be sent (requests, context sizes, estimated tokens) "
+        "and send nothing.",
+    )
     def ask(self, line: str, cell: str) -> None:
         """Send the cell as a user message on the kernel's thread and stream the answer."""
         args = _parse(self.ask, line)
@@ -310,7 +342,17 @@ class AssistantMagics(Magics):
             "image_generation": args.image_generation,
             "file_search": args.file_search,
         }
+        question, parts = text, self._context(args)
+        if parts:
+            from .context import render
+
+            text = render(question, parts)
         settings = self.settings(model=args.model, **overrides)
+        if args.code:
+            settings = replace(settings, instructions=_with_code_request(settings.instructions))
+        if args.dry_run:
+            self._dry_run(text, settings, args, parts, question)
+            return
         if self._keyless_and_local(settings):
             print(
                 f"No ${settings.api_key_env}: answering with the local model instead of "
@@ -320,6 +362,8 @@ class AssistantMagics(Magics):
             self._point_at_local(local)
             self._configure(local)
             settings = self.settings(**overrides)
+            if args.code:
+                settings = replace(settings, instructions=_with_code_request(settings.instructions))
         attachments = self._attachments(args.attach, settings)
         outcome = self._run_turn(
             text,
@@ -331,11 +375,61 @@ class AssistantMagics(Magics):
         from .images import Answer
 
         answer = Answer(outcome.text, outcome.images) if outcome else Answer("", ())
+        if args.code and outcome:
+            self._place_code(outcome.text)
         if args.save_images and answer.images:
             for path in answer.save_images(os.path.expanduser(args.save_images)):
                 print(f"Saved {path}")
         if args.output:
             self.shell.user_ns[args.output] = answer  # type: ignore[union-attr]
+
+    def _context(self, args: Any) -> list[ContextPart]:
+        """What --vars, --cell, --out and --error add to the question, in that order."""
+        if not (args.vars or args.cell or args.out or args.error):
+            return []
+        from .context import cell_input, cell_output, last_error, variable
+
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        names = [n.strip() for n in (args.vars or "").split(",") if n.strip()]
+        parts = [variable(name, namespace) for name in names]
+        # What the user typed (In holds IPython's rewrite: magics as get_ipython() calls).
+        history = getattr(getattr(self.shell, "history_manager", None), "input_hist_raw", None)
+        parts += [cell_input(n, history or namespace.get("In", [])) for n in args.cell]
+        parts += [cell_output(n, namespace.get("Out", {})) for n in args.out]
+        if args.error:
+            parts.append(last_error(getattr(sys, "last_value", None)))
+        return parts
+
+    def _dry_run(
+        self, text: str, settings: Settings, args: Any, parts: list[ContextPart], question: str
+    ) -> None:
+        from .dry_run import describe
+        from .turn import ToolPlan
+
+        names = self._tool_names_for(args.tools, args.tool_choice)
+        plan = ToolPlan(self.toolbox, names=tuple(names), choice=args.tool_choice)
+        attachments = self._attachments(args.attach, settings)
+        requests = self.session.preview(text, settings, plan, attachments)
+        thread = self.session.thread
+        earlier = bool(thread and self.session.store.last_turn(thread.id))
+        print(describe(requests, settings, parts, question=question, server_history=earlier))
+
+    def _place_code(self, answer: str) -> None:
+        from .code_blocks import python_code
+
+        code = python_code(answer)
+        if code is None:
+            print("--code: the answer has no Python code block to put in a cell.")
+        elif self.shell is None:
+            print(f"The answer's code (not run):\n{code}")
+        else:
+            self.shell.set_next_input(code, replace=False)
+            where = (
+                "in a new cell below"
+                if type(self.shell).__name__ == "ZMQInteractiveShell"
+                else "at the next prompt"
+            )
+            print(f"The answer's code is {where}, not run.")
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -372,6 +466,7 @@ class AssistantMagics(Magics):
             max_output_tokens=self.max_output_tokens,
             temperature=temperature if temperature is not None else self.temperature,
             assistant_id=self.assistant_id,
+            prices=self.prices,
         )
 
     @property
@@ -591,6 +686,39 @@ class AssistantMagics(Magics):
 
     # -- turns ---------------------------------------------------------------------------------
 
+    def _history(self, count: str) -> None:
+        from .history import recent_turns
+
+        if not count.isdigit() or int(count) < 1:
+            raise AssistantError(f"history takes a number of turns, not {count!r}: e.g. history 3")
+        session = self.session
+        if session.thread is None:
+            print("No thread is bound yet: the first %%ask creates one.")
+            return
+        store = session.store
+        turns = store.turns(session.thread.id, limit=int(count))
+        print(recent_turns(turns, store.thread_tool_calls(session.thread.id)))
+
+    def _usage(self) -> None:
+        from .pricing import PriceTable
+        from .usage_report import report
+
+        session = self.session
+        table = PriceTable.default().with_overrides(self.prices)  # a bad entry fails here
+        sections = []
+        if session.thread is not None:
+            thread = session.thread
+            asks = len(session.store.turns(thread.id))
+            sections.append(
+                (f"This thread ({thread.id}, {asks} asks)",
+                 session.store.usage_by_model(thread_id=thread.id))
+            )  # fmt: skip
+        sections.append(
+            (f"This kernel session ({len(session.turn_ids)} asks)",
+             session.store.usage_by_model(turn_ids=session.turn_ids))
+        )  # fmt: skip
+        print(report(sections, table))
+
     def _cleanup(self) -> None:
         thread = self.session.thread
         deleted = self.session.cleanup(self.settings())
@@ -650,15 +778,7 @@ class AssistantMagics(Magics):
         from .view import make_view
 
         toolbox = self.toolbox
-        names = toolbox.available() if tool_names is None else tool_names
-        if tool_choice not in ("auto", "required", "none", *names):
-            offered = ", ".join(names) or "none"
-            raise AssistantError(
-                f"--tool-choice {tool_choice}: not a tool of this ask (tools: {offered}); use "
-                "auto, required, none or one of them."
-            )
-        if tool_choice == "required" and not names:
-            raise AssistantError("--tool-choice required, but this ask offers no tools.")
+        names = self._tool_names_for(tool_names, tool_choice)
         budget = self.session.budget(
             ask_tokens=self.max_ask_tokens,
             thread_tokens=self.max_thread_tokens,
@@ -682,6 +802,22 @@ class AssistantMagics(Magics):
         )
         view = make_view(self.view, self.shell, refresh_interval=self.refresh_interval)
         return self.session.ask(text, settings, view, plan, attachments)
+
+    def _tool_names_for(self, tool_names: Any, tool_choice: str) -> list[str]:
+        """The tools an ask offers (`--tools` NAMES or a list, None: all available), checked
+        against `--tool-choice`."""
+        if isinstance(tool_names, str) or tool_names is None:
+            tool_names = _tool_names(tool_names)
+        names = self.toolbox.available() if tool_names is None else list(tool_names)
+        if tool_choice not in ("auto", "required", "none", *names):
+            offered = ", ".join(names) or "none"
+            raise AssistantError(
+                f"--tool-choice {tool_choice}: not a tool of this ask (tools: {offered}); use "
+                "auto, required, none or one of them."
+            )
+        if tool_choice == "required" and not names:
+            raise AssistantError("--tool-choice required, but this ask offers no tools.")
+        return names
 
     # -- tools ---------------------------------------------------------------------------------
 
@@ -797,6 +933,16 @@ def _tool_names(option: str | None) -> list[str] | None:
         return None
     names = [name.strip() for name in option.split(",") if name.strip()]
     return [] if names == ["none"] else names
+
+
+CODE_REQUEST = (
+    "The user will get the Python code of your answer as a new notebook cell, to read and run "
+    "themselves: put it in one ```python block."
+)
+
+
+def _with_code_request(instructions: str) -> str:
+    return f"{instructions}\n\n{CODE_REQUEST}" if instructions else CODE_REQUEST
 
 
 def _temperature(text: str | None, *, allow_default: bool = False) -> float | None:

@@ -57,6 +57,7 @@ class TurnOutcome:
     usage: Usage | None = None
     error: str | None = None
     images: tuple[Any, ...] = ()  # `AssistantImage`s, in arrival order
+    cost: str = ""  # "$0.0012" when the model's price is known
 
 
 class Session:
@@ -66,6 +67,8 @@ class Session:
         self.thread: ThreadRecord | None = None
         self._store: Store | None = None
         self._backends: dict[tuple[object, ...], Backend] = {}
+        #: The turns asked in this kernel session, for `%assistant usage`.
+        self.turn_ids: list[int] = []
         #: Tool outputs a thread still owes the server (a turn broke between call and answer).
         self._owed: dict[str, list[ToolOutput]] = {}
 
@@ -217,6 +220,7 @@ class Session:
         plan = plan or ToolPlan(ToolBox(namespace={}, approve=_deny), names=())
         tools, notices = plan.toolbox.resolve(plan.names)  # a broken tool fails here too
         turn = self.store.start_turn(thread.id, text, settings.model)
+        self.turn_ids.append(turn.id)
         view.start(model=settings.model, thread_id=thread.id)
         for notice in notices:
             view.update(notice)
@@ -232,24 +236,17 @@ class Session:
             searching = "file_search" in settings.hosted_tools
             files = self._upload(thread, backend, attachments, view, searching)
             stores = self._vector_stores(thread, backend, files, view) if searching else ()
-            hosted = tuple(t for t in settings.hosted_tools if t != "file_search" or stores)
-            request = TurnRequest(
-                model=settings.model,
-                instructions=settings.instructions,
-                remote_thread=_remote(thread),
-                user_text=text,
-                tool_outputs=tuple(self._owed.pop(thread.id, ())),
-                tools=plan.toolbox.schemas(tools),
-                tool_choice=plan.choice,
-                hosted_tools=hosted,
-                partial_images=settings.partial_images,
-                images=tuple(a.image for a in attachments if a.image is not None),
-                files=files,
-                vector_store_ids=stores,
-                history=() if backend.keeps_history else self._history(thread, turn),
-                context_window=settings.context_window,
-                max_output_tokens=settings.max_output_tokens,
-                temperature=settings.temperature,
+            request = self._request(
+                text,
+                settings,
+                thread,
+                plan,
+                tools,
+                attachments,
+                files,
+                stores,
+                history=() if backend.keeps_history else self._history(thread, text, turn.id),
+                owed=tuple(self._owed.pop(thread.id, ())),
             )
             if request.remote_thread is None:
                 request = replace(
@@ -290,15 +287,90 @@ class Session:
             )
         return outcome
 
-    def _history(self, thread: ThreadRecord, current: TurnRecord) -> tuple[PastTurn, ...]:
-        """The thread as a dialect that resends it needs it: its answered turns, then this one."""
+    def preview(
+        self,
+        text: str,
+        settings: Settings,
+        plan: ToolPlan,
+        attachments: Sequence[Attachment] = (),
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The requests an ask would send first, as (method and path, JSON body), sending
+        nothing, creating nothing and recording nothing. Files show as they will be uploaded."""
+        backend = self.backend(settings)
+        thread = self.thread
+        tools, _ = plan.toolbox.resolve(plan.names)
+        files = tuple(
+            InputFile(f"(upload of {a.name}, {len(a.data):,} bytes)", a.name, searchable(a.name))
+            for a in attachments
+            if not a.is_image
+        )
+        searching = "file_search" in settings.hosted_tools
+        store_id = (thread.vector_store_id if thread else None) or "(made at the first file)"
+        stores = (store_id,) if searching and (files or (thread and thread.vector_store_id)) else ()
+        history: tuple[PastTurn, ...] = ()
+        if not backend.keeps_history:
+            history = self._history(thread, text) if thread else (PastTurn(text),)
+        request = self._request(
+            text,
+            settings,
+            thread,
+            plan,
+            tools,
+            attachments,
+            files,
+            stores,
+            history=history,
+            owed=tuple(self._owed.get(thread.id, ())) if thread else (),
+        )
+        return backend.preview(request)
+
+    def _request(
+        self,
+        text: str,
+        settings: Settings,
+        thread: ThreadRecord | None,
+        plan: ToolPlan,
+        tools: Sequence[Any],
+        attachments: Sequence[Attachment],
+        files: tuple[InputFile, ...],
+        stores: tuple[str, ...],
+        *,
+        history: tuple[PastTurn, ...],
+        owed: tuple[ToolOutput, ...],
+    ) -> TurnRequest:
+        """The first request of an ask."""
+        hosted = tuple(t for t in settings.hosted_tools if t != "file_search" or stores)
+        return TurnRequest(
+            model=settings.model,
+            instructions=settings.instructions,
+            remote_thread=_remote(thread) if thread else None,
+            user_text=text,
+            tool_outputs=owed,
+            tools=plan.toolbox.schemas(tools),
+            tool_choice=plan.choice,
+            hosted_tools=hosted,
+            partial_images=settings.partial_images,
+            images=tuple(a.image for a in attachments if a.image is not None),
+            files=files,
+            vector_store_ids=stores,
+            history=history,
+            context_window=settings.context_window,
+            max_output_tokens=settings.max_output_tokens,
+            temperature=settings.temperature,
+        )
+
+    def _history(
+        self, thread: ThreadRecord, text: str, current: int | None = None
+    ) -> tuple[PastTurn, ...]:
+        """The thread as a dialect that resends it needs it: its answered turns, then this one
+        (the turn `current`, being recorded, is left out of the past)."""
         calls = self.store.thread_tool_calls(thread.id)
         past = [
             PastTurn(turn.user_text, _rounds(calls.get(turn.id, ())), turn.answer_text)
             for turn in self.store.turns(thread.id)
-            if turn.id != current.id and (turn.answer_text or turn.id in calls)
+            if turn.id != current and (turn.answer_text or turn.id in calls)
         ]
-        return (*past, PastTurn(current.user_text))
+        return (*past, PastTurn(text))
 
     def _upload(
         self,
@@ -453,10 +525,11 @@ class Session:
             error=end.error,
         )
         self.refresh_thread()
+        model = end.model or settings.model
         return TurnOutcome(
             status=end.status,
             text=end.text,
-            model=end.model or settings.model,
+            model=model,
             thread_id=turn.thread_id,
             turn_id=turn.id,
             elapsed=time.monotonic() - started,
@@ -464,6 +537,7 @@ class Session:
             usage=end.usage,
             error=end.error,
             images=tuple(progress.images),
+            cost=_cost(model, end.usage, settings),
         )
 
 
@@ -494,6 +568,20 @@ def _tighter(
     if not options:
         return None, ""
     return min(options, key=lambda option: option[0])
+
+
+def _cost(model: str, usage: Usage | None, settings: Settings) -> str:
+    """The turn's cost for the status line; nothing when the price is unknown (`%assistant usage`
+    says why) or a price entry is broken (that fails where the user set it)."""
+    if usage is None:
+        return ""
+    from .pricing import PriceTable, PricingError, format_cost
+
+    try:
+        dollars = PriceTable.default().with_overrides(settings.prices).cost(model, usage)
+    except PricingError:
+        return ""
+    return format_cost(dollars, model) if dollars is not None else ""
 
 
 def _remote(thread: ThreadRecord) -> RemoteThread | None:

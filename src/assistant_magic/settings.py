@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
@@ -44,6 +45,8 @@ class Settings:
     temperature: float | None = None
     #: Assistants API: an existing assistant to run with ("": make one from this configuration).
     assistant_id: str = ""
+    #: The user's prices per 1M tokens, over the shipped table (see `pricing`).
+    prices: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def masked_key(self) -> str:
@@ -140,6 +143,7 @@ def resolve(
     max_output_tokens: int = 0,
     temperature: float | None = None,
     assistant_id: str = "",
+    prices: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> Settings:
     env = os.environ if environ is None else environ
@@ -167,4 +171,5 @@ def resolve(
         max_output_tokens=max_output_tokens,
         temperature=temperature,
         assistant_id=assistant_id.strip(),
+        prices=dict(prices or {}),
     )

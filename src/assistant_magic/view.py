@@ -116,6 +116,7 @@ class _TurnState:
         self.text: list[str] = []
         self.started = time.monotonic()
         self.elapsed: float | None = None  # frozen when the turn ends
+        self.cost = ""  # what the turn cost, once known
         #: Tool calls and notices, in the order they happened (a call's line is updated).
         self.lines: dict[str, str] = {}
 
@@ -144,6 +145,7 @@ class _TurnState:
         self.usage = outcome.usage or self.usage
         self.elapsed = outcome.elapsed
         self.detail = (outcome.error or "") if outcome.status == "incomplete" else ""
+        self.cost = outcome.cost
 
     def seconds(self) -> float:
         return self.elapsed if self.elapsed is not None else time.monotonic() - self.started
@@ -155,6 +157,8 @@ class _TurnState:
         parts = [label, self.model, f"{self.seconds():.1f} s"]
         if self.usage is not None:
             parts.append(usage_text(self.usage))
+        if self.cost:
+            parts.append(self.cost)
         return parts
 
     def line(self) -> str:

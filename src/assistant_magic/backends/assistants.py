@@ -154,6 +154,34 @@ class AssistantsBackend(SdkBackend):
         params = self._run_params(remote, request)
         yield from self._run(remote, params)
 
+    def preview(self, request: TurnRequest) -> list[tuple[str, dict[str, Any]]]:
+        remote = request.remote_thread
+        thread = remote.id if remote else "(thread made at the first ask)"
+        if remote is None:
+            # The first ask makes the assistant from this request: the run then follows it.
+            remote = RemoteThread(
+                thread,
+                self.settings.assistant_id or "(made at the first ask)",
+                owns_assistant=not self.settings.assistant_id,
+            )
+        message: dict[str, Any] = {"role": "user", "content": request.user_text or ""}
+        if request.images:
+            message["content"] = [
+                {"type": "text", "text": request.user_text or ""},
+                *(
+                    {"type": "image_file", "image_file": {"file_id": f"(upload of {i.name})"}}
+                    for i in request.images
+                ),
+            ]
+        attachments = _attachments(request)
+        if attachments:
+            message["attachments"] = attachments
+        run = {**self._run_params(remote, request), "stream": self._streams_runs}
+        return [
+            (f"POST /threads/{thread}/messages", message),
+            (f"POST /threads/{thread}/runs", run),
+        ]
+
     def _add_message(
         self, remote: RemoteThread, request: TurnRequest
     ) -> Generator[Event, None, None]:

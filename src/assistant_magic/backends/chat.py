@@ -8,8 +8,6 @@ with its result.
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Generator, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,6 +24,7 @@ from ..events import (
     Usage,
     UsageReported,
 )
+from ..tokens import count_tokens
 from .interface import PastTurn, RemoteThread, ToolOutput, TurnRequest
 from .openai_sdk import SdkBackend, api_errors
 
@@ -49,6 +48,10 @@ class ChatBackend(SdkBackend):
 
     def delete_thread(self, remote: RemoteThread) -> None:
         pass
+
+    def preview(self, request: TurnRequest) -> list[tuple[str, dict[str, Any]]]:
+        messages, _ = fit_window(request)
+        return [("POST /chat/completions", request_params(request, messages))]
 
     def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
         messages, dropped = fit_window(request)
@@ -162,25 +165,6 @@ def _user_message(text: str, pictures: Sequence[Any]) -> Message:
         return {"role": "user", "content": text}
     parts = [{"type": "image_url", "image_url": {"url": image.data_url()}} for image in pictures]
     return {"role": "user", "content": [{"type": "text", "text": text}, *parts]}
-
-
-def count_tokens(messages: Sequence[Message]) -> int:
-    """Tokens the messages take: tiktoken's count where it is installed, else ~4 chars each."""
-    text = json.dumps(messages, ensure_ascii=False)
-    encoding = _encoding()
-    if encoding is not None:
-        return len(encoding.encode(text, disallowed_special=()))
-    return len(text) // 4 + 1
-
-
-@functools.cache
-def _encoding() -> Any | None:
-    try:
-        import tiktoken
-
-        return tiktoken.get_encoding("o200k_base")
-    except Exception:  # not installed, or its data cannot be fetched offline
-        return None
 
 
 def function_tool(schema: ToolSchema) -> dict[str, Any]:

@@ -119,6 +119,11 @@ class Backend(Protocol):
         """
         ...
 
+    def preview(self, request: TurnRequest) -> list[tuple[str, dict[str, Any]]]:
+        """The requests `stream_turn` would send first, as ("POST /path", JSON body), without
+        sending anything (`%%ask --dry-run`)."""
+        ...
+
     def cancel(self, response_id: str) -> None:
         """Best effort: ask the server to stop a response. Never raises."""
         ...

@@ -53,6 +53,9 @@ class ResponsesBackend(SdkBackend):
         with api_errors(self.settings, missing_ok=True):
             self.client.conversations.delete(remote.id)
 
+    def preview(self, request: TurnRequest) -> list[tuple[str, dict[str, Any]]]:
+        return [("POST /responses", request_params(request))]
+
     def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
         with api_errors(self.settings):
             stream = self.client.responses.create(**request_params(request))
