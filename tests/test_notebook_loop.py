@@ -152,3 +152,15 @@ def test_an_unknown_model_is_said_so(ip, capsys) -> None:  # type: ignore[no-unt
     error, out = run(ip, "%config AssistantMagics.prices = {'x': [1]}", capsys)
     error, out = run(ip, "%assistant usage", capsys)
     assert "the price for 'x' has 1 number(s), not 3" in str(error)
+
+
+def test_the_exact_message_for_vars_and_a_cell(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    ip.run_cell("power = 530_000", store_history=True)
+    cell = len(ip.user_ns["In"]) - 1
+    run(ip, f"%%ask --vars power --cell {cell}\nprint({{'a': 1}}) costs $5?", capsys)
+    assert sent_text(server) == (
+        "print({'a': 1}) costs $5?\n\n"
+        "Context from the notebook:\n\n"
+        "### variable power\n```text\nint\n530000\n```\n\n"
+        f"### In[{cell}]\n```python\npower = 530_000\n```"
+    )
