@@ -13,7 +13,6 @@ import contextlib
 import os
 import shlex
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -24,24 +23,21 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_
 from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
 
+from .commands import FILE_COMMANDS, OTHER_COMMANDS, THREAD_COMMANDS, TOOL_COMMANDS, one_line
 from .errors import AssistantError, ConfigurationError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from .attachments import Attachment
+    from .commands import Commands
     from .context import ContextPart
     from .local import LocalServer
     from .session import Session, TurnOutcome
     from .settings import Settings
-    from .store import FileRecord, ThreadRecord
     from .toolbox import ToolBox
 
 SECRET_FLAGS = ("--api-key", "--api_key", "--key", "--token", "--secret")
-THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
-TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
-FILE_COMMANDS = "files [delete ID... | delete all]"
-OTHER_COMMANDS = "retry | history [N] | usage | cleanup"
 LOCAL_MAX_OUTPUT_TOKENS = 512
 
 
@@ -254,20 +250,21 @@ class AssistantMagics(Magics):
             raise AssistantError(
                 "--confirm goes with tools add: %assistant tools add NAME --confirm"
             )
+        commands = self.commands
         if verb == "thread":
-            self._thread_command(rest)
+            commands.thread(rest)
         elif verb == "tools":
-            self._tools_command(rest, confirm=args.confirm)
+            commands.tools(rest, confirm=args.confirm)
         elif verb == "files":
-            self._files_command(rest)
+            commands.files(rest)
         elif verb == "retry" and not rest:
             self._retry()
         elif verb == "cleanup" and not rest:
-            self._cleanup()
+            commands.cleanup()
         elif verb == "history" and len(rest) <= 1:
-            self._history(rest[0] if rest else "5")
+            commands.history(rest[0] if rest else "5")
         elif verb == "usage" and not rest:
-            self._usage()
+            commands.usage()
         else:
             raise AssistantError(
                 f"Unknown command {' '.join(command)!r}: use {THREAD_COMMANDS}, {TOOL_COMMANDS}, "
@@ -580,7 +577,7 @@ class AssistantMagics(Magics):
         key = f"${settings.api_key_env} = {settings.masked_key}"
         rows = [
             ("model", settings.model),
-            ("instructions", _one_line(settings.instructions) or "(none)"),
+            ("instructions", one_line(settings.instructions) or "(none)"),
             ("api", api),
             ("base URL", url),
             ("API key", key),
@@ -589,7 +586,7 @@ class AssistantMagics(Magics):
             ("temperature", _shown(settings.temperature)),
             *self._assistant_row(settings),
             ("store", str(self.session.store_path)),
-            ("thread", self._describe_bound_thread()),
+            ("thread", self.commands.describe_bound_thread()),
         ]
         for name, value in rows:
             print(f"{name:<13} {value}")
@@ -605,128 +602,13 @@ class AssistantMagics(Magics):
             ("assistant", settings.assistant_id or "made from this configuration at the first ask")
         ]
 
-    # -- threads -------------------------------------------------------------------------------
+    @property
+    def commands(self) -> Commands:
+        from .commands import Commands
 
-    def _thread_command(self, words: list[str]) -> None:
-        verb, rest = (words[0], words[1:]) if words else ("show", [])
-        session = self.session
-        if verb == "show" and not rest:
-            print(self._describe_bound_thread())
-        elif verb == "new" and not rest:
-            thread = session.new_thread(self.settings())
-            print(f"New thread {thread.id} bound to this kernel.")
-        elif verb == "list" and not rest:
-            self._list_threads()
-        elif verb == "use" and len(rest) == 1:
-            thread = session.use_thread(rest[0])
-            print(f"Bound {self._describe(thread)}")
-        elif verb == "delete" and len(rest) == 1:
-            thread, remote = session.delete_thread(rest[0], self.settings())
-            where = " and on the server" if remote else ""
-            if thread.remote_id and not remote:
-                where = f" (its server copy on {thread.base_url} was left alone)"
-            print(f"Deleted thread {thread.id} here{where}.")
-        elif verb == "export" and len(rest) <= 1:
-            self._export(rest[0] if rest else None)
-        elif verb == "resume" and not rest:
-            thread = session.resume()
-            print(f"Resumed {self._describe(thread)}")
-        elif verb in ("use", "delete"):
-            raise AssistantError(
-                f"thread {verb} needs one thread id: see %assistant thread list for the ids."
-            )
-        else:
-            raise AssistantError(f"Unknown thread command {' '.join(words)!r}: {THREAD_COMMANDS}.")
-
-    def _describe_bound_thread(self) -> str:
-        thread = self.session.refresh_thread()
-        if thread is None:
-            return "none yet: the first %%ask creates one (or %assistant thread resume)"
-        return self._describe(thread)
-
-    def _describe(self, thread: ThreadRecord) -> str:
-        count = self.session.store.message_count(thread.id)
-        title = f'"{thread.title}"' if thread.title else "(untitled)"
-        server = thread.remote_id or (
-            "kept in the local store" if thread.dialect == "chat" else "not on the server yet"
-        )
-        return f"{thread.id} · {server} · {title} · {count} messages · {thread.model}"
-
-    def _list_threads(self) -> None:
-        session = self.session
-        threads = session.store.list_threads(limit=50)
-        if not threads:
-            print("No threads yet: the first %%ask creates one.")
-            return
-        bound = session.thread.id if session.thread else None
-        print(f"  {'id':<16} {'updated':<16} {'msgs':>4}  {'model':<14} title")
-        for thread in threads:
-            mark = "*" if thread.id == bound else " "
-            here = "" if thread.notebook == session.notebook else f"  [{thread.notebook}]"
-            updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(thread.updated))
-            count = session.store.message_count(thread.id)
-            print(
-                f"{mark} {thread.id:<16} {updated:<16} {count:>4}  {thread.model:<14} "
-                f"{thread.title or '(untitled)'}{here}"
-            )
-
-    def _export(self, path: str | None) -> None:
-        from .transcript import export
-
-        session = self.session
-        thread = session.thread
-        if thread is None:
-            raise AssistantError("No thread is bound: ask something first, or thread use ID.")
-        target = Path(os.path.expanduser(path)) if path else Path(f"{thread.id}.md")
-        store = session.store
-        written = export(
-            thread, store.turns(thread.id), target, tool_calls=store.thread_tool_calls(thread.id)
-        )
-        print(f"Exported {session.store.message_count(thread.id)} messages to {written}")
+        return Commands(self.session, self.settings, self.toolbox, self.prices)
 
     # -- turns ---------------------------------------------------------------------------------
-
-    def _history(self, count: str) -> None:
-        from .history import recent_turns
-
-        if not count.isdigit() or int(count) < 1:
-            raise AssistantError(f"history takes a number of turns, not {count!r}: e.g. history 3")
-        session = self.session
-        if session.thread is None:
-            print("No thread is bound yet: the first %%ask creates one.")
-            return
-        store = session.store
-        turns = store.turns(session.thread.id, limit=int(count))
-        print(recent_turns(turns, store.thread_tool_calls(session.thread.id)))
-
-    def _usage(self) -> None:
-        from .pricing import PriceTable
-        from .usage_report import report
-
-        session = self.session
-        table = PriceTable.default().with_overrides(self.prices)  # a bad entry fails here
-        sections = []
-        if session.thread is not None:
-            thread = session.thread
-            asks = len(session.store.turns(thread.id))
-            sections.append(
-                (f"This thread ({thread.id}, {asks} asks)",
-                 session.store.usage_by_model(thread_id=thread.id))
-            )  # fmt: skip
-        sections.append(
-            (f"This kernel session ({len(session.turn_ids)} asks)",
-             session.store.usage_by_model(turn_ids=session.turn_ids))
-        )  # fmt: skip
-        print(report(sections, table))
-
-    def _cleanup(self) -> None:
-        thread = self.session.thread
-        deleted = self.session.cleanup(self.settings())
-        what = ", ".join(deleted) if deleted else "nothing was on the server"
-        print(
-            f"Cleaned up {thread.id if thread else 'the thread'}: {what}. Its transcript stays "
-            "here (thread export); the next %%ask starts a new thread."
-        )
 
     def _cleanup_at_exit(self) -> None:
         """At kernel exit, with `cleanup_at_exit`: what `%assistant cleanup` does, quietly."""
@@ -832,61 +714,6 @@ class AssistantMagics(Magics):
         self._toolbox.result_limit = self.tool_result_limit
         return self._toolbox
 
-    def _tools_command(self, words: list[str], *, confirm: bool) -> None:
-        verb, names = (words[0], words[1:]) if words else ("list", [])
-        if verb == "list" and not names:
-            self._list_tools()
-        elif verb == "add" and names:
-            for name in names:
-                tool = self.toolbox.add(name, confirm=confirm)
-                asks = " (asks before each call)" if tool.confirm else ""
-                print(f"Tool {tool.name} added{asks}.")
-        elif verb == "remove" and names:
-            for name in names:
-                self.toolbox.remove(name)
-                print(f"Tool {name} removed.")
-        else:
-            raise AssistantError(f"Unknown tools command {' '.join(words)!r}: {TOOL_COMMANDS}.")
-
-    def _files_command(self, words: list[str]) -> None:
-        session = self.session
-        thread = session.refresh_thread()
-        records = session.files()
-        if not words:
-            if not records:
-                print("No files attached on this thread: %%ask --attach PATH_OR_NAME.")
-            for r in records:
-                where = r.file_id or "sent inline"
-                print(f"{r.id:>4}  {r.filename:<30} {r.size:>12,} bytes  {where}")
-            return
-        if words[0] != "delete" or len(words) < 2 or thread is None:
-            raise AssistantError(f"Unknown files command {' '.join(words)!r}: {FILE_COMMANDS}.")
-        chosen = records if words[1:] == ["all"] else _pick(records, words[1:])
-        session.delete_files(thread, chosen, self.settings())
-        print(f"Deleted {len(chosen)} file{'s' if len(chosen) != 1 else ''}.")
-
-    def _list_tools(self) -> None:
-        import json
-
-        toolbox = self.toolbox
-        tools, _ = toolbox.resolve(toolbox.available())
-        if not tools:
-            print(
-                "No tools yet: %assistant tools add NAME, or decorate a function with "
-                "@assistant_magic.tool."
-            )
-            return
-        for tool in tools:
-            schema = tool.schema
-            flags = ["strict" if schema.strict else f"not strict: {schema.note}"]
-            if tool.confirm:
-                flags.append("asks before each call")
-            print(f"{tool.name}  ({'; '.join(flags)})")
-            if schema.description:
-                print(f"  {_one_line(schema.description, 100)}")
-            for line in json.dumps(schema.parameters, indent=2).splitlines():
-                print(f"  {line}")
-
 
 def _parse(magic: Any, line: str) -> Any:
     """Parse a magic's arguments the way a shell would: quotes group words and are removed.
@@ -910,17 +737,6 @@ def _reject_secrets(words: list[str]) -> None:
                 "API keys are never taken as magic arguments (the notebook would keep them): "
                 "set $OPENAI_API_KEY in the kernel's environment instead."
             )
-
-
-def _pick(records: Sequence[FileRecord], keys: list[str]) -> list[FileRecord]:
-    """Files named by their number in `%assistant files` or by their server id."""
-    chosen = []
-    for key in keys:
-        match = [r for r in records if key in (str(r.id), r.file_id)]
-        if not match:
-            raise AssistantError(f"No file {key!r} on this thread: see %assistant files.")
-        chosen += match
-    return chosen
 
 
 def _given(flag: bool | None, configured: bool) -> bool:
@@ -965,8 +781,3 @@ def _shown(value: object) -> str:
     if value is None or value == "":
         return "(default)" if value is None else "(none)"
     return str(value)
-
-
-def _one_line(text: str, width: int = 60) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"

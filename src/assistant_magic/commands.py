@@ -1,0 +1,237 @@
+"""The `%assistant` subcommands: thread, tools, files, history, usage, cleanup.
+
+Each checks its words, asks the session (or the toolbox) to act, and prints what happened in a
+line or a small table. The magic only parses the line and picks the command; what runs a turn
+(retry) stays with the magic.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import AssistantError
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .settings import Settings
+    from .store import FileRecord, ThreadRecord
+    from .toolbox import ToolBox
+
+THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
+TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
+FILE_COMMANDS = "files [delete ID... | delete all]"
+OTHER_COMMANDS = "retry | history [N] | usage | cleanup"
+
+
+class Commands:
+    def __init__(
+        self,
+        session: Session,
+        settings: Callable[[], Settings],
+        toolbox: ToolBox,
+        prices: Mapping[str, Any],
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.toolbox = toolbox
+        self.prices = prices
+
+    # -- threads -------------------------------------------------------------------------------
+
+    def thread(self, words: list[str]) -> None:
+        verb, rest = (words[0], words[1:]) if words else ("show", [])
+        session = self.session
+        if verb == "show" and not rest:
+            print(self.describe_bound_thread())
+        elif verb == "new" and not rest:
+            thread = session.new_thread(self.settings())
+            print(f"New thread {thread.id} bound to this kernel.")
+        elif verb == "list" and not rest:
+            self._list_threads()
+        elif verb == "use" and len(rest) == 1:
+            thread = session.use_thread(rest[0])
+            print(f"Bound {self._describe(thread)}")
+        elif verb == "delete" and len(rest) == 1:
+            thread, remote = session.delete_thread(rest[0], self.settings())
+            where = " and on the server" if remote else ""
+            if thread.remote_id and not remote:
+                where = f" (its server copy on {thread.base_url} was left alone)"
+            print(f"Deleted thread {thread.id} here{where}.")
+        elif verb == "export" and len(rest) <= 1:
+            self._export(rest[0] if rest else None)
+        elif verb == "resume" and not rest:
+            thread = session.resume()
+            print(f"Resumed {self._describe(thread)}")
+        elif verb in ("use", "delete"):
+            raise AssistantError(
+                f"thread {verb} needs one thread id: see %assistant thread list for the ids."
+            )
+        else:
+            raise AssistantError(f"Unknown thread command {' '.join(words)!r}: {THREAD_COMMANDS}.")
+
+    def describe_bound_thread(self) -> str:
+        thread = self.session.refresh_thread()
+        if thread is None:
+            return "none yet: the first %%ask creates one (or %assistant thread resume)"
+        return self._describe(thread)
+
+    def _describe(self, thread: ThreadRecord) -> str:
+        count = self.session.store.message_count(thread.id)
+        title = f'"{thread.title}"' if thread.title else "(untitled)"
+        server = thread.remote_id or (
+            "kept in the local store" if thread.dialect == "chat" else "not on the server yet"
+        )
+        return f"{thread.id} · {server} · {title} · {count} messages · {thread.model}"
+
+    def _list_threads(self) -> None:
+        session = self.session
+        threads = session.store.list_threads(limit=50)
+        if not threads:
+            print("No threads yet: the first %%ask creates one.")
+            return
+        bound = session.thread.id if session.thread else None
+        print(f"  {'id':<16} {'updated':<16} {'msgs':>4}  {'model':<14} title")
+        for thread in threads:
+            mark = "*" if thread.id == bound else " "
+            here = "" if thread.notebook == session.notebook else f"  [{thread.notebook}]"
+            updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(thread.updated))
+            count = session.store.message_count(thread.id)
+            print(
+                f"{mark} {thread.id:<16} {updated:<16} {count:>4}  {thread.model:<14} "
+                f"{thread.title or '(untitled)'}{here}"
+            )
+
+    def _export(self, path: str | None) -> None:
+        from .transcript import export
+
+        session = self.session
+        thread = session.thread
+        if thread is None:
+            raise AssistantError("No thread is bound: ask something first, or thread use ID.")
+        target = Path(os.path.expanduser(path)) if path else Path(f"{thread.id}.md")
+        store = session.store
+        written = export(
+            thread, store.turns(thread.id), target, tool_calls=store.thread_tool_calls(thread.id)
+        )
+        print(f"Exported {session.store.message_count(thread.id)} messages to {written}")
+
+    # -- what the thread did ---------------------------------------------------------------------
+
+    def history(self, count: str) -> None:
+        from .history import recent_turns
+
+        if not count.isdigit() or int(count) < 1:
+            raise AssistantError(f"history takes a number of turns, not {count!r}: e.g. history 3")
+        session = self.session
+        if session.thread is None:
+            print("No thread is bound yet: the first %%ask creates one.")
+            return
+        store = session.store
+        turns = store.turns(session.thread.id, limit=int(count))
+        print(recent_turns(turns, store.thread_tool_calls(session.thread.id)))
+
+    def usage(self) -> None:
+        from .pricing import PriceTable
+        from .usage_report import report
+
+        session = self.session
+        table = PriceTable.default().with_overrides(self.prices)  # a bad entry fails here
+        sections = []
+        if session.thread is not None:
+            thread = session.thread
+            asks = len(session.store.turns(thread.id))
+            sections.append(
+                (f"This thread ({thread.id}, {asks} asks)",
+                 session.store.usage_by_model(thread_id=thread.id))
+            )  # fmt: skip
+        sections.append(
+            (f"This kernel session ({len(session.turn_ids)} asks)",
+             session.store.usage_by_model(turn_ids=session.turn_ids))
+        )  # fmt: skip
+        print(report(sections, table))
+
+    def cleanup(self) -> None:
+        thread = self.session.thread
+        deleted = self.session.cleanup(self.settings())
+        what = ", ".join(deleted) if deleted else "nothing was on the server"
+        print(
+            f"Cleaned up {thread.id if thread else 'the thread'}: {what}. Its transcript stays "
+            "here (thread export); the next %%ask starts a new thread."
+        )
+
+    # -- tools and files -------------------------------------------------------------------------
+
+    def tools(self, words: list[str], *, confirm: bool) -> None:
+        verb, names = (words[0], words[1:]) if words else ("list", [])
+        if verb == "list" and not names:
+            self._list_tools()
+        elif verb == "add" and names:
+            for name in names:
+                tool = self.toolbox.add(name, confirm=confirm)
+                asks = " (asks before each call)" if tool.confirm else ""
+                print(f"Tool {tool.name} added{asks}.")
+        elif verb == "remove" and names:
+            for name in names:
+                self.toolbox.remove(name)
+                print(f"Tool {name} removed.")
+        else:
+            raise AssistantError(f"Unknown tools command {' '.join(words)!r}: {TOOL_COMMANDS}.")
+
+    def _list_tools(self) -> None:
+        toolbox = self.toolbox
+        tools, _ = toolbox.resolve(toolbox.available())
+        if not tools:
+            print(
+                "No tools yet: %assistant tools add NAME, or decorate a function with "
+                "@assistant_magic.tool."
+            )
+            return
+        for tool in tools:
+            schema = tool.schema
+            flags = ["strict" if schema.strict else f"not strict: {schema.note}"]
+            if tool.confirm:
+                flags.append("asks before each call")
+            print(f"{tool.name}  ({'; '.join(flags)})")
+            if schema.description:
+                print(f"  {one_line(schema.description, 100)}")
+            for line in json.dumps(schema.parameters, indent=2).splitlines():
+                print(f"  {line}")
+
+    def files(self, words: list[str]) -> None:
+        session = self.session
+        thread = session.refresh_thread()
+        records = session.files()
+        if not words:
+            if not records:
+                print("No files attached on this thread: %%ask --attach PATH_OR_NAME.")
+            for r in records:
+                where = r.file_id or "sent inline"
+                print(f"{r.id:>4}  {r.filename:<30} {r.size:>12,} bytes  {where}")
+            return
+        if words[0] != "delete" or len(words) < 2 or thread is None:
+            raise AssistantError(f"Unknown files command {' '.join(words)!r}: {FILE_COMMANDS}.")
+        chosen = records if words[1:] == ["all"] else _pick(records, words[1:])
+        session.delete_files(thread, chosen, self.settings())
+        print(f"Deleted {len(chosen)} file{'s' if len(chosen) != 1 else ''}.")
+
+
+def _pick(records: Sequence[FileRecord], keys: list[str]) -> list[FileRecord]:
+    """Files named by their number in `%assistant files` or by their server id."""
+    chosen = []
+    for key in keys:
+        match = [r for r in records if key in (str(r.id), r.file_id)]
+        if not match:
+            raise AssistantError(f"No file {key!r} on this thread: see %assistant files.")
+        chosen += match
+    return chosen
+
+
+def one_line(text: str, width: int = 60) -> str:
+    """`text` on one line, cut to `width` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
