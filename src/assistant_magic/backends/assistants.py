@@ -268,26 +268,9 @@ class AssistantsBackend(SdkBackend):
 
     def _run(self, remote: RemoteThread, params: dict[str, Any]) -> Generator[Event, None, None]:
         runs = self.client.beta.threads.runs
-        if self._streams_runs:
-            stream = self._open_stream(lambda: runs.create(remote.id, stream=True, **params))
-            if stream is not None:
-                try:
-                    yield from self.read(stream, self._translate(stream, remote))
-                    return
-                except _NotStreamed:
-                    self._streams_runs = False
-                    latest = self._latest_run(remote.id)
-                    if latest is None:
-                        raise ApiError(
-                            f"{self.settings.base_url} answered the run with no events and made "
-                            "no run. Run %assistant retry to try again."
-                        ) from None
-                    yield from self._poll(remote, latest)
-                    return
-            yield Notice("this server does not stream runs: following the run by polling")
-        with api_errors(self.settings):
-            run = runs.create(remote.id, **params)
-        yield from self._poll(remote, run)
+        yield from self._follow(
+            remote, lambda streamed: runs.create(remote.id, stream=streamed, **params)
+        )
 
     def _submit(
         self, remote: RemoteThread, outputs: Sequence[ToolOutput]
@@ -302,32 +285,51 @@ class AssistantsBackend(SdkBackend):
         answers = [{"tool_call_id": o.call_id, "output": _output_text(o)} for o in outputs]
         runs = self.client.beta.threads.runs
         try:
-            if self._streams_runs:
-                stream = self._open_stream(
-                    lambda: runs.submit_tool_outputs(
-                        run_id,
-                        thread_id=remote.id,
-                        tool_outputs=answers,  # type: ignore[arg-type]
-                        stream=True,
-                    )
-                )
-                if stream is not None:
-                    yield from self.read(stream, self._translate(stream, remote))
-                    return
-            with api_errors(self.settings):
-                run = runs.submit_tool_outputs(
+            yield from self._follow(
+                remote,
+                lambda streamed: runs.submit_tool_outputs(
                     run_id,
                     thread_id=remote.id,
                     tool_outputs=answers,  # type: ignore[arg-type]
-                )
+                    stream=streamed,
+                ),
+            )
         except ApiError as exc:
             ended = self._ended_meanwhile(remote.id, run_id) if exc.status == 400 else None
             if ended is None:
                 raise
             # The run expired (or was cancelled) while the tools ran: say so, not "400".
             yield from self._finish(ended, ended.status, self._run_messages(remote.id, run_id))
-            return
+
+    def _follow(
+        self, remote: RemoteThread, start: Callable[[bool], Any]
+    ) -> Generator[Event, None, None]:
+        """Start the run's next stretch (`start` creates it, or submits outputs to it), streamed
+        where the server streams runs and polled where it does not, and follow it to its next
+        stop: an end, or tool calls to answer."""
+        if self._streams_runs:
+            stream = self._open_stream(lambda: start(True))
+            if stream is not None:
+                try:
+                    yield from self.read(stream, self._translate(stream, remote))
+                    return
+                except _NotStreamed:  # the server ignored "stream" and made the run anyway
+                    self._streams_runs = False
+                    yield from self._poll(remote, self._only_latest_run(remote.id))
+                    return
+            yield Notice("this server does not stream runs: following the run by polling")
+        with api_errors(self.settings):
+            run = start(False)
         yield from self._poll(remote, run)
+
+    def _only_latest_run(self, thread_id: str) -> Any:
+        latest = self._latest_run(thread_id)
+        if latest is None:
+            raise ApiError(
+                f"{self.settings.base_url} answered the run with no events and made no run. Run "
+                "%assistant retry to try again."
+            )
+        return latest
 
     def _ended_meanwhile(self, thread_id: str, run_id: str) -> Any | None:
         """The run, if it has ended (expired, cancelled, failed) instead of waiting."""
