@@ -70,7 +70,8 @@ def test_the_seed_flow_assistant_thread_message_run_outputs(  # type: ignore[no-
             [
                 FunctionCall("calc_strength", {"name": "Mamezou"}, call_id="call_m"),
                 FunctionCall("calc_strength", {"name": "Goku"}, call_id="call_g"),
-            ]
+            ],
+            text="Let me measure.",
         ),
         Text("Mamezou: 530,000. Goku: 9001."),
     )
@@ -78,7 +79,7 @@ def test_the_seed_flow_assistant_thread_message_run_outputs(  # type: ignore[no-
     error, out = run(ip, "%%ask -o answer\nHow strong are Mamezou and Goku?", capsys)
 
     assert error is None, out
-    assert ip.user_ns["answer"] == "Mamezou: 530,000. Goku: 9001."
+    assert ip.user_ns["answer"] == "Let me measure.\n\nMamezou: 530,000. Goku: 9001."
     (assistant,) = server.assistants
     assert assistant["instructions"] == "You act as Frieza."
     assert assistant["metadata"] == {"created_by": "assistant_magic"}
@@ -267,13 +268,13 @@ def test_servers_that_do_not_stream_runs_are_polled(capsys, monkeypatch, tmp_pat
             run(ip, "%assistant --api assistants", capsys)
             run(ip, "%assistant tools add calc_strength", capsys)
             server.script(
-                FunctionCall("calc_strength", {"name": "Goku"}),
+                ToolCalls([FunctionCall("calc_strength", {"name": "Goku"})], text="Measuring."),
                 Text("Goku: 9001."),
                 CodeInterpreter(code="print(1 + 1)", logs="2", text="Two."),
             )
             error, out = run(ip, "%%ask -o answer\nGoku?", capsys)
             assert error is None, out
-            assert ip.user_ns["answer"] == "Goku: 9001."
+            assert ip.user_ns["answer"] == "Measuring.\n\nGoku: 9001.", "each message once"
             assert "this server does not stream runs: following the run by polling" in out
             assert "⚑ requires action" in out
             assert "✓ calc_strength(name='Goku') → 9001" in out

@@ -90,6 +90,7 @@ class AssistantsBackend(SdkBackend):
         self._thread_of_run: dict[str, str] = {}  # run id -> thread id, for cancel
         self._waiting_run: dict[str, str] = {}  # thread id -> run waiting for tool outputs
         self._assistant_tools: dict[str, list[dict[str, Any]]] = {}  # reused assistants' own
+        self._reported: dict[str, set[str]] = {}  # run id -> its messages already reported
         self._streams_runs = True  # until the server shows it does not stream runs
 
     # -- threads -------------------------------------------------------------------------------
@@ -377,11 +378,11 @@ class AssistantsBackend(SdkBackend):
             elif kind in ("thread.run.step.completed", "thread.run.step.failed"):
                 yield from _step_notices(data)
             elif kind == "thread.run.requires_action":
-                yield from self._requires_action(data, remote, run.messages)
+                yield from self._requires_action(data, remote, self._new(data.id, run.messages))
                 return
             elif kind in FINAL_EVENTS:
                 messages = run.messages or self._run_messages(remote.id, data.id)
-                yield from self._finish(data, FINAL_EVENTS[kind], messages)
+                yield from self._finish(data, FINAL_EVENTS[kind], self._new(data.id, messages))
                 return
             elif kind == "error":
                 yield TurnFinished(
@@ -419,7 +420,7 @@ class AssistantsBackend(SdkBackend):
                 yield StatusChanged(run.status)
             status = run.status
             yield from self._new_steps(remote.id, run.id, shown_steps)
-        messages = self._run_messages(remote.id, run.id)
+        messages = self._new(run.id, self._run_messages(remote.id, run.id))
         text = _text(messages)
         if text:
             yield TextDelta(text)
@@ -475,6 +476,14 @@ class AssistantsBackend(SdkBackend):
             error=_run_error(run, status),
             model=run.model,
         )
+
+    def _new(self, run_id: str, messages: Sequence[Any]) -> list[Any]:
+        """The messages not yet reported for the run: listing a run's messages after its tool
+        calls returns those written before them too."""
+        reported = self._reported.setdefault(run_id, set())
+        fresh = [message for message in messages if message.id not in reported]
+        reported.update(message.id for message in fresh)
+        return fresh
 
     def _run_messages(self, thread_id: str, run_id: str) -> list[Any]:
         with api_errors(self.settings):
