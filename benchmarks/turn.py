@@ -6,10 +6,11 @@ machine noise and history growth hit both alike. `%%ask` runs through a real IPy
 with the text view (its output captured), the local SQLite store and the real backend.
 Goal: a turn costs at most 1.10x the raw SDK.
 
-    .venv/bin/python benchmarks/turn.py [--turns 400] [--words 60] [--api responses|chat]
+    .venv/bin/python benchmarks/turn.py [--turns 400] [--words 60] [--api responses|chat|assistants]
 
 With --api chat both sides resend the whole history each turn (the raw loop keeps it in a
-list, `%%ask` rebuilds it from its SQLite store).
+list, `%%ask` rebuilds it from its SQLite store). With --api assistants both add a message and
+stream a run with one assistant (the seed article's loop).
 """
 
 from __future__ import annotations
@@ -84,6 +85,43 @@ def raw_chat_turn(base_url: str) -> tuple[Callable[[], str], Callable[[], None]]
     return turn, new_thread
 
 
+def raw_assistants_turn(base_url: str) -> tuple[Callable[[], str], Callable[[], None]]:
+    """The seed article's loop, streamed: add a message, create a run, read its deltas."""
+    import warnings
+
+    import openai
+
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    client = openai.OpenAI(base_url=base_url, api_key=KEY)
+    assistant = client.beta.assistants.create(model=MODEL, instructions="You act as Frieza.")
+    thread_id = ""
+
+    def new_thread() -> None:
+        nonlocal thread_id
+        thread_id = client.beta.threads.create().id
+        turn()
+
+    def turn() -> str:
+        client.beta.threads.messages.create(thread_id, role="user", content=QUESTION)
+        stream = client.beta.threads.runs.create(thread_id, assistant_id=assistant.id, stream=True)
+        return "".join(
+            block.text.value
+            for event in stream
+            if event.event == "thread.message.delta"
+            for block in event.data.delta.content or ()
+            if block.type == "text" and block.text and block.text.value
+        )
+
+    return turn, new_thread
+
+
+RAW_TURNS = {
+    "responses": raw_sdk_turn,
+    "chat": raw_chat_turn,
+    "assistants": raw_assistants_turn,
+}
+
+
 def magic_turn(shell: InteractiveShell) -> tuple[Callable[[], str], Callable[[], None]]:
     shell.run_line_magic("load_ext", "assistant_magic")
     shell.run_line_magic("config", "AssistantMagics.view = 'text'")
@@ -113,7 +151,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=400)
     parser.add_argument("--words", type=int, default=60, help="words in each answer")
-    parser.add_argument("--api", choices=("responses", "chat"), default="responses")
+    parser.add_argument("--api", choices=tuple(RAW_TURNS), default="responses")
     args = parser.parse_args()
     answer = " ".join(f"word{i}" for i in range(args.words))
     with (
@@ -126,8 +164,7 @@ def main() -> None:
             ASSISTANT_MAGIC_API=args.api,
             ASSISTANT_MAGIC_STORE=os.path.join(tmp, "threads.sqlite3"),
         )
-        raw_turn = raw_sdk_turn if args.api == "responses" else raw_chat_turn
-        raw, raw_new_thread = raw_turn(server.base_url)
+        raw, raw_new_thread = RAW_TURNS[args.api](server.base_url)
         ours, our_new_thread = magic_turn(InteractiveShell.instance())
         raw_times: list[float] = []
         our_times: list[float] = []

@@ -91,6 +91,9 @@ class AssistantsBackend(SdkBackend):
         self._waiting_run: dict[str, str] = {}  # thread id -> run waiting for tool outputs
         self._assistant_tools: dict[str, list[dict[str, Any]]] = {}  # reused assistants' own
         self._reported: dict[str, set[str]] = {}  # run id -> its messages already reported
+        #: Threads whose last run here was answered: their last message cannot be a question
+        #: left unanswered, so the next ask need not look.
+        self._answered: set[str] = set()
         self._streams_runs = True  # until the server shows it does not stream runs
 
     # -- threads -------------------------------------------------------------------------------
@@ -195,8 +198,9 @@ class AssistantsBackend(SdkBackend):
                         "file_search": {"vector_store_ids": list(request.vector_store_ids)}
                     },
                 )
-        if self._unanswered(remote.id, request):
+        if remote.id not in self._answered and self._unanswered(remote.id, request):
             return  # a retry: the question is on the thread already, with no answer after it
+        self._answered.discard(remote.id)
         content = self._content(request)
         attachments = _attachments(request)
         try:
@@ -464,6 +468,8 @@ class AssistantsBackend(SdkBackend):
         self, run: Any, status: str, messages: Sequence[Any]
     ) -> Generator[Event, None, None]:
         self._waiting_run.pop(run.thread_id, None)
+        if status in ("completed", "incomplete") and messages:
+            self._answered.add(run.thread_id)
         usage = _usage(run.usage)
         if usage is not None:
             yield UsageReported(usage)
