@@ -154,3 +154,37 @@ def test_file_search_without_files_says_so(ip, server, capsys) -> None:  # type:
     assert error is None
     assert "file search is on, but this thread has no files to search yet" in out
     assert "tools" not in server.requests_to("POST", "/v1/responses")[0].body
+
+
+def test_on_chat_text_files_go_inside_the_message_and_stay_in_the_thread(  # type: ignore[no-untyped-def]
+    ip, server, capsys, tmp_path
+) -> None:
+    pd = pytest.importorskip("pandas")
+    notes = tmp_path / "notes.md"
+    notes.write_text("# Scouter\nMamezou: 530,000\n")
+    ip.user_ns["df"] = pd.DataFrame({"fighter": ["Goku"], "power": [9001]})
+    ip.user_ns["picture"] = Image.new("RGB", (8, 6), (1, 2, 3))
+    run(ip, "%assistant --api chat", capsys)
+    server.script(Text("Read."), Text("Still there."))
+
+    error, out = run(
+        ip, f"%%ask --attach {notes} --attach df --attach picture\nWhat do they say?", capsys
+    )
+
+    assert error is None, out
+    assert server.files == [], "nothing uploaded: this dialect keeps no files"
+    (message,) = server.chat_messages(0)
+    text, image = message["content"]
+    assert text["text"] == (
+        "What do they say?\n\nAttached files:\n\n"
+        "### file notes.md\n```markdown\n# Scouter\nMamezou: 530,000\n```\n\n"
+        "### file df.csv\n```csv\nfighter,power\nGoku,9001\n```"
+    )
+    assert image["image_url"]["url"].startswith("data:image/png;base64,")
+    run(ip, "%%ask\nAnd now?", capsys)
+    assert "Mamezou: 530,000" in server.chat_messages(-1)[0]["content"], "replayed with the thread"
+
+    blob = tmp_path / "scan.pdf"
+    blob.write_bytes(b"%PDF-1.4\n\xff\xfe\x00binary")
+    error, _ = run(ip, f"%%ask --attach {blob}\nRead it", capsys)
+    assert str(error).startswith("Cannot attach 'scan.pdf' here: this server keeps no files")

@@ -2,7 +2,9 @@
 
 An attachment is named by a path or by a variable. Images (files or PIL images and matplotlib
 figures in the namespace) go as image input; a DataFrame goes as a CSV file; any other file goes
-as itself. Decoding and checking images is the images module's work; this one only decides.
+as itself: uploaded where the server keeps files, else (Chat Completions) written into the
+message as text, so the thread keeps it. Decoding and checking images is the images module's
+work; this one only decides.
 """
 
 from __future__ import annotations
@@ -96,6 +98,42 @@ def _from_value(value: Any, source: str, limits: ImageLimits | None) -> Attachme
         f"Cannot attach {source!r}: it is a {type(value).__name__}; attach a file path, a "
         "DataFrame, a PIL image or a matplotlib figure."
     )
+
+
+#: Characters of one text file sent inline (a server that keeps no files gets them in the message).
+MAX_INLINE_CHARACTERS = 200_000
+
+
+def inline_text_files(text: str, attachments: Sequence[Attachment]) -> tuple[str, list[Attachment]]:
+    """For a server that keeps no files (Chat Completions): the message with each text file
+    written into it, and the attachments left (the images, which go inline as images)."""
+    from .context import ContextPart, render
+
+    files = [a for a in attachments if not a.is_image]
+    parts = [ContextPart(f"file {a.name}", _text_of(a), _language(a.name)) for a in files]
+    return render(text, parts, heading="Attached files:"), [a for a in attachments if a.is_image]
+
+
+def _text_of(attachment: Attachment) -> str:
+    try:
+        text = attachment.data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AssistantError(
+            f"Cannot attach {attachment.name!r} here: this server keeps no files, so only images "
+            "and text files can go in the message; use a server with the Responses API for it."
+        ) from None
+    if len(text) > MAX_INLINE_CHARACTERS:
+        raise AssistantError(
+            f"Cannot attach {attachment.name!r} here: {len(text):,} characters is over the "
+            f"{MAX_INLINE_CHARACTERS:,} sent inline; attach a part of it, or summarise it with "
+            "--vars."
+        )
+    return text
+
+
+def _language(name: str) -> str:
+    suffix = Path(name).suffix.lower().lstrip(".")
+    return {"py": "python", "md": "markdown", "txt": "text"}.get(suffix, suffix or "text")
 
 
 def _is_dataframe(value: object) -> bool:

@@ -92,11 +92,13 @@ def last_error(exc: BaseException | None, *, limit: int = 4000) -> ContextPart:
     return ContextPart("last error", _keep_end(lines, limit))
 
 
-def render(question: str, parts: Sequence[ContextPart]) -> str:
+def render(
+    question: str, parts: Sequence[ContextPart], heading: str = "Context from the notebook:"
+) -> str:
     """The user message: the question as typed, then each part under a heading in a fence."""
     if not parts:
         return question
-    context = "Context from the notebook:\n\n" + "\n\n".join(_block(part) for part in parts)
+    context = f"{heading}\n\n" + "\n\n".join(_block(part) for part in parts)
     head = question.rstrip()
     return f"{head}\n\n{context}" if head else context
 

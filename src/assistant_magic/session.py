@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .attachments import searchable
+from .attachments import inline_text_files, searchable
 from .backends.interface import (
     InputFile,
     PastTurn,
@@ -219,6 +219,8 @@ class Session:
         thread = self._thread_for(settings)
         plan = plan or ToolPlan(ToolBox(namespace={}, approve=_deny), names=())
         tools, notices = plan.toolbox.resolve(plan.names)  # a broken tool fails here too
+        if not backend.stores_files:  # the files go into the message, so the thread keeps them
+            text, attachments = inline_text_files(text, attachments)
         turn = self.store.start_turn(thread.id, text, settings.model)
         self.turn_ids.append(turn.id)
         view.start(model=settings.model, thread_id=thread.id)
@@ -299,6 +301,8 @@ class Session:
         backend = self.backend(settings)
         thread = self.thread
         tools, _ = plan.toolbox.resolve(plan.names)
+        if not backend.stores_files:
+            text, attachments = inline_text_files(text, attachments)
         files = tuple(
             InputFile(f"(upload of {a.name}, {len(a.data):,} bytes)", a.name, searchable(a.name))
             for a in attachments

@@ -84,6 +84,7 @@ class _NotStreamed(Exception):
 class AssistantsBackend(SdkBackend):
     dialect: ClassVar[str] = "assistants"
     keeps_history: ClassVar[bool] = True
+    stores_files: ClassVar[bool] = True
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)

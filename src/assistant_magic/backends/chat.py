@@ -42,6 +42,7 @@ TOOL_PICTURES = "The pictures returned by the tool calls above."
 class ChatBackend(SdkBackend):
     dialect: ClassVar[str] = "chat"
     keeps_history: ClassVar[bool] = False
+    stores_files: ClassVar[bool] = False
 
     def create_thread(self, first: TurnRequest) -> RemoteThread | None:
         return None  # the thread lives in the local store

@@ -101,6 +101,8 @@ class Backend(Protocol):
     dialect: ClassVar[str]
     #: True when the server keeps the thread (a Conversation); else each request carries it.
     keeps_history: ClassVar[bool]
+    #: True when the server takes uploaded files; else text files go inside the message.
+    stores_files: ClassVar[bool]
 
     def create_thread(self, first: TurnRequest) -> RemoteThread | None:
         """Create the server-side thread for a turn about to be sent (None if the dialect

@@ -41,6 +41,7 @@ STATUS_EVENTS = {"response.queued": "queued", "response.in_progress": "in_progre
 class ResponsesBackend(SdkBackend):
     dialect: ClassVar[str] = "responses"
     keeps_history: ClassVar[bool] = True
+    stores_files: ClassVar[bool] = True
 
     def create_thread(self, first: TurnRequest) -> RemoteThread | None:
         with dialect_offered(self.settings, "responses", "/conversations"):
