@@ -164,3 +164,13 @@ def test_the_exact_message_for_vars_and_a_cell(ip, server, capsys) -> None:  # t
         "### variable power\n```text\nint\n530000\n```\n\n"
         f"### In[{cell}]\n```python\npower = 530_000\n```"
     )
+
+
+def test_the_api_key_never_goes_out_as_context(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    import os
+
+    ip.user_ns["config"] = {"key": os.environ["OPENAI_API_KEY"], "model": "gpt-5.4-mini"}
+    run(ip, "%%ask --vars config\nWhat is configured?", capsys)
+    text = sent_text(server)
+    assert os.environ["OPENAI_API_KEY"] not in text
+    assert "sk-…cdef" in text and "gpt-5.4-mini" in text

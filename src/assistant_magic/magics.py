@@ -329,24 +329,16 @@ class AssistantMagics(Magics):
         args = _parse(self.ask, line)
         if args.output is not None and not args.output.isidentifier():
             raise AssistantError(f"-o needs a Python name, not {args.output!r}.")
-        text = cell.strip("\n")
-        if not text.strip():
+        question = cell.strip("\n")
+        if not question.strip():
             raise AssistantError("Nothing to ask: write your question in the cell under %%ask.")
-        overrides = {
-            "instructions": args.instructions,
-            "temperature": _temperature(args.temperature),
-            "code_interpreter": args.code_interpreter,
-            "image_generation": args.image_generation,
-            "file_search": args.file_search,
-        }
-        question, parts = text, self._context(args)
+        settings = self._ask_settings(args, model=args.model)
+        parts = self._context(args, settings)
+        text = question
         if parts:
             from .context import render
 
             text = render(question, parts)
-        settings = self.settings(model=args.model, **overrides)
-        if args.code:
-            settings = replace(settings, instructions=_with_code_request(settings.instructions))
         if args.dry_run:
             self._dry_run(text, settings, args, parts, question)
             return
@@ -358,9 +350,7 @@ class AssistantMagics(Magics):
             local = _parse(self.assistant, "--local")
             self._point_at_local(local)
             self._configure(local)
-            settings = self.settings(**overrides)
-            if args.code:
-                settings = replace(settings, instructions=_with_code_request(settings.instructions))
+            settings = self._ask_settings(args, model=None)
         attachments = self._attachments(args.attach, settings)
         outcome = self._run_turn(
             text,
@@ -380,8 +370,23 @@ class AssistantMagics(Magics):
         if args.output:
             self.shell.user_ns[args.output] = answer  # type: ignore[union-attr]
 
-    def _context(self, args: Any) -> list[ContextPart]:
-        """What --vars, --cell, --out and --error add to the question, in that order."""
+    def _ask_settings(self, args: Any, *, model: str | None) -> Settings:
+        """The configuration with this ask's overrides."""
+        settings = self.settings(
+            model=model,
+            instructions=args.instructions,
+            temperature=_temperature(args.temperature),
+            code_interpreter=args.code_interpreter,
+            image_generation=args.image_generation,
+            file_search=args.file_search,
+        )
+        if args.code:
+            settings = replace(settings, instructions=_with_code_request(settings.instructions))
+        return settings
+
+    def _context(self, args: Any, settings: Settings) -> list[ContextPart]:
+        """What --vars, --cell, --out and --error add to the question, in that order, with the
+        API key masked wherever it shows (a variable or a traceback may hold it)."""
         if not (args.vars or args.cell or args.out or args.error):
             return []
         from .context import cell_input, cell_output, last_error, variable
@@ -395,7 +400,7 @@ class AssistantMagics(Magics):
         parts += [cell_output(n, namespace.get("Out", {})) for n in args.out]
         if args.error:
             parts.append(last_error(getattr(sys, "last_value", None)))
-        return parts
+        return [replace(part, text=settings.redact(part.text)) for part in parts]
 
     def _dry_run(
         self, text: str, settings: Settings, args: Any, parts: list[ContextPart], question: str
