@@ -391,3 +391,26 @@ def test_no_deprecation_warning_reaches_the_user(assistants, server, capsys) -> 
         error, _ = run(assistants, "%%ask\nHello", capsys)
     assert error is None
     assert [w for w in caught if issubclass(w.category, DeprecationWarning)] == []
+
+
+def test_an_attached_image_is_uploaded_for_vision_and_cleaned_up(
+    assistants, server, capsys
+) -> None:  # type: ignore[no-untyped-def]
+    assistants.user_ns["scouter"] = Image.new("RGB", (12, 8), (0, 200, 0))
+    server.script(Text("A green scouter."))
+    error, out = run(assistants, "%%ask --attach scouter\nWhat is this?", capsys)
+    assert error is None, out
+    (uploaded,) = server.files
+    assert (uploaded.purpose, uploaded.filename) == ("vision", "scouter.png")
+    (thread,) = server.threads
+    (message,) = [m for m in server.thread_messages(thread["id"]) if m["role"] == "user"]
+    text, image = message["content"]
+    assert text["text"]["value"] == "What is this?"
+    assert image == {
+        "type": "image_file",
+        "image_file": {"file_id": uploaded.id, "detail": "auto"},
+    } or (image["type"] == "image_file" and image["image_file"]["file_id"] == uploaded.id)
+    assert "attachments" not in message or not message["attachments"]
+    error, out = run(assistants, "%assistant cleanup", capsys)
+    assert "file scouter.png" in out
+    assert server.files == []

@@ -384,26 +384,33 @@ class Session:
         view: TurnView,
         searching: bool,
     ) -> tuple[InputFile, ...]:
-        """Upload the attached files (images go inline) and record them all on the thread."""
+        """Upload the attached files (images go inline, where the dialect can) and record them
+        all on the thread, so that deleting it, or cleaning up, deletes the uploads."""
         files = []
         upload_purpose = "assistants" if searching else "user_data"
         for attachment in attachments:
-            purpose = "image input" if attachment.is_image else upload_purpose
+            inline = attachment.is_image and not backend.uploads_images
+            purpose = "vision" if attachment.is_image else upload_purpose
             file_id = (
-                ""
-                if attachment.is_image
-                else backend.upload_file(attachment.name, attachment.data, purpose)
+                "" if inline else backend.upload_file(attachment.name, attachment.data, purpose)
             )
             self.store.record_file(
                 thread.id,
                 file_id=file_id,
                 filename=attachment.name,
-                purpose=purpose,
+                purpose="image input" if inline else purpose,
                 size=len(attachment.data),
             )
             if file_id:
                 can_search = searching and searchable(attachment.name)
-                files.append(InputFile(file_id, attachment.name, searchable=can_search))
+                files.append(
+                    InputFile(
+                        file_id,
+                        attachment.name,
+                        searchable=can_search,
+                        image=attachment.is_image,
+                    )
+                )
             view.update(Notice(f"attached {attachment.name} ({len(attachment.data):,} bytes)"))
         return tuple(files)
 

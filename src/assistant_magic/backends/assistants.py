@@ -85,6 +85,7 @@ class AssistantsBackend(SdkBackend):
     dialect: ClassVar[str] = "assistants"
     keeps_history: ClassVar[bool] = True
     stores_files: ClassVar[bool] = True
+    uploads_images: ClassVar[bool] = True
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
@@ -217,7 +218,7 @@ class AssistantsBackend(SdkBackend):
 
     def _unanswered(self, thread_id: str, request: TurnRequest) -> bool:
         """Whether the thread ends with this very question, unanswered (a failed run left it)."""
-        if request.images or request.files:
+        if request.files:
             return False
         with api_errors(self.settings):
             page = self.client.beta.threads.messages.list(thread_id, limit=1, order="desc")
@@ -241,14 +242,13 @@ class AssistantsBackend(SdkBackend):
             )
 
     def _content(self, request: TurnRequest) -> str | list[dict[str, Any]]:
-        """The message's content: its text, and its images uploaded for vision."""
+        """The message's content: its text, and its images (uploaded for vision)."""
         text = request.user_text or ""
-        if not request.images:
+        images = [file for file in request.files if file.image]
+        if not images:
             return text
         parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
-        for image in request.images:
-            file_id = self.upload_file(f"{image.name}{image.extension}", image.data, "vision")
-            parts.append({"type": "image_file", "image_file": {"file_id": file_id}})
+        parts += [{"type": "image_file", "image_file": {"file_id": f.file_id}} for f in images]
         return parts
 
     def _run_params(self, remote: RemoteThread, request: TurnRequest) -> dict[str, Any]:
@@ -621,6 +621,8 @@ def _attachments(request: TurnRequest) -> list[dict[str, Any]]:
     """Files on the message, each with the tools that may read it."""
     attached = []
     for file in request.files:
+        if file.image:
+            continue  # shown in the message's content, not attached for a tool
         tools = []
         if "code_interpreter" in request.hosted_tools:
             tools.append({"type": "code_interpreter"})

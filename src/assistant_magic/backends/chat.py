@@ -43,6 +43,7 @@ class ChatBackend(SdkBackend):
     dialect: ClassVar[str] = "chat"
     keeps_history: ClassVar[bool] = False
     stores_files: ClassVar[bool] = False
+    uploads_images: ClassVar[bool] = False
 
     def create_thread(self, first: TurnRequest) -> RemoteThread | None:
         return None  # the thread lives in the local store

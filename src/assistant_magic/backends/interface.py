@@ -45,6 +45,8 @@ class InputFile:
     filename: str
     #: In the thread's vector store, where file search reads it.
     searchable: bool = False
+    #: An image uploaded for the model to look at (dialects whose messages cannot hold one).
+    image: bool = False
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,9 @@ class Backend(Protocol):
     keeps_history: ClassVar[bool]
     #: True when the server takes uploaded files; else text files go inside the message.
     stores_files: ClassVar[bool]
+    #: True when images must be uploaded (Files API, purpose "vision") before a message can
+    #: show them; else they go inline as data.
+    uploads_images: ClassVar[bool]
 
     def create_thread(self, first: TurnRequest) -> RemoteThread | None:
         """Create the server-side thread for a turn about to be sent (None if the dialect

@@ -42,6 +42,7 @@ class ResponsesBackend(SdkBackend):
     dialect: ClassVar[str] = "responses"
     keeps_history: ClassVar[bool] = True
     stores_files: ClassVar[bool] = True
+    uploads_images: ClassVar[bool] = False
 
     def create_thread(self, first: TurnRequest) -> RemoteThread | None:
         with dialect_offered(self.settings, "responses", "/conversations"):
