@@ -411,3 +411,39 @@ def test_an_attached_image_is_uploaded_for_vision_and_cleaned_up(
     error, out = run(assistants, "%assistant cleanup", capsys)
     assert "file scouter.png" in out
     assert server.files == []
+
+
+def test_cancelling_waits_until_the_run_has_ended(server: ScriptedServer) -> None:
+    import openai
+
+    from assistant_magic.backends.assistants import AssistantsBackend
+    from assistant_magic.settings import resolve
+
+    from conftest import API_KEY
+
+    server.run_polls_per_state = 3  # "cancelling" lasts three reads
+    client = openai.OpenAI(base_url=server.base_url, api_key=API_KEY)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assistant = client.beta.assistants.create(model="gpt-5.4-mini")
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": "Hi"}])
+        started = client.beta.threads.runs.create(thread.id, assistant_id=assistant.id)
+    settings = resolve(
+        model="gpt-5.4-mini",
+        instructions="",
+        base_url=server.base_url,
+        api="assistants",
+        api_key_env="KEY",
+        timeout=10,
+        max_retries=0,
+        environ={"KEY": API_KEY},
+    )
+    backend = AssistantsBackend(settings)
+    backend._thread_of_run[started.id] = thread.id  # as streaming it would have noted
+
+    backend.cancel(started.id)
+
+    assert server.run(started.id)["status"] == "cancelled"
+    reads = [r for r in server.requests if r.method == "GET" and r.path.endswith(started.id)]
+    assert len(reads) == 3, "it retrieved the run until it left cancelling"
+    backend.close()
