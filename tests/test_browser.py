@@ -589,3 +589,31 @@ def test_widget_shows_a_tool_call_while_it_runs_and_its_result_after(
     _save_screenshot(notebook, tmp_path / "tools.png")  # also /tmp/assistant_magic_tools.png
     assert server.tool_outputs == [("call_mamezou", "530000")]
     assert server.unused_replies == []
+
+
+def test_code_from_an_answer_lands_in_a_new_cell_below_not_run(
+    server: ScriptedServer, open_notebook: NotebookOpener, tmp_path: Path
+) -> None:
+    code = 'sales["revenue"] = sales["units"] * sales["price"]\nprint(sales.revenue.sum())'
+    server.script(Text(f"Like this:\n\n```python\n{code}\n```\n"))
+    cells = ["%load_ext assistant_magic", "%%ask --code\nAdd a revenue column"]
+    notebook = open_notebook(cells)
+    _run_all_cells(notebook, len(cells))
+
+    _wait_for_snapshot(notebook, 1, "s.status === 'completed'")
+    placed = notebook.cell(2)
+    placed.locator(".jp-InputArea-editor").wait_for(timeout=TURN_TIMEOUT)
+    notebook.page.wait_for_function(
+        "(code) => { const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[2];"
+        " return cell && cell.querySelector('.cm-content').innerText.includes(code); }",
+        arg="sales.revenue.sum()",
+        timeout=TURN_TIMEOUT,
+    )
+    source = placed.locator(".cm-content").inner_text()
+    assert source.strip() == code, source
+    assert placed.locator(".jp-OutputArea-output").count() == 0, "placed, never run"
+    prompt = placed.locator(".jp-InputArea-prompt").inner_text()
+    assert re.fullmatch(r"\[ ?\]:", prompt.strip()), f"not executed: {prompt!r}"
+    shown = notebook.cell(1).inner_text()
+    assert "The answer's code is in a new cell below, not run." in shown
+    _save_screenshot(notebook, tmp_path / "code_cell.png")
