@@ -79,6 +79,9 @@ def test_a_forced_tool_call_and_its_result_reach_the_answer(
         (call,) = store.tool_calls(turn.id)
     assert (call.name, call.output) == ("calc_strength", "530,000")
     assert turn.answer_text == ip.user_ns["answer"]
+    # llama.cpp's server sends no usage when streaming: counted here, said once.
+    assert out.count("this server reports no token usage: counted here") == 1
+    assert turn.usage is not None and turn.usage.output_tokens > 0
 
 
 def test_with_no_key_an_ask_is_answered_by_the_local_model(
@@ -99,6 +102,9 @@ def test_with_no_key_an_ask_is_answered_by_the_local_model(
     assert "local model ready" in out
     assert "· gemma-3-270m-q4_k_m ·" in out, "the status line names the model that answered"
     assert ip.user_ns["answer"].strip(), "some answer came back"
+    error, out = run(ip, "%assistant usage", capsys)
+    assert "gemma-3-270m-q4_k_m" in out and "$0.00" in out, "a local model costs nothing"
+    assert "cost unknown" not in out
 
 
 @pytest.mark.kernel

@@ -518,6 +518,9 @@ class AssistantMagics(Magics):
         server = self._start_local(args.local)
         args.base_url, args.api = server.base_url, "chat"
         args.model = args.model or server.model.stem
+        if args.model not in self.prices:
+            # It runs on this machine: no API bill (the user may still price it otherwise).
+            self.prices = {**self.prices, args.model: [0, 0, 0]}
         if not self.max_output_tokens:
             # Small local models run on until the context is full when left unbounded.
             self.max_output_tokens = LOCAL_MAX_OUTPUT_TOKENS

@@ -24,7 +24,7 @@ from ..events import (
     Usage,
     UsageReported,
 )
-from ..tokens import count_tokens
+from ..tokens import count_tokens, counting_method
 from .interface import PastTurn, RemoteThread, ToolOutput, TurnRequest
 from .openai_sdk import SdkBackend, api_errors
 
@@ -44,6 +44,10 @@ class ChatBackend(SdkBackend):
     keeps_history: ClassVar[bool] = False
     stores_files: ClassVar[bool] = False
     uploads_images: ClassVar[bool] = False
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self._said_estimated = False
 
     def create_thread(self, first: TurnRequest) -> RemoteThread | None:
         return None  # the thread lives in the local store
@@ -65,7 +69,22 @@ class ChatBackend(SdkBackend):
             )
         with api_errors(self.settings):
             stream = self.client.chat.completions.create(**request_params(request, messages))
-        yield from self.read(stream, _translate(stream))
+        for event in self.read(stream, _translate(stream)):
+            if isinstance(event, TurnFinished) and event.usage is None:
+                # Some servers (llama.cpp's) send no usage when streaming: count it ourselves,
+                # so budgets and `%assistant usage` still see the turn.
+                yield from self._estimated_usage(messages, event)
+            yield event
+
+    def _estimated_usage(
+        self, messages: list[Message], end: TurnFinished
+    ) -> Generator[Event, None, None]:
+        if not self._said_estimated:
+            self._said_estimated = True
+            yield Notice(f"this server reports no token usage: counted here ({counting_method()})")
+        written = [end.text, *(f"{c.name}{c.arguments}" for c in end.tool_calls)]
+        given, answered = count_tokens(messages), count_tokens("".join(written))
+        yield UsageReported(Usage(given, answered, given + answered))
 
     def attach_tool_outputs(self, remote: RemoteThread, outputs: Sequence[ToolOutput]) -> None:
         pass  # outputs live in the store, which every request replays
