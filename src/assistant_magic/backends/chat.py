@@ -93,9 +93,10 @@ class ChatBackend(SdkBackend):
         pass  # closing the stream is how a chat completion is stopped
 
     def upload_file(self, filename: str, data: bytes, purpose: str = "user_data") -> str:
+        # Not reached through the session (`stores_files` is False: text goes in the message).
         raise ApiError(
-            f"Cannot attach {filename}: Chat Completions takes images, not files. Attach it on "
-            "a server that speaks the Responses API (--api responses)."
+            f"Cannot upload {filename}: Chat Completions keeps no files; use a server that "
+            "speaks the Responses API (--api responses)."
         )
 
     def delete_file(self, file_id: str) -> None:
