@@ -87,6 +87,7 @@ from .wire import (
     JsonAnswer,
     RecordedRequest,
     list_page,
+    mistake_failure,
     scripted_failure,
 )
 
@@ -483,12 +484,7 @@ class AssistantsApi:
             "Assistants API has no image_generation tool: script it for POST /v1/responses only"
         )
         self.state.report([problem])
-        return ApiFailure(
-            500,
-            f"{SCRIPTED_PREFIX} {problem}",
-            type="server_error",
-            headers={"x-should-retry": "false"},
-        )
+        return mistake_failure(problem)
 
     def _stores(self, run: Run) -> list[VectorStore]:
         """Copies of the vector stores a run's ``file_search`` tool searches: its assistant's and

@@ -37,7 +37,6 @@ from .sse import HangUp
 from .state import ServerState
 from .tool_choice import ToolChoice
 from .wire import (
-    SCRIPTED_PREFIX,
     Answer,
     ApiFailure,
     Dropped,
@@ -45,6 +44,7 @@ from .wire import (
     EventStream,
     JsonAnswer,
     RecordedRequest,
+    mistake_failure,
     scripted_failure,
 )
 
@@ -90,12 +90,7 @@ class ChatApi:
                 "POST /v1/responses only"
             )
             self.state.report([problem])
-            raise ApiFailure(
-                500,
-                f"{SCRIPTED_PREFIX} {problem}",
-                type="server_error",
-                headers={"x-should-retry": "false"},
-            )
+            raise mistake_failure(problem)
         choice = ToolChoice.of(body, endpoint=ENDPOINT)
         calls = reply.calls if isinstance(reply, ToolCalls) else None
         self.state.report([*choice.request_mistakes(), *choice.reply_mistakes(calls)])

@@ -70,13 +70,13 @@ from .tool_choice import ToolChoice, find_tool
 from .turns import Turn
 from .vector_stores_api import searched_stores
 from .wire import (
-    SCRIPTED_PREFIX,
     Answer,
     ApiFailure,
     Event,
     EventStream,
     JsonAnswer,
     RecordedRequest,
+    mistake_failure,
     not_found,
     scripted_failure,
 )
@@ -143,12 +143,7 @@ def take_reply(
         "script it for runs only"
     )
     state.report([problem])
-    raise ApiFailure(
-        500,
-        f"{SCRIPTED_PREFIX} {problem}",
-        type="server_error",
-        headers={"x-should-retry": "false"},
-    )
+    raise mistake_failure(problem)
 
 
 def http_error_failure(reply: HttpError) -> ApiFailure:

@@ -132,6 +132,17 @@ def scripted_failure(status: int, message: str, *, param: str | None = None) -> 
     return ApiFailure(status, f"{SCRIPTED_PREFIX} {message}", param=param)
 
 
+def mistake_failure(problem: str) -> ApiFailure:
+    """The 500 for a script that asks an API for something it cannot play (recorded by the
+    caller in ``validation_errors``); marked not to be retried, so the test fails at once."""
+    return ApiFailure(
+        500,
+        f"{SCRIPTED_PREFIX} {problem}",
+        type="server_error",
+        headers={"x-should-retry": "false"},
+    )
+
+
 def list_page(
     resources: list[dict[str, Any]],
     query: dict[str, str],
