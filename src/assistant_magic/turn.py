@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .backends.interface import PastTurn, ToolOutput, ToolRound, TurnRequest
 from .events import (
@@ -97,7 +97,7 @@ class TurnProgress:
             self.response_id, self.model = event.response_id, event.model
             self.undelivered = []  # the server accepted the request, outputs included
         elif isinstance(event, UsageReported):
-            self.usage = _add(self.usage, event.usage)
+            self.usage = event.usage if self.usage is None else self.usage + event.usage
         elif isinstance(event, ImageShown) and not event.partial:
             self.images.append(event.image)
         elif isinstance(event, ToolCallFinished):
@@ -261,37 +261,40 @@ class TurnLoop:
 
     def _refuse(self, call: ToolCallRequested, round_: int, why: str) -> ToolOutput:
         output = f"Not run: {why}. Answer with what you have."
-        record = self.store.start_tool_call(
+        self._close_unrun(self._record_call(call, round_), call, "denied", output)
+        return ToolOutput(call.call_id, output)
+
+    def _record_call(self, call: ToolCallRequested, round_: int) -> int:
+        return self.store.start_tool_call(
             self.turn_id,
             round=round_,
             call_id=call.call_id,
             name=call.name,
             arguments=call.arguments,
-        )
-        self.store.finish_tool_call(record.id, status="denied", output=output, duration=None)
+        ).id
+
+    def _close_unrun(
+        self,
+        record_id: int,
+        call: ToolCallRequested,
+        status: Literal["denied", "interrupted"],
+        output: str,
+    ) -> None:
+        """Record and show a call that ended without running (refused, or interrupted)."""
+        self.store.finish_tool_call(record_id, status=status, output=output, duration=None)
         self.emit(
             ToolCallFinished(
                 call_id=call.call_id,
                 name=call.name,
                 display=call_display(call.name, call.arguments),
-                status="denied",
+                status=status,
                 output=output,
             )
         )
-        return ToolOutput(call.call_id, output)
 
     def _run_allowed(self, calls: tuple[ToolCallRequested, ...], round_: int) -> list[ToolOutput]:
         self.progress.unanswered = list(calls)
-        records = {
-            call.call_id: self.store.start_tool_call(
-                self.turn_id,
-                round=round_,
-                call_id=call.call_id,
-                name=call.name,
-                arguments=call.arguments,
-            ).id
-            for call in calls
-        }
+        records = {call.call_id: self._record_call(call, round_) for call in calls}
 
         def emit(event: Event) -> None:
             if isinstance(event, ToolCallFinished):
@@ -313,21 +316,7 @@ class TurnLoop:
             results = self.plan.toolbox.run(calls, self.offered, emit)
         except KeyboardInterrupt:
             for call in self.progress.unanswered:
-                self.store.finish_tool_call(
-                    records[call.call_id],
-                    status="interrupted",
-                    output=INTERRUPTED_OUTPUT,
-                    duration=None,
-                )
-                self.emit(
-                    ToolCallFinished(
-                        call_id=call.call_id,
-                        name=call.name,
-                        display=call_display(call.name, call.arguments),
-                        status="interrupted",
-                        output=INTERRUPTED_OUTPUT,
-                    )
-                )
+                self._close_unrun(records[call.call_id], call, "interrupted", INTERRUPTED_OUTPUT)
             raise
         self.emit(StatusChanged("in_progress"))
         return [ToolOutput(r.call_id, r.output, r.images) for r in results]
@@ -344,14 +333,3 @@ def _with_round(
     current = history[-1]
     done = ToolRound(calls=calls, outputs=tuple(outputs))
     return (*history[:-1], replace(current, rounds=(*current.rounds, done)))
-
-
-def _add(total: Usage | None, more: Usage) -> Usage:
-    if total is None:
-        return more
-    return Usage(
-        input_tokens=total.input_tokens + more.input_tokens,
-        output_tokens=total.output_tokens + more.output_tokens,
-        total_tokens=total.total_tokens + more.total_tokens,
-        cached_tokens=total.cached_tokens + more.cached_tokens,
-    )
