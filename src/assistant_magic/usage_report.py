@@ -6,7 +6,7 @@ fixes it) and left out of the total, which then says so, rather than counted as 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from .events import Usage
@@ -44,18 +44,6 @@ def _section(title: str, by_model: Mapping[str, Usage], table: PriceTable) -> st
         rest = (
             f" (+ {unknown} model{'s' if unknown > 1 else ''} of unknown price)" if unknown else ""
         )
-        total = _total(by_model.values())
+        total = sum(by_model.values(), Usage())
         lines.append(f"  {'total':<{width}}  {usage_text(total)}  ${sum(known):,.4f}{rest}")
     return "\n".join(lines)
-
-
-def _total(usages: Iterable[Usage]) -> Usage:
-    total = Usage()
-    for usage in usages:
-        total = Usage(
-            total.input_tokens + usage.input_tokens,
-            total.output_tokens + usage.output_tokens,
-            total.total_tokens + usage.total_tokens,
-            total.cached_tokens + usage.cached_tokens,
-        )
-    return total

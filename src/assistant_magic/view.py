@@ -130,7 +130,7 @@ class _TurnState:
                 self.text.append("\n\n")  # a new round of text after tool calls
             self.text.append(event.text)
         elif isinstance(event, UsageReported):
-            self.usage = event.usage if self.usage is None else _sum(self.usage, event.usage)
+            self.usage = event.usage if self.usage is None else self.usage + event.usage
         elif isinstance(event, ToolCallDelta):
             self.lines.setdefault(event.call_id, call_line(event))
         elif isinstance(event, (ToolCallStarted, ToolCallFinished)):
@@ -163,15 +163,6 @@ class _TurnState:
 
     def line(self) -> str:
         return " · ".join(self.parts())
-
-
-def _sum(a: Usage, b: Usage) -> Usage:
-    return Usage(
-        a.input_tokens + b.input_tokens,
-        a.output_tokens + b.output_tokens,
-        a.total_tokens + b.total_tokens,
-        a.cached_tokens + b.cached_tokens,
-    )
 
 
 class TextView:
