@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import ClassVar
 
 import openai
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import start_ipython
 
+from assistant_magic.redaction import SECRETS
 from assistant_magic.testing import ScriptedServer
 
 SPEC = Path(__file__).parent / "data" / "openai-openapi" / "openapi.json"
 API_KEY = "sk-test-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _forget_secrets() -> Iterator[None]:
+    """The process's secrets (see `redaction.SECRETS`) are registered as settings are read: each
+    test starts with none, as a fresh kernel does."""
+    SECRETS.clear()
+    yield
+    SECRETS.clear()
 
 
 @pytest.fixture
@@ -67,3 +79,53 @@ def ip(_ipython: InteractiveShell, env: Path) -> Iterator[InteractiveShell]:
     shell.config.pop("AssistantMagics", None)  # %config persists in the shell's config
     for name in set(shell.user_ns) - names_before:  # functions a test defined, answers, ...
         del shell.user_ns[name]
+
+
+def one_line(error: object) -> bool:
+    """Whether IPython shows `error` as one line (our errors' `_render_traceback_`)."""
+    render = getattr(error, "_render_traceback_", None)
+    return render is not None and len(render()) == 1 and "\n" not in render()[0]
+
+
+# -- the fault tally ---------------------------------------------------------------------------
+
+
+class FaultLog:
+    """What the fault tests tried and how it went, summed over the run and printed at its end
+    (benchmarks/faults.py runs those tests for the tally alone). The goal: every interrupt
+    leaves the thread usable, every store fault is one line and loses no turn, and no secret
+    leaks at any boundary."""
+
+    totals: ClassVar[dict[str, Counter[str]]] = {}
+
+    def interrupts(self, *, tried: int, usable: int) -> None:
+        self._add("interrupts", tried=tried, usable=usable)
+
+    def store(self, *, tried: int, one_line: int, lost: int) -> None:
+        self._add("store faults", tried=tried, one_line=one_line, lost=lost)
+
+    def secrets(self, *, tried: int, leaks: int) -> None:
+        self._add("secret boundaries", tried=tried, leaks=leaks)
+
+    def _add(self, kind: str, **counts: int) -> None:
+        self.totals.setdefault(kind, Counter()).update(counts)
+
+
+@pytest.fixture
+def faults() -> FaultLog:
+    return FaultLog()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    totals = FaultLog.totals
+    if not totals:
+        return
+    terminalreporter.section("faults")
+    lines = {
+        "interrupts": "interrupts tried {tried}, threads left usable {usable}",
+        "store faults": "store faults tried {tried}, one-line errors {one_line}, turns lost {lost}",
+        "secret boundaries": "secret boundaries tried {tried}, leaks {leaks}",
+    }
+    for kind, template in lines.items():
+        if kind in totals:
+            terminalreporter.write_line(template.format_map(totals[kind]))

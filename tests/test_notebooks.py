@@ -465,13 +465,14 @@ def test_interrupting_a_running_tool_answers_the_call_and_keeps_the_thread(
     value = widget_value(messages)
     assert 'data-status="interrupted"' in value
     assert widget_lines(value) == ["⊘ slow_scan(name='Mamezou') → interrupted"]
-    # The open call was answered on the conversation, so the server accepts the next ask.
-    ((call_id, output),) = server.tool_outputs
-    assert call_id == "call_slow"
-    assert "interrupted" in output
+    assert server.tool_outputs == [], "answered when the thread is next used"
 
     kernel.run("%%ask -o again\nAre you still there?")
     assert kernel.run("print(again)") == ["Still here.\n"]
+    # The conversation held the call open: the next ask answered it first.
+    ((call_id, output),) = server.tool_outputs
+    assert call_id == "call_slow"
+    assert "interrupted" in output
     first, second = (r.body for r in server.requests_to("POST", "/v1/responses"))
     assert first["conversation"] == second["conversation"], "the same thread goes on"
     assert server.unused_replies == []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from assistant_magic.errors import ConfigurationError
-from assistant_magic.settings import OPENAI_BASE_URL, mask_secret, resolve
+from assistant_magic.redaction import mask
+from assistant_magic.settings import OPENAI_BASE_URL, resolve
 
 KEY = "sk-proj-abcdefghijklmnop1234"
 
@@ -80,7 +81,7 @@ def test_key_is_masked_and_redacted_and_absent_from_repr() -> None:
     assert s.masked_key == "sk-…1234"
     assert KEY not in repr(s)
     assert s.redact(f"server said: bad key {KEY}") == "server said: bad key sk-…1234"
-    assert mask_secret("short") == "****"
+    assert mask("short") == "****"
 
 
 def test_empty_model_is_refused() -> None:

@@ -27,6 +27,7 @@ from itertools import islice
 from typing import Any
 
 from .errors import AssistantError
+from .redaction import redact
 
 #: Rows of a DataFrame or Series shown, and how many columns get a dtype line or a head column.
 HEAD_ROWS = 5
@@ -356,6 +357,9 @@ class _BoundedRepr(reprlib.Repr):
             pieces.append("...")
         return left + ", ".join(pieces) + right
 
+    def repr_str(self, x: Any, level: int) -> str:
+        return super().repr_str(redact(x), level)  # before reprlib cuts it, as in _clip
+
     def repr_int(self, x: Any, level: int) -> str:
         try:
             return super().repr_int(x, level)
@@ -449,6 +453,7 @@ def _cut_note(cut: int) -> str:
 
 def _clip(text: str, limit: int) -> str:
     """``text``, or its start and a note of how much was cut, in at most ``limit`` characters."""
+    text = redact(text)  # before the cut, which could leave a piece of a secret too short to spot
     if len(text) <= limit:
         return text
     keep = max(limit - len(f"… ({len(text):,} more characters)"), 0)
@@ -456,6 +461,7 @@ def _clip(text: str, limit: int) -> str:
 
 
 def _short(text: str, limit: int) -> str:
+    text = redact(text)  # before the cut, as in _clip
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

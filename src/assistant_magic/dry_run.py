@@ -30,7 +30,8 @@ def describe(
     server_history: bool,
 ) -> str:
     lines = [
-        f"Dry run, nothing sent: {settings.api} API at {settings.base_url}, model {settings.model}."
+        f"Dry run, nothing sent: {settings.api} API at {settings.public_base_url}, "
+        f"model {settings.model}."
     ]
     for endpoint, body in requests:
         lines += ["", endpoint, json.dumps(_stubbed(body), indent=2, ensure_ascii=False)]

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from .redaction import redact
+
 
 class AssistantError(Exception):
     """A problem the user can fix: the message says what happened and what to do.
 
     IPython calls ``_render_traceback_`` instead of printing a traceback, so the user sees one
-    line, not our stack.
+    line, not our stack. The message never holds a secret: messages quote URLs, server answers
+    and exceptions, any of which may carry the key.
     """
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(redact(str(message)))
 
     def _render_traceback_(self) -> list[str]:
         return [f"{type(self).__name__}: {self}"]
@@ -24,6 +30,10 @@ class ApiError(AssistantError):
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+
+
+class StoreError(AssistantError):
+    """The thread store cannot be read or written (damaged, unwritable, deleted, replaced)."""
 
 
 class TurnInterrupted(AssistantError):

@@ -22,9 +22,19 @@ from .backends.interface import (
     ToolRound,
     TurnRequest,
 )
-from .errors import ApiError, AssistantError, ConfigurationError, TurnInterrupted
-from .events import Event, Notice, ToolCallRequested, TurnFinished, Usage
+from .errors import ApiError, AssistantError, ConfigurationError, StoreError, TurnInterrupted
+from .events import (
+    Event,
+    Notice,
+    ToolCallFinished,
+    ToolCallRequested,
+    ToolCallStarted,
+    TurnFinished,
+    Usage,
+)
 from .images import ImageLimits
+from .interrupts import deferred_interrupts
+from .redaction import redact
 from .toolbox import ToolBox
 from .turn import Budget, ToolPlan, TurnLoop, TurnProgress
 
@@ -33,6 +43,7 @@ if TYPE_CHECKING:
     from .backends.interface import Backend
     from .settings import Settings
     from .store import FileRecord, Store, ThreadRecord, ToolCallRecord, TurnRecord
+    from .tools import FunctionTool
 
 
 class TurnView(Protocol):
@@ -43,6 +54,29 @@ class TurnView(Protocol):
     def update(self, event: Event) -> None: ...
 
     def finish(self, outcome: TurnOutcome) -> None: ...
+
+
+class RedactingView:
+    """Shows a turn through another view, with every secret masked: a tool may return or raise
+    the key, and a notice or an error may quote it. (The answer's deltas are left as they
+    stream: the model never received a secret to repeat.)"""
+
+    def __init__(self, view: TurnView) -> None:
+        self._view = view
+
+    def start(self, *, model: str, thread_id: str) -> None:
+        self._view.start(model=model, thread_id=thread_id)
+
+    def update(self, event: Event) -> None:
+        if isinstance(event, Notice):
+            event = Notice(redact(event.text))
+        elif isinstance(event, ToolCallStarted | ToolCallFinished):
+            event = replace(event, display=redact(event.display))
+        self._view.update(event)
+
+    def finish(self, outcome: TurnOutcome) -> None:
+        error = redact(outcome.error) if outcome.error else outcome.error
+        self._view.finish(replace(outcome, text=redact(outcome.text), error=error))
 
 
 @dataclass(frozen=True)
@@ -69,8 +103,6 @@ class Session:
         self._backends: dict[tuple[object, ...], Backend] = {}
         #: The turns asked in this kernel session, for `%assistant usage`.
         self.turn_ids: list[int] = []
-        #: Tool outputs a thread still owes the server (a turn broke between call and answer).
-        self._owed: dict[str, list[ToolOutput]] = {}
 
     @property
     def store(self) -> Store:
@@ -87,7 +119,7 @@ class Session:
         self.thread = self.store.create_thread(
             model=settings.model,
             dialect=settings.api,
-            base_url=settings.base_url,
+            base_url=settings.public_base_url,
             notebook=self.notebook,
         )
         return self.thread
@@ -142,8 +174,8 @@ class Session:
             raise AssistantError("No thread is bound: nothing to clean up.")
         if not _same_server(thread, settings):
             raise ConfigurationError(
-                f"The bound thread {thread.id} lives on {thread.base_url} ({thread.dialect}): "
-                f"switch back with %assistant --base-url {thread.base_url} to clean it up."
+                f"The bound thread {thread.id} {_elsewhere(thread, settings)}: switch back with "
+                f"{_switch_back(thread, settings)} to clean it up."
             )
         backend = self.backend(settings)
         deleted = []
@@ -168,6 +200,15 @@ class Session:
         )
         self.thread = None
         return deleted
+
+    @staticmethod
+    def fits(thread: ThreadRecord, settings: Settings) -> bool:
+        """Whether the thread can go on under `settings`: its server and dialect, and, on the
+        Assistants API, no other assistant named."""
+        named = settings.assistant_id
+        return _same_server(thread, settings) and (
+            not named or thread.assistant_id in (None, named)
+        )
 
     def budget(
         self,
@@ -216,68 +257,64 @@ class Session:
         attachments: Sequence[Attachment] = (),
     ) -> TurnOutcome:
         backend = self.backend(settings)  # a missing key fails here, before anything is sent
+        self.check_store()
         thread = self._thread_for(settings)
         plan = plan or ToolPlan(ToolBox(namespace={}, approve=_deny), names=())
         tools, notices = plan.toolbox.resolve(plan.names)  # a broken tool fails here too
         if not backend.stores_files:  # the files go into the message, so the thread keeps them
             text, attachments = inline_text_files(text, attachments)
-        turn = self.store.start_turn(thread.id, text, settings.model)
-        self.turn_ids.append(turn.id)
-        view.start(model=settings.model, thread_id=thread.id)
-        for notice in notices:
-            view.update(notice)
+        text = redact(text)  # the key never goes to the model, whatever the cell or its context
+        unsettled = self._unsettled(thread)
+        view = RedactingView(view)
         started = time.monotonic()
-        limits = ImageLimits(
-            max_bytes=settings.max_image_bytes, max_pixels=settings.max_image_pixels
-        )
-        loop = TurnLoop(
-            backend, view.update, self.store, turn.id, plan, offered=tools, image_limits=limits
-        )
-        progress = loop.progress
+        turn: TurnRecord | None = None
+        progress = TurnProgress()
         try:
-            searching = "file_search" in settings.hosted_tools
-            files = self._upload(thread, backend, attachments, view, searching)
-            stores = self._vector_stores(thread, backend, files, view) if searching else ()
-            request = self._request(
-                text,
-                settings,
-                thread,
+            # Whole or not at all: an interrupt here lands after the turn is recorded and shown
+            # as started, so the handlers below always have a turn to close.
+            with deferred_interrupts():
+                turn = self.store.start_turn(thread.id, text, settings.model)
+                self.turn_ids.append(turn.id)
+                view.start(model=settings.model, thread_id=thread.id)
+                for notice in notices:
+                    view.update(notice)
+            if unsettled is not None:
+                self._settle(thread, backend, unsettled, view)
+            loop = TurnLoop(
+                backend,
+                view.update,
+                self.store,
+                turn.id,
                 plan,
-                tools,
-                attachments,
-                files,
-                stores,
-                history=() if backend.keeps_history else self._history(thread, text, turn.id),
-                owed=tuple(self._owed.pop(thread.id, ())),
+                offered=tools,
+                image_limits=ImageLimits(settings.max_image_bytes, settings.max_image_pixels),
+                progress=progress,
             )
-            if request.remote_thread is None:
-                request = replace(
-                    request, remote_thread=self._create_remote(thread, backend, request)
-                )
+            request = self._first_request(
+                text, settings, thread, backend, plan, tools, attachments, view, turn
+            )
             end = loop.run(request)
         except KeyboardInterrupt:
-            streaming = progress.stream is not None  # not while a tool ran: nothing to cancel
+            if turn is None:
+                raise
             progress.close()
-            if streaming and progress.response_id:
-                backend.cancel(progress.response_id)
-            self._settle_tool_calls(thread, backend, progress)
+            if progress.response_id:
+                backend.cancel(progress.response_id)  # where the dialect can stop it
             end = progress.ended("interrupted", "interrupted by the user")
-            outcome = self._record(turn, end, settings, started, progress)
-            view.finish(outcome)
+            self._finish(turn, end, settings, started, progress, view)
+            # The next ask settles whatever the server still holds open (see _unsettled).
             raise TurnInterrupted(
                 "Interrupted: the partial answer is kept and the thread is ready for the next ask."
             ) from None
-        except Exception as exc:
+        except BaseException as exc:
+            if turn is None:
+                raise
             # Whatever went wrong, the store and the view must say the turn ended.
             error = str(exc) if isinstance(exc, AssistantError) else f"{type(exc).__name__}: {exc}"
-            self._settle_tool_calls(thread, backend, progress)
-            outcome = self._record(
-                turn, progress.ended("failed", error), settings, started, progress
-            )
-            view.finish(outcome)
+            progress.close()
+            self._finish(turn, progress.ended("failed", error), settings, started, progress, view)
             raise
-        outcome = self._record(turn, end, settings, started, progress)
-        view.finish(outcome)
+        outcome = self._finish(turn, end, settings, started, progress, view)
         if outcome.status == "failed":
             raise ApiError(
                 f"The response failed: {outcome.error}. Run %assistant retry to try again."
@@ -288,6 +325,37 @@ class Session:
                 "try again."
             )
         return outcome
+
+    def _first_request(
+        self,
+        text: str,
+        settings: Settings,
+        thread: ThreadRecord,
+        backend: Backend,
+        plan: ToolPlan,
+        tools: Sequence[FunctionTool],
+        attachments: Sequence[Attachment],
+        view: TurnView,
+        turn: TurnRecord,
+    ) -> TurnRequest:
+        """The ask's first request, with its files uploaded and the server's thread made."""
+        searching = "file_search" in settings.hosted_tools
+        files = self._upload(thread, backend, attachments, view, searching)
+        stores = self._vector_stores(thread, backend, files, view) if searching else ()
+        request = self._request(
+            text,
+            settings,
+            thread,
+            plan,
+            tools,
+            attachments,
+            files,
+            stores,
+            history=() if backend.keeps_history else self._history(thread, text, turn.id),
+        )
+        if request.remote_thread is None:
+            request = replace(request, remote_thread=self._create_remote(thread, backend, request))
+        return request
 
     def preview(
         self,
@@ -324,7 +392,6 @@ class Session:
             files,
             stores,
             history=history,
-            owed=tuple(self._owed.get(thread.id, ())) if thread else (),
         )
         return backend.preview(request)
 
@@ -340,16 +407,14 @@ class Session:
         stores: tuple[str, ...],
         *,
         history: tuple[PastTurn, ...],
-        owed: tuple[ToolOutput, ...],
     ) -> TurnRequest:
         """The first request of an ask."""
         hosted = tuple(t for t in settings.hosted_tools if t != "file_search" or stores)
         return TurnRequest(
             model=settings.model,
-            instructions=settings.instructions,
+            instructions=redact(settings.instructions),
             remote_thread=_remote(thread) if thread else None,
-            user_text=text,
-            tool_outputs=owed,
+            user_text=redact(text),
             tools=plan.toolbox.schemas(tools),
             tool_choice=plan.choice,
             hosted_tools=hosted,
@@ -451,21 +516,35 @@ class Session:
                 self.backend(settings).delete_file(record.file_id)
             self.store.forget_file(record.id)
 
-    def _settle_tool_calls(
-        self, thread: ThreadRecord, backend: Backend, progress: TurnProgress
+    def _unsettled(self, thread: ThreadRecord) -> TurnRecord | None:
+        """The thread's last turn, if it did not complete on a server that keeps the thread:
+        it may have left calls open or a run active there."""
+        if not thread.remote_id:
+            return None
+        last = self.store.last_turn(thread.id)
+        return last if last is not None and last.status != "completed" else None
+
+    def _settle(
+        self, thread: ThreadRecord, backend: Backend, unsettled: TurnRecord, view: TurnView
     ) -> None:
-        """Answer the calls a broken turn left open, so the thread takes the next request."""
-        owed = progress.leftover_outputs()
-        remote = _remote(self.thread) if self.thread else None
-        if not owed:
-            return
-        if remote is not None:
-            try:
-                backend.attach_tool_outputs(remote, owed)
-                return
-            except AssistantError:
-                pass  # sent with the next request instead
-        self._owed[thread.id] = [*self._owed.get(thread.id, ()), *owed]
+        """Answer what the unsettled turn left open on the server, with what its tools returned."""
+        remote = _remote(thread)
+        assert remote is not None
+        outputs = {
+            call.call_id: call.output
+            for call in self.store.tool_calls(unsettled.id)
+            if call.status != "pending"
+        }
+        for line in backend.settle(remote, outputs, unsettled.response_id):
+            view.update(Notice(line))
+
+    def check_store(self) -> None:
+        """Say so, before anything is sent, if the store's file went away under this kernel."""
+        try:
+            self.store.check_file()
+        except StoreError:
+            self.thread = None  # it lived in the old file
+            raise
 
     def last_turn(self) -> TurnRecord | None:
         return self.store.last_turn(self.thread.id) if self.thread else None
@@ -483,7 +562,9 @@ class Session:
             from .backends import create_backend
 
             self._backends[key] = create_backend(settings)
-        return self._backends[key]
+        backend = self._backends[key]
+        backend.settings = settings  # the key names the server; the rest may change per ask
+        return backend
 
     def close(self) -> None:
         for backend in self._backends.values():
@@ -497,11 +578,11 @@ class Session:
         if self.thread is None:
             return self.new_thread(settings)
         if not _same_server(self.thread, settings):
+            thread = self.thread
             raise ConfigurationError(
-                f"The bound thread {self.thread.id} lives on {self.thread.base_url} "
-                f"({self.thread.dialect}): %assistant thread new starts one on "
-                f"{settings.base_url}, or switch back with %assistant --base-url "
-                f"{self.thread.base_url}"
+                f"The bound thread {thread.id} {_elsewhere(thread, settings)}: switch back with "
+                f"{_switch_back(thread, settings)}, or start a thread here with %assistant "
+                "thread new."
             )
         return self.thread
 
@@ -519,7 +600,51 @@ class Session:
             )
         return remote
 
-    def _record(
+    def _finish(
+        self,
+        turn: TurnRecord,
+        end: TurnFinished,
+        settings: Settings,
+        started: float,
+        progress: TurnProgress,
+        view: TurnView,
+    ) -> TurnOutcome:
+        """Record how the turn ended and show it, whole: an interrupt meanwhile is delivered
+        after. The view is told even when the store fails, and then the failure is raised: an
+        answer shown must not pass for recorded."""
+        with deferred_interrupts():
+            return self._record_and_show(turn, end, settings, started, progress, view)
+
+    def _record_and_show(
+        self,
+        turn: TurnRecord,
+        end: TurnFinished,
+        settings: Settings,
+        started: float,
+        progress: TurnProgress,
+        view: TurnView,
+    ) -> TurnOutcome:
+        try:
+            self.store.finish_turn(
+                turn.id,
+                status=end.status,
+                answer_text=end.text,
+                response_id=end.response_id,
+                usage=end.usage,
+                error=end.error,
+            )
+            self.refresh_thread()
+            self.store.check_file()
+        except AssistantError as exc:
+            view.finish(self._outcome(turn, end, settings, started, progress))
+            if isinstance(exc, StoreError):
+                self.thread = None
+            raise StoreError(f"This answer was not recorded. {exc}") from None
+        outcome = self._outcome(turn, end, settings, started, progress)
+        view.finish(outcome)
+        return outcome
+
+    def _outcome(
         self,
         turn: TurnRecord,
         end: TurnFinished,
@@ -527,15 +652,6 @@ class Session:
         started: float,
         progress: TurnProgress,
     ) -> TurnOutcome:
-        self.store.finish_turn(
-            turn.id,
-            status=end.status,
-            answer_text=end.text,
-            response_id=end.response_id,
-            usage=end.usage,
-            error=end.error,
-        )
-        self.refresh_thread()
         model = end.model or settings.model
         return TurnOutcome(
             status=end.status,
@@ -605,5 +721,25 @@ def _deny(tool: object, display: str) -> bool | None:
     return False
 
 
+def _elsewhere(thread: ThreadRecord, settings: Settings) -> str:
+    """Where the thread lives, against where the configuration now points."""
+    if thread.base_url == settings.public_base_url:
+        return (
+            f"was made with the {thread.dialect} API, and the configuration now uses the "
+            f"{settings.api} API ({settings.api_source})"
+        )
+    return f"lives on {thread.base_url} ({thread.dialect}), not {settings.public_base_url}"
+
+
+def _switch_back(thread: ThreadRecord, settings: Settings) -> str:
+    """The command that points the configuration back at the thread's server and dialect."""
+    flags = []
+    if thread.base_url != settings.public_base_url:
+        flags.append(f"--base-url {thread.base_url}")
+    if thread.dialect != settings.api:
+        flags.append(f"--api {thread.dialect}")
+    return "%assistant " + " ".join(flags)
+
+
 def _same_server(thread: ThreadRecord, settings: Settings) -> bool:
-    return thread.base_url == settings.base_url and thread.dialect == settings.api
+    return thread.base_url == settings.public_base_url and thread.dialect == settings.api

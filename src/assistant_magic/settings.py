@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+from .redaction import SECRETS, mask, public_url, redact
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 DIALECTS = ("responses", "chat", "assistants")
@@ -50,7 +51,12 @@ class Settings:
 
     @property
     def masked_key(self) -> str:
-        return mask_secret(self.api_key) if self.api_key else "not set"
+        return mask(self.api_key) if self.api_key else "not set"
+
+    @property
+    def public_base_url(self) -> str:
+        """The base URL as shown and stored: credentials in it masked."""
+        return public_url(self.base_url)
 
     def require_key(self) -> str:
         """The key, or a one-line error naming the variable that should hold it."""
@@ -67,15 +73,7 @@ class Settings:
         return "no-key"
 
     def redact(self, text: str) -> str:
-        if self.api_key and len(self.api_key) >= 8:
-            return text.replace(self.api_key, self.masked_key)
-        return text
-
-
-def mask_secret(secret: str) -> str:
-    if len(secret) <= 8:
-        return "****"
-    return f"{secret[:3]}…{secret[-4:]}"
+        return redact(text)
 
 
 def is_openai(base_url: str) -> bool:
@@ -94,12 +92,21 @@ def resolve_base_url(configured: str, environ: Mapping[str, str]) -> tuple[str, 
 
 def normalise_base_url(url: str) -> str:
     url = url.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigurationError(
-            f"Base URL {url!r} is not an http(s) URL: use e.g. --base-url http://localhost:8000/v1"
-        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- reading it checks it: "host:notaport" raises here
+    except ValueError as exc:
+        raise _not_a_url(url, f" ({exc})") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _not_a_url(url)
     return url
+
+
+def _not_a_url(url: str, why: str = "") -> ConfigurationError:
+    return ConfigurationError(
+        f"Base URL {public_url(url)!r} is not an http(s) URL{why}: use e.g. "
+        "--base-url http://localhost:8000/v1"
+    )
 
 
 API_ENV = "ASSISTANT_MAGIC_API"
@@ -152,6 +159,8 @@ def resolve(
     url, url_source = resolve_base_url(base_url, env)
     dialect, dialect_source = resolve_api(api, url, env)
     key = env.get(api_key_env, "").strip() or None
+    SECRETS.add(key)
+    SECRETS.add_url(url)
     return Settings(
         model=model.strip(),
         instructions=instructions,

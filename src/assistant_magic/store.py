@@ -17,6 +17,7 @@ dialect without server-side history can replay them exactly.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -28,8 +29,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from assistant_magic.errors import AssistantError
+from assistant_magic.errors import AssistantError, StoreError
 from assistant_magic.events import FINAL_STATUSES, Usage
+from assistant_magic.interrupts import deferred_interrupts
+from assistant_magic.redaction import redact
 
 __all__ = [
     "MIGRATIONS",
@@ -51,6 +54,8 @@ TITLE_MAX = 60
 PENDING = "pending"
 #: How a tool call can end; until then it is `PENDING`.
 TOOL_CALL_FINAL_STATUSES: frozenset[str] = frozenset({"ok", "error", "denied", "interrupted"})
+#: How every SQLite database file begins.
+SQLITE_HEADER = b"SQLite format 3\x00"
 #: How long a write waits for another kernel's transaction before giving up.
 BUSY_TIMEOUT_S = 5.0
 
@@ -268,6 +273,9 @@ class Store:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self._conn: sqlite3.Connection | None = None
+        #: (device, inode) of the file the connection has open: a file deleted or replaced
+        #: under a live connection takes every later write with it, so it is checked.
+        self._identity: tuple[int, int] | None = None
         # One connection for the kernel; a widget timer thread may read while a turn writes.
         self._lock = threading.RLock()
         self._last_time = 0.0
@@ -308,11 +316,57 @@ class Store:
             try:
                 self._conn = self._open()
             except (sqlite3.Error, OSError) as exc:
-                raise AssistantError(
+                raise StoreError(
                     f"cannot open the thread store {self.path}: {exc}"
                     f" (set {STORE_ENV} to use another file)"
-                ) from exc
+                ) from None
+            self._identity = self._file_identity()
         return self._conn
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.path == ":memory:":
+            return None
+        try:
+            found = os.stat(self.path)
+        except OSError:
+            return None
+        return found.st_dev, found.st_ino
+
+    def _header_intact(self) -> bool:
+        """Whether the file still starts as a database: SQLite itself may read its first page
+        from the WAL, and so not notice the file overwritten in place until it is too late."""
+        try:
+            with open(self.path, "rb") as file:
+                start = file.read(len(SQLITE_HEADER))
+        except OSError:
+            return False
+        return start in (SQLITE_HEADER, b"")  # an empty file is a database not yet written
+
+    def check_file(self) -> None:
+        """Raise `StoreError` if the file this store has open was deleted or replaced since.
+
+        Writes would go on "succeeding" into the old, unlinked file and vanish when the kernel
+        exits; the caller says so instead. The next use opens whatever file is at the path now.
+        """
+        with self._lock:
+            if self.path == ":memory:":
+                return
+            opened, now = self._identity, self._file_identity()
+            if now is not None and not self._header_intact():
+                self.close()
+                raise StoreError(
+                    f"The thread store {self.path} could not be read (it is not a database "
+                    f"any more): {_remedy(sqlite3.DatabaseError('not a database'), self.path)}"
+                )
+            if self._conn is None or now == opened:
+                return
+            self.close()
+            what = "deleted" if now is None else "replaced by another file"
+        raise StoreError(
+            f"The thread store {self.path} was {what} while this kernel had it open: what was "
+            "recorded since is lost with the old file. The next %%ask starts a new thread in "
+            f"a fresh store (set {STORE_ENV} to keep the store elsewhere)."
+        )
 
     def _open(self) -> sqlite3.Connection:
         if self.path != ":memory:":
@@ -334,14 +388,31 @@ class Store:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        # A write is whole or absent: an interrupt waits until it is committed or rolled back.
+        with deferred_interrupts(), self._lock, self._failures("written"):
             conn = self._connection()
             with _transaction(conn, self.path):
                 yield conn
 
     def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
+        with self._lock, self._failures("read"):
             return self._connection().execute(sql, params).fetchall()
+
+    @contextmanager
+    def _failures(self, verb: str) -> Iterator[None]:
+        """SQLite's and the disk's errors, as one line that says what to do."""
+        try:
+            yield
+        except (sqlite3.Error, OSError, UnicodeError) as exc:
+            damaged = isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+                exc, sqlite3.IntegrityError
+            )
+            if damaged or (self._conn is not None and self._conn.in_transaction):
+                self.close()  # reopened at the next use, in case the file was mended meanwhile
+            raise StoreError(
+                f"The thread store {self.path} could not be {verb} ({_reason(exc)}): "
+                f"{_remedy(exc, self.path)}"
+            ) from None
 
     def _now(self) -> float:
         # Strictly increasing, so "newest updated first" follows the order of writes even where
@@ -353,8 +424,10 @@ class Store:
         """Close the connection; the next call opens it again (``:memory:`` starts empty)."""
         with self._lock:
             if self._conn is not None:
-                self._conn.close()
+                with contextlib.suppress(sqlite3.Error):  # a damaged file may refuse even this
+                    self._conn.close()
                 self._conn = None
+                self._identity = None
 
     # -- threads --------------------------------------------------------------------------
 
@@ -372,10 +445,10 @@ class Store:
             now = self._now()
             record = ThreadRecord(
                 id=new_thread_id(),
-                title=title,
+                title=redact(title),
                 model=model,
                 dialect=dialect,
-                base_url=base_url,
+                base_url=redact(base_url),
                 remote_id=remote_id,
                 notebook=notebook,
                 created=now,
@@ -424,10 +497,11 @@ class Store:
         if unknown:
             raise TypeError(f"update_thread() cannot set {', '.join(sorted(unknown))}")
         assignments = "".join(f"{name} = ?, " for name in fields)
+        values = [redact(value) if isinstance(value, str) else value for value in fields.values()]
         with self._write() as conn:
             cursor = conn.execute(
                 f"UPDATE threads SET {assignments}updated = ? WHERE id = ?",
-                (*fields.values(), self._now(), thread_id),
+                (*values, self._now(), thread_id),
             )
             if cursor.rowcount == 0:
                 raise _missing_thread(thread_id)
@@ -454,6 +528,7 @@ class Store:
 
     def start_turn(self, thread_id: str, user_text: str, model: str) -> TurnRecord:
         """Record a pending turn; the first one also names the thread."""
+        user_text = redact(user_text)
         with self._write() as conn:
             now = self._now()
             cursor = conn.execute(
@@ -503,6 +578,7 @@ class Store:
         if status not in FINAL_STATUSES:
             raise ValueError(f"not a final turn status: {status!r}")
         tokens = _usage_values(usage)
+        answer_text, error = redact(answer_text), redact(error) if error else error
         with self._write() as conn:
             now = self._now()
             cursor = conn.execute(
@@ -595,6 +671,7 @@ class Store:
         """
         if round < 1:
             raise ValueError(f"tool call rounds start at 1, not {round}")
+        arguments = redact(arguments)
         with self._write() as conn:
             if conn.execute("SELECT 1 FROM turns WHERE id = ?", (turn_id,)).fetchone() is None:
                 raise _missing_turn(turn_id)
@@ -646,6 +723,7 @@ class Store:
         """
         if status not in TOOL_CALL_FINAL_STATUSES:
             raise ValueError(f"not a final tool call status: {status!r}")
+        output = redact(output)
         with self._write() as conn:
             row = conn.execute(
                 "SELECT status FROM tool_calls WHERE id = ?", (record_id,)
@@ -684,6 +762,7 @@ class Store:
     def record_file(
         self, thread_id: str, *, file_id: str, filename: str, purpose: str, size: int
     ) -> FileRecord:
+        filename = redact(filename)
         with self._write() as conn:
             now = self._now()
             cursor = conn.execute(
@@ -761,9 +840,12 @@ def _transaction(conn: sqlite3.Connection, path: str) -> Iterator[None]:
         yield
         conn.execute("COMMIT")
     finally:
-        # Also after a failed COMMIT, which leaves the transaction open.
+        # Also after a failed COMMIT, which leaves the transaction open. A damaged file may
+        # refuse the rollback too: the error to report is the first one, and the caller then
+        # drops the connection (see Store._failures).
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
 
 
 def _thread_values(t: ThreadRecord) -> tuple[object, ...]:
@@ -813,6 +895,32 @@ def _turn_from_row(row: tuple[Any, ...]) -> TurnRecord:
         started=started,
         finished=finished,
     )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeError):
+        return "the text holds a character that is not valid Unicode, such as a lone surrogate"
+    return str(exc) or type(exc).__name__
+
+
+def _remedy(exc: BaseException, path: str) -> str:
+    """What the user can do about a store failure."""
+    if isinstance(exc, UnicodeError):
+        return "remove the character and ask again."
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text or "corrupt" in text:
+        return (
+            "the file is damaged; move it aside (the next ask starts a fresh store) or set "
+            f"{STORE_ENV} to another file."
+        )
+    if "full" in text:
+        return f"free some disk space where it lives, or set {STORE_ENV} to a file elsewhere."
+    if "readonly" in text or "read-only" in text or "i/o" in text or "permission" in text:
+        return (
+            f"check that {Path(path).parent} is writable and has free space, or set {STORE_ENV} "
+            "to a file elsewhere."
+        )
+    return f"try again, or set {STORE_ENV} to another file."
 
 
 def _missing_turn(turn_id: int) -> AssistantError:

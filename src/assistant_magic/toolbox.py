@@ -27,6 +27,7 @@ from .events import (
     ToolCallRequested,
     ToolCallStarted,
 )
+from .redaction import redact
 
 if TYPE_CHECKING:
     from .tools import FunctionTool, ToolSchema
@@ -174,7 +175,9 @@ class ToolBox:
         try:
             with redirect:
                 value = p.tool.fn(**p.kwargs)  # type: ignore[union-attr]
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise  # the user's interrupt: the turn loop answers the calls left open
+        except BaseException as exc:  # SystemExit, GeneratorExit...: still the tool's own failure
             return _Ran(time.perf_counter() - started, error=_exception_text(exc))
         return _Ran(time.perf_counter() - started, value=value, printed=captured.getvalue())
 
@@ -220,7 +223,8 @@ class ToolBox:
             name=p.call.name,
             display=p.display,
             status=status,
-            output=output,
+            # What the model, the cell and the store get: a tool may return or raise a secret.
+            output=redact(output),
             duration=duration,
             note=note,
             images=images,
@@ -259,7 +263,9 @@ def _run_async(prepared: Sequence[_Prepared]) -> list[_Ran]:
         started = time.perf_counter()
         try:
             value = await p.tool.fn(**p.kwargs)  # type: ignore[union-attr]
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # CancelledError and SystemExit too, as in _run_sync
             return _Ran(time.perf_counter() - started, error=_exception_text(exc))
         return _Ran(time.perf_counter() - started, value=value)
 
@@ -316,7 +322,7 @@ def call_display(
     """
     try:
         parsed = json.loads(arguments) if arguments.strip() else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # deep nesting overflows json's recursion
         parsed = None
     if isinstance(parsed, MutableMapping):
         inner = ", ".join(

@@ -249,6 +249,10 @@ def _load_object(raw: str, tool_name: str) -> dict[str, Any]:
         raise ToolArgumentError(
             f"{prefix} not valid JSON ({exc}); send one JSON object of arguments."
         ) from None
+    except RecursionError:  # json recurses once per level of nesting
+        raise ToolArgumentError(
+            f"{prefix} nested too deeply to read; send one flat JSON object of arguments."
+        ) from None
     if not isinstance(data, dict):
         raise ToolArgumentError(
             f"{prefix} expected a JSON object of arguments, got {_json_kind(data)}."

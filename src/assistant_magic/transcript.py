@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
+from .redaction import redact
 from .store import ThreadRecord, ToolCallRecord, TurnRecord
 from .view import seconds
 
@@ -53,7 +54,9 @@ def export(
     """Write the transcript as UTF-8 (``\\n`` line ends on every OS) and return its path."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(to_markdown(thread, turns, tool_calls), encoding="utf-8", newline="\n")
+    # Redacted again on the way out: a store written by an older version may hold a secret.
+    text = redact(to_markdown(thread, turns, tool_calls))
+    target.write_text(text, encoding="utf-8", newline="\n")
     return target
 
 

@@ -2,8 +2,10 @@
 
 `TurnLoop` drives a backend through the rounds of a turn and tells the view and the store what
 happens; it knows no wire format and no IPython. It keeps what it has seen in `TurnProgress`,
-so a turn that fails or is interrupted midway can still be recorded and its unanswered tool
-calls answered (a thread holding unanswered calls refuses the next request).
+so a turn that fails or is interrupted midway can still be recorded. Every call is recorded
+before it runs and its output as soon as it has one, so when a turn stops midway the store
+knows what each call returned, and the next ask can answer the calls the server still holds
+open (see `Backend.settle`).
 """
 
 from __future__ import annotations
@@ -83,10 +85,6 @@ class TurnProgress:
     current: list[str] = field(default_factory=list)  # the round streaming now
     usage: Usage | None = None
     end: TurnFinished | None = None
-    #: Calls the model asked for that have no output yet.
-    unanswered: list[ToolCallRequested] = field(default_factory=list)
-    #: Outputs computed but not yet accepted by the server.
-    undelivered: list[ToolOutput] = field(default_factory=list)
     #: Finished images of the turn (`AssistantImage`s), in arrival order.
     images: list[Any] = field(default_factory=list)
 
@@ -95,7 +93,6 @@ class TurnProgress:
             self.current.append(event.text)
         elif isinstance(event, ResponseStarted):
             self.response_id, self.model = event.response_id, event.model
-            self.undelivered = []  # the server accepted the request, outputs included
         elif isinstance(event, UsageReported):
             self.usage = event.usage if self.usage is None else self.usage + event.usage
         elif isinstance(event, ImageShown) and not event.partial:
@@ -114,12 +111,6 @@ class TurnProgress:
     def close(self) -> None:
         if self.stream is not None:
             self.stream.close()
-
-    def leftover_outputs(self) -> list[ToolOutput]:
-        """Outputs owed to the server: undelivered ones, and a note for each unfinished call."""
-        owed = list(self.undelivered)
-        owed += [ToolOutput(call.call_id, INTERRUPTED_OUTPUT) for call in self.unanswered]
-        return owed
 
     def ended(self, status: str, error: str | None = None) -> TurnFinished:
         """How the whole turn ended, for the store and the view."""
@@ -146,6 +137,7 @@ class TurnLoop:
         plan: ToolPlan,
         offered: Sequence[FunctionTool] = (),
         image_limits: ImageLimits | None = None,
+        progress: TurnProgress | None = None,
     ) -> None:
         self.backend = backend
         self.offered = {tool.name: tool for tool in offered}
@@ -154,7 +146,7 @@ class TurnLoop:
         self.store = store
         self.turn_id = turn_id
         self.plan = plan
-        self.progress = TurnProgress()
+        self.progress = progress or TurnProgress()
 
     def run(self, first: TurnRequest) -> TurnFinished:
         request = first
@@ -215,7 +207,6 @@ class TurnLoop:
 
     def _stream(self, request: TurnRequest) -> TurnFinished:
         progress = self.progress
-        progress.undelivered = list(request.tool_outputs)
         progress.end = None
         progress.stream = self.backend.stream_turn(request)
         for event in progress.stream:
@@ -293,8 +284,8 @@ class TurnLoop:
         )
 
     def _run_allowed(self, calls: tuple[ToolCallRequested, ...], round_: int) -> list[ToolOutput]:
-        self.progress.unanswered = list(calls)
         records = {call.call_id: self._record_call(call, round_) for call in calls}
+        running = list(calls)
 
         def emit(event: Event) -> None:
             if isinstance(event, ToolCallFinished):
@@ -304,9 +295,7 @@ class TurnLoop:
                     output=event.output,
                     duration=event.duration,
                 )
-                self.progress.unanswered = [
-                    c for c in self.progress.unanswered if c.call_id != event.call_id
-                ]
+                running[:] = [c for c in running if c.call_id != event.call_id]
                 self.progress.observe(event)
                 for image in event.images:  # the user sees what the tool drew
                     self.emit(ImageShown(image=image, key=f"{event.call_id}-{image.name}"))
@@ -315,7 +304,7 @@ class TurnLoop:
         try:
             results = self.plan.toolbox.run(calls, self.offered, emit)
         except KeyboardInterrupt:
-            for call in self.progress.unanswered:
+            for call in running:
                 self._close_unrun(records[call.call_id], call, "interrupted", INTERRUPTED_OUTPUT)
             raise
         self.emit(StatusChanged("in_progress"))

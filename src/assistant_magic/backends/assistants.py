@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import time
 import warnings
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -136,7 +136,7 @@ class AssistantsBackend(SdkBackend):
                 if exc.status != 404:
                     raise
                 raise ApiError(
-                    f"No assistant {assistant_id} at {self.settings.base_url}: check "
+                    f"No assistant {assistant_id} at {self.settings.public_base_url}: check "
                     "%assistant --assistant-id (or clear it with --assistant-id '').",
                     status=404,
                 ) from None
@@ -332,8 +332,8 @@ class AssistantsBackend(SdkBackend):
         latest = self._latest_run(thread_id)
         if latest is None:
             raise ApiError(
-                f"{self.settings.base_url} answered the run with no events and made no run. Run "
-                "%assistant retry to try again."
+                f"{self.settings.public_base_url} answered the run with no events and made no "
+                "run. Run %assistant retry to try again."
             )
         return latest
 
@@ -525,28 +525,37 @@ class AssistantsBackend(SdkBackend):
     # -- cancelling ----------------------------------------------------------------------------
 
     def cancel(self, response_id: str) -> None:
+        # Streaming or waiting for tool outputs, an active run blocks the thread and may still
+        # spend tokens that nobody will read: end it now.
         thread_id = self._thread_of_run.get(response_id)
         if thread_id is not None:
             with contextlib.suppress(ApiError):
                 self._cancel_and_wait(thread_id, response_id)
 
-    def attach_tool_outputs(self, remote: RemoteThread, outputs: Sequence[ToolOutput]) -> None:
-        # A turn broke while its run waited for these outputs; nobody will read what the run
-        # would answer now, and a waiting run blocks the thread: cancel it instead.
-        run_id = self._waiting_run.pop(remote.id, None)
-        if run_id is not None:
-            self._cancel_and_wait(remote.id, run_id)
+    def settle(
+        self, remote: RemoteThread, outputs: Mapping[str, str], last_response: str | None
+    ) -> list[str]:
+        # Outputs are not submitted: the run would go on to an answer nobody reads.
+        latest = self._latest_run(remote.id)
+        if latest is None or latest.status not in ACTIVE:
+            return []
+        self._cancel_and_wait(remote.id, latest.id, latest)
+        return [f"cancelled run {latest.id}, which the last turn left {latest.status}"]
 
-    def _cancel_and_wait(self, thread_id: str, run_id: str) -> None:
-        """Cancel the run and wait until it has ended (it passes through "cancelling")."""
+    def _cancel_and_wait(self, thread_id: str, run_id: str, run: Any | None = None) -> None:
+        """Cancel the run if it is still active, and wait until it has ended (it passes through
+        "cancelling")."""
         import openai
 
         runs = self.client.beta.threads.runs
         with api_errors(self.settings):
-            try:
-                run = runs.cancel(run_id, thread_id=thread_id)
-            except openai.BadRequestError:  # it ended meanwhile
+            if run is None:
                 run = runs.retrieve(run_id, thread_id=thread_id)
+            if run.status in ("queued", "in_progress", "requires_action"):
+                try:
+                    run = runs.cancel(run_id, thread_id=thread_id)
+                except openai.BadRequestError:  # it ended meanwhile
+                    run = runs.retrieve(run_id, thread_id=thread_id)
         deadline, wait = time.monotonic() + CANCEL_WAIT, POLL_FIRST
         while run.status in ACTIVE:
             if time.monotonic() > deadline:

@@ -6,14 +6,19 @@ with them. Backends are plain Python: no IPython, no widgets, no store.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from ..events import Event, ToolCallRequested
 
 if TYPE_CHECKING:
+    from ..settings import Settings
     from ..tools import ToolSchema
+
+
+#: The output of a call the model asked for but that never ran (the turn stopped first).
+UNRUN_OUTPUT = "This call did not run: the turn stopped before it could."
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,9 @@ class TurnRequest:
 
 
 class Backend(Protocol):
+    #: The configuration of the ask being run: the session sets it before each ask, since a
+    #: backend outlives the settings it was made with (one per server).
+    settings: Settings
     dialect: ClassVar[str]
     #: True when the server keeps the thread (a Conversation); else each request carries it.
     keeps_history: ClassVar[bool]
@@ -155,11 +163,18 @@ class Backend(Protocol):
         """Delete an uploaded file; one already gone is not an error."""
         ...
 
-    def attach_tool_outputs(self, remote: RemoteThread, outputs: Sequence[ToolOutput]) -> None:
-        """Put outputs on the thread without asking for a response.
+    def settle(
+        self, remote: RemoteThread, outputs: Mapping[str, str], last_response: str | None
+    ) -> list[str]:
+        """Make the thread take a new request after a turn that did not complete.
 
-        Used when a turn stops between the model's calls and their answers: a thread holding
-        unanswered calls refuses the next request. Raises `ApiError` on failure.
+        A turn cut short (interrupted, failed, killed) may leave the server holding calls with
+        no output, or a run still active, and the thread then refuses the next request. What
+        the server holds is the truth, whatever moment the turn stopped at: this waits for the
+        turn's `last_response` (or run) to end, asks the server, and answers each call left
+        open once, with the text `outputs` has for its call id (what the tool returned before
+        the turn stopped), else `UNRUN_OUTPUT`. Returns a line for the user per thing done.
+        Raises `ApiError` if the server cannot be asked.
         """
         ...
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -83,6 +84,12 @@ class SdkBackend:
         except Exception as exc:
             if isinstance(exc, openai.OpenAIError) or is_network_error(exc):
                 raise_api_error(exc, self.settings, mid_stream=True)
+            if isinstance(exc, json.JSONDecodeError):  # a proxy's error page inside the stream
+                raise ApiError(
+                    f"{self.settings.public_base_url} sent a stream event that is not JSON "
+                    f"({_quoted(exc.doc)}), so the answer stops here. Run %assistant retry to "
+                    "send it again."
+                ) from None
             raise
         finally:
             stream.close()
@@ -111,8 +118,8 @@ def dialect_offered(settings: Settings, api: str, endpoint: str) -> Iterator[Non
             raise
         others = " or ".join(f"--api {d}" for d in ("responses", "chat", "assistants") if d != api)
         raise ApiError(
-            f"{settings.base_url} does not offer the {DIALECT_NAMES[api]} (404 on {endpoint}): "
-            f"try {others}.",
+            f"{settings.public_base_url} does not offer the {DIALECT_NAMES[api]} (404 on "
+            f"{endpoint}): try {others}.",
             status=404,
         ) from None
 
@@ -154,7 +161,7 @@ def _status(exc: Exception) -> int | None:
 def describe(exc: Exception, settings: Settings, *, mid_stream: bool = False) -> str:
     import openai
 
-    url = settings.base_url
+    url = settings.public_base_url
     retry = "Run %assistant retry to send it again."
     if isinstance(exc, openai.APITimeoutError):
         return f"{url} did not answer within {settings.timeout:g} s. {retry}"
@@ -197,6 +204,12 @@ def describe(exc: Exception, settings: Settings, *, mid_stream: bool = False) ->
     if status >= 500:
         return f"{url} failed ({status}): {message} Try again later. {retry}"
     return f"{url} rejected the request ({status}): {message}"
+
+
+def _quoted(text: str, limit: int = 40) -> str:
+    """The start of what the server sent, on one line."""
+    line = " ".join(text.split())
+    return repr(line if len(line) <= limit else line[: limit - 1] + "…")
 
 
 def is_network_error(exc: BaseException) -> bool:

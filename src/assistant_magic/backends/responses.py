@@ -6,8 +6,9 @@ onto the response's ``status`` (queued, in_progress, completed, failed, incomple
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Generator, Sequence
+import itertools
+import time
+from collections.abc import Callable, Generator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..events import (
@@ -23,8 +24,8 @@ from ..events import (
     Usage,
     UsageReported,
 )
-from .interface import RemoteThread, ToolOutput, TurnRequest
-from .openai_sdk import SdkBackend, api_errors, dialect_offered
+from .interface import UNRUN_OUTPUT, RemoteThread, ToolOutput, TurnRequest
+from .openai_sdk import SdkBackend, api_errors, dialect_offered, raise_api_error
 
 if TYPE_CHECKING:
     from ..citations import Citation
@@ -36,6 +37,10 @@ FINAL_EVENTS = {
     "response.failed": "failed",
 }
 STATUS_EVENTS = {"response.queued": "queued", "response.in_progress": "in_progress"}
+#: Settling a thread reads its newest items in pages of this size, and at most this many.
+SETTLE_PAGE, SETTLE_LIMIT = 100, 1000
+#: Longest wait, in seconds, for a response the client left to end before settling its thread.
+SETTLE_WAIT = 10.0
 
 
 class ResponsesBackend(SdkBackend):
@@ -67,20 +72,71 @@ class ResponsesBackend(SdkBackend):
         content = self.client.containers.files.content.retrieve(file_id, container_id=container_id)
         return bytes(content.content)
 
-    def attach_tool_outputs(self, remote: RemoteThread, outputs: Sequence[ToolOutput]) -> None:
+    def settle(
+        self, remote: RemoteThread, outputs: Mapping[str, str], last_response: str | None
+    ) -> list[str]:
+        if last_response:
+            self._wait_until_ended(last_response)
+        # The conversation, not the stream, says which calls it holds: a server may keep a
+        # call the client never saw finish, or drop one it saw announced.
+        open_calls = self._open_calls(remote.id)
+        if not open_calls:
+            return []
+        answers = [ToolOutput(call, outputs.get(call, UNRUN_OUTPUT)) for call in open_calls]
         with api_errors(self.settings):
             self.client.conversations.items.create(
                 remote.id,
-                items=[_output_item(o) for o in outputs],  # type: ignore[misc]
+                items=[_output_item(answer) for answer in answers],  # type: ignore[misc]
             )
+        count = len(answers)
+        return [
+            f"answered {count} tool call{'s' if count > 1 else ''} the last turn left open, "
+            "so the conversation takes this ask"
+        ]
 
-    def cancel(self, response_id: str) -> None:
+    def _wait_until_ended(self, response_id: str) -> None:
+        """Give a response the client left a moment to end: until it has, the server may
+        still add its items to the conversation."""
         import openai
 
-        # Only background responses can be cancelled; closing the stream has already stopped a
-        # foreground one, so a refusal here is expected.
-        with contextlib.suppress(openai.OpenAIError):
-            self.client.responses.cancel(response_id, timeout=5.0)
+        deadline, wait = time.monotonic() + SETTLE_WAIT, 0.05
+        while True:
+            try:
+                response = self.client.responses.retrieve(response_id)
+            except openai.NotFoundError:
+                return  # not stored: nothing more will come of it
+            except openai.OpenAIError as exc:
+                raise_api_error(exc, self.settings)
+            if response.status not in ("queued", "in_progress") or time.monotonic() > deadline:
+                return
+            time.sleep(wait)
+            wait = min(wait * 2, 1.0)
+
+    def _open_calls(self, conversation_id: str) -> list[str]:
+        """Call ids of the conversation's function calls that have no output, oldest first.
+
+        Read newest first, back to the latest user message: every call before it was answered,
+        or the server would not have taken that message.
+        """
+        answered: set[str] = set()
+        open_calls: list[str] = []
+        with api_errors(self.settings):
+            items = self.client.conversations.items.list(
+                conversation_id, order="desc", limit=SETTLE_PAGE
+            )
+            for item in itertools.islice(items, SETTLE_LIMIT):
+                if item.type == "message" and getattr(item, "role", None) == "user":
+                    break
+                if item.type == "function_call_output" and item.call_id:
+                    answered.add(item.call_id)
+                elif item.type == "function_call" and item.call_id not in answered:
+                    open_calls.append(item.call_id)
+        return open_calls[::-1]
+
+    def cancel(self, response_id: str) -> None:
+        # Only background responses can be cancelled, and turns here are not: closing the
+        # stream is what stops one.
+        pass
 
 
 def request_params(request: TurnRequest) -> dict[str, Any]:

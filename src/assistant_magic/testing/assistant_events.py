@@ -148,7 +148,13 @@ def step_events(run: Run, play: Play) -> Events:
 def _text(run: Run, reply: Text, play: Play) -> Events:
     opened = yield from _open_message(run)
     text = yield from _stream_text(
-        run, opened, reply.pieces, play, limit=reply.fail_after, hang_up_after=reply.hang_up_after
+        run,
+        opened,
+        reply.pieces,
+        play,
+        limit=reply.fail_after,
+        hang_up_after=reply.hang_up_after,
+        hang_up_frame=reply.hang_up_frame,
     )
     if text is None:
         yield from _interrupted(run)
@@ -280,6 +286,7 @@ def _stream_text(
     annotations: Sequence[Mapping[str, Any]] = (),
     limit: int | None = None,
     hang_up_after: int | None = None,
+    hang_up_frame: str | None = None,
 ) -> Generator[Event, None, str | None]:
     """Text deltas for the message's ``index``-th block (at most ``limit``), each carrying the
     annotations its text completes; the text sent, or None if the run stopped generating."""
@@ -290,7 +297,7 @@ def _stream_text(
             break
         if hang_up_after is not None and sent >= hang_up_after:
             run.connection_lost()
-            raise HangUp()
+            raise HangUp(hang_up_frame)
         play.wait()
         if not run.generating:
             return None

@@ -162,6 +162,7 @@ def text_events(
         sleep=sleep,
         limit=reply.fail_after,
         hang_up_after=reply.hang_up_after,
+        hang_up_frame=reply.hang_up_frame,
     )
     if text is None:
         return  # cancelled meanwhile
@@ -272,6 +273,7 @@ def stream_text(
     sleep: Sleep,
     limit: int | None = None,
     hang_up_after: int | None = None,
+    hang_up_frame: str | None = None,
 ) -> Generator[Event, None, str | None]:
     """Text deltas (at most ``limit``); the text sent, or None if the turn ended meanwhile."""
     text = ""
@@ -280,7 +282,7 @@ def stream_text(
             break
         if hang_up_after is not None and sent >= hang_up_after:
             turn.fail("server_error", "The connection was lost.")
-            raise HangUp()
+            raise HangUp(hang_up_frame)
         if delay > 0:
             sleep(delay)
         if turn.is_final:

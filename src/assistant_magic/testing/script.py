@@ -47,7 +47,8 @@ class Text:
     ``queued`` starts the response in status "queued" and emits ``response.queued``.
     ``status="incomplete"`` ends with ``response.incomplete`` and ``incomplete_reason``.
     ``fail_after=N`` sends N deltas, then ``response.failed`` with ``fail_message``.
-    ``hang_up_after=N`` sends N deltas, then drops the connection mid-body (a network failure).
+    ``hang_up_after=N`` sends N deltas, then drops the connection mid-body (a network failure);
+    with ``hang_up_frame``, one more frame with that data (not JSON, say) goes first.
     """
 
     text: str
@@ -59,6 +60,7 @@ class Text:
     incomplete_reason: Literal["max_output_tokens", "content_filter"] = "max_output_tokens"
     fail_after: int | None = None
     hang_up_after: int | None = None
+    hang_up_frame: str | None = None
     fail_message: str = (
         "The server had an error processing your request. Sorry about that! You can retry your "
         "request, or contact us through our help center at help.openai.com if you keep seeing "

@@ -19,7 +19,15 @@ class ClientDisconnected(Exception):
 
 
 class HangUp(Exception):
-    """Raised by an event generator to drop the connection mid-stream, as a broken network does."""
+    """Raised by an event generator to drop the connection mid-stream, as a broken network does.
+
+    ``last_frame``: the data of one more frame sent first, verbatim (it need not be JSON: a proxy
+    that loses its upstream may write an HTML error page into the stream).
+    """
+
+    def __init__(self, last_frame: str | None = None) -> None:
+        super().__init__(last_frame)
+        self.last_frame = last_frame
 
 
 class SseWriter:
@@ -43,6 +51,10 @@ class SseWriter:
     def send_data(self, event: Event) -> None:
         """A frame without an ``event:`` line (a chat completion chunk)."""
         self._chunk(f"data: {json.dumps(event, separators=(',', ':'))}\n\n".encode())
+
+    def send_raw(self, data: str) -> None:
+        """A frame whose data is written as it is, JSON or not."""
+        self._chunk(f"data: {data}\n\n".encode())
 
     def send_done(self) -> None:
         """Chat Completions' end-of-stream marker."""

@@ -279,6 +279,8 @@ class ServerState:
         self.requests: list[RecordedRequest] = []
         self.validation_errors: list[str] = []
         self.disconnects: list[str] = []
+        #: "METHOD /path STATUS: message" of every request answered with an error.
+        self.rejections: list[str] = []
         self.tool_outputs: list[tuple[str, Any]] = []
         self.files: dict[str, StoredFile] = {}
         self.containers: dict[str, Container] = {}
@@ -316,6 +318,7 @@ class ServerState:
             self.requests.clear()
             self.validation_errors.clear()
             self.disconnects.clear()
+            self.rejections.clear()
             self.tool_outputs.clear()
             self.files.clear()
             self.containers.clear()
