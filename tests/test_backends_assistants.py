@@ -12,6 +12,7 @@ import time
 import warnings
 from typing import Any
 
+import openai
 import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from PIL import Image
@@ -25,6 +26,8 @@ from assistant_magic.testing import (
     Text,
     ToolCalls,
 )
+
+from conftest import API_KEY
 
 CALC = '''
 def calc_strength(name: str) -> int:
@@ -247,7 +250,7 @@ def test_a_run_a_broken_turn_left_active_is_cancelled_first(assistants, server, 
     assert stuck["status"] == "in_progress", "the server still works on it"
     error, out = run(assistants, "%%ask\nSecond", capsys)
     assert error is None, out
-    assert f"cancelling run {stuck['id']}, which an earlier turn left unfinished" in out
+    assert f"cancelled run {stuck['id']}, which the last turn left in_progress" in out
     assert "Recovered." in out
     assert server.run(stuck["id"])["status"] == "cancelled"
 
@@ -444,6 +447,33 @@ def test_cancelling_waits_until_the_run_has_ended(server: ScriptedServer) -> Non
     backend.cancel(started.id)
 
     assert server.run(started.id)["status"] == "cancelled"
-    reads = [r for r in server.requests if r.method == "GET" and r.path.endswith(started.id)]
+    cancel = next(i for i, r in enumerate(server.requests) if r.path.endswith("/cancel"))
+    reads = [
+        r for r in server.requests[cancel:] if r.method == "GET" and r.path.endswith(started.id)
+    ]
     assert len(reads) == 3, "it retrieved the run until it left cancelling"
     backend.close()
+
+
+def test_an_assistant_id_set_after_the_first_ask_is_the_one_that_runs(  # type: ignore[no-untyped-def]
+    assistants, server, capsys
+) -> None:
+    server.script(Text("Made my own."))
+    run(assistants, "%%ask\nHello", capsys)
+    run(assistants, "%assistant cleanup", capsys)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        client = openai.OpenAI(base_url=server.base_url, api_key=API_KEY)
+        theirs = client.beta.assistants.create(model="gpt-5.4-mini", name="theirs")
+    made = len(posts(server, "/assistants"))
+
+    run(assistants, f"%assistant --api assistants --assistant-id {theirs.id}", capsys)
+    server.script(Text("Running yours."))
+    error, out = run(assistants, "%%ask\nHello again", capsys)
+
+    assert error is None and "Running yours." in out
+    assert len(posts(server, "/assistants")) == made, "no assistant of its own this time"
+    (run_body,) = posts(server, "/runs")[-1:]
+    assert run_body["assistant_id"] == theirs.id
+    run(assistants, "%assistant cleanup", capsys)
+    assert [a["id"] for a in server.assistants] == [theirs.id], "never deleted: not ours"

@@ -223,3 +223,25 @@ def test_a_server_without_the_dialect_says_which_to_try(ip, capsys, api: str) ->
         assert str(error).startswith(f"{chat_only.base_url} does not offer the ")
         assert f"(404 on {endpoint}): try " in str(error) and "--api chat" in str(error)
         assert "Traceback" not in out
+
+
+def test_a_thread_from_another_dialect_names_the_command_that_switches_back(  # type: ignore[no-untyped-def]
+    ip, server, capsys
+) -> None:
+    server.script(Text("On the Responses API."), Text("Back again."))
+    assert run(ip, "%%ask\nHello", capsys)[0] is None
+    # As after a kernel restart with another configuration, then `thread resume`.
+    ip.run_line_magic("config", "AssistantMagics.api = 'chat'")
+
+    error, _ = run(ip, "%%ask\nStill there?", capsys)
+
+    assert type(error).__name__ == "ConfigurationError"
+    message = str(error)
+    assert "was made with the responses API, and the configuration now uses the chat API" in message
+    assert "switch back with %assistant --api responses," in message
+    assert "--base-url" not in message, "the URL is the same: only the dialect differs"
+    run(ip, "%assistant --api responses", capsys)
+    error, out = run(ip, "%%ask\nStill there?", capsys)
+    assert error is None and "Back again." in out, "the same thread goes on"
+    first, second = (r.body for r in server.requests_to("POST", "/v1/responses"))
+    assert first["conversation"] == second["conversation"]

@@ -91,7 +91,7 @@ def test_empty_cell_and_bad_output_name(ip, server, capsys) -> None:  # type: ig
     error, _ = run(ip, "%%ask\n   \n", capsys)
     assert "Nothing to ask" in str(error)
     error, _ = run(ip, "%%ask -o 1abc\nHi", capsys)
-    assert "-o needs a Python name" in str(error)
+    assert "-o 1abc is not a Python name" in str(error)
     assert server.requests == []
 
 

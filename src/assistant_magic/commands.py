@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import AssistantError
+from .redaction import redact
 
 if TYPE_CHECKING:
     from .session import Session
@@ -44,6 +45,7 @@ class Commands:
     # -- threads -------------------------------------------------------------------------------
 
     def thread(self, words: list[str]) -> None:
+        self.session.check_store()
         verb, rest = (words[0], words[1:]) if words else ("show", [])
         session = self.session
         if verb == "show" and not rest:
@@ -114,15 +116,29 @@ class Commands:
         if thread is None:
             raise AssistantError("No thread is bound: ask something first, or thread use ID.")
         target = Path(os.path.expanduser(path)) if path else Path(f"{thread.id}.md")
+        if target.is_dir():
+            raise AssistantError(
+                f"{target} is a directory: name a file, e.g. %assistant thread export "
+                f"{target / (thread.id + '.md')}"
+            )
         store = session.store
-        written = export(
-            thread, store.turns(thread.id), target, tool_calls=store.thread_tool_calls(thread.id)
-        )
+        try:
+            written = export(
+                thread,
+                store.turns(thread.id),
+                target,
+                tool_calls=store.thread_tool_calls(thread.id),
+            )
+        except OSError as exc:
+            raise AssistantError(
+                f"Cannot write {target}: {exc.strerror or exc}. Choose another path."
+            ) from None
         print(f"Exported {session.store.message_count(thread.id)} messages to {written}")
 
     # -- what the thread did ---------------------------------------------------------------------
 
     def history(self, count: str) -> None:
+        self.session.check_store()
         from .history import recent_turns
 
         if not count.isdigit() or int(count) < 1:
@@ -132,10 +148,13 @@ class Commands:
             print("No thread is bound yet: the first %%ask creates one.")
             return
         store = session.store
-        turns = store.turns(session.thread.id, limit=int(count))
-        print(recent_turns(turns, store.thread_tool_calls(session.thread.id)))
+        # More than the thread holds means all of it (and SQLite takes no larger integer).
+        turns = store.turns(session.thread.id, limit=min(int(count), 2**62))
+        # Redacted again on the way out: a store written by an older version may hold a secret.
+        print(redact(recent_turns(turns, store.thread_tool_calls(session.thread.id))))
 
     def usage(self) -> None:
+        self.session.check_store()
         from .pricing import PriceTable
         from .usage_report import report
 
@@ -156,6 +175,7 @@ class Commands:
         print(report(sections, table))
 
     def cleanup(self) -> None:
+        self.session.check_store()
         thread = self.session.thread
         deleted = self.session.cleanup(self.settings())
         what = ", ".join(deleted) if deleted else "nothing was on the server"
@@ -203,6 +223,7 @@ class Commands:
                 print(f"  {line}")
 
     def files(self, words: list[str]) -> None:
+        self.session.check_store()
         session = self.session
         thread = session.refresh_thread()
         records = session.files()

@@ -71,8 +71,11 @@ def check_model(path: Path) -> Path:
     return path
 
 
-def llama_command(model: Path, port: int, context: int) -> list[str]:
-    """llama-cpp-python's server, on loopback only."""
+def llama_command(
+    model: Path, port: int, context: int, *, chat_format: str | None = None
+) -> list[str]:
+    """llama-cpp-python's server, on loopback only, with its `--chat_format` (None: the one that
+    suits the model; `partial(llama_command, chat_format=...)` is a `LocalServer` command)."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
@@ -85,11 +88,18 @@ def llama_command(model: Path, port: int, context: int) -> list[str]:
         "--port", str(port),
         "--n_ctx", str(context),
     ]  # fmt: skip
+    chat_format = chat_format or _chat_format_for(model)
+    if chat_format:
+        command += ["--chat_format", chat_format]
+    return command
+
+
+def _chat_format_for(model: Path) -> str | None:
     # llama-cpp-python falls back to Llama 2's prompt format when it cannot tell the model's
     # (Gemma models then answer gibberish), and its own Gemma format drops tool results.
     if model.stem.lower().startswith("gemma"):
-        command += ["--chat_format", GEMMA_WITH_TOOLS]
-    return command
+        return GEMMA_WITH_TOOLS
+    return None  # llama-cpp-python reads the format from the GGUF's metadata
 
 
 class LocalServer:

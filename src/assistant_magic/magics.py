@@ -11,9 +11,9 @@ import argparse
 import atexit
 import contextlib
 import os
-import shlex
+import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,10 +21,12 @@ from typing import TYPE_CHECKING, Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
-from traitlets import Bool, Dict, Enum, Float, Integer, Unicode
+from traitlets import Bool, Bunch, Dict, Enum, Float, Integer, TraitError, Unicode, validate
 
 from .commands import FILE_COMMANDS, OTHER_COMMANDS, THREAD_COMMANDS, TOOL_COMMANDS, one_line
 from .errors import AssistantError, ConfigurationError
+from .redaction import redact
+from .words import split_words
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -39,6 +41,13 @@ if TYPE_CHECKING:
 
 SECRET_FLAGS = ("--api-key", "--api_key", "--key", "--token", "--secret")
 LOCAL_MAX_OUTPUT_TOKENS = 512
+#: Longer --instructions get a note: they go with every ask, and a variable or a file keeps
+#: them out of the magic's line.
+LONG_INSTRUCTIONS = 20_000
+#: Longer `%assistant` lines are not expanded: IPython's expansion is quadratic in the length.
+EXPAND_LIMIT = 4_000
+#: Names `-o` may not take: the kernel and IPython rely on them.
+KERNEL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "_oh", "_ih", "_dh"})
 
 
 HOSTED_TOOL_FLAGS = {
@@ -172,6 +181,56 @@ class AssistantMagics(Magics):
         50_000_000, help="Largest image (width × height) accepted from the server."
     ).tag(config=True)
 
+    # A value is checked when it is set (by %config, ipython_config.py or %assistant), so a
+    # bad one is refused at once, with the setting named, and the old one stays.
+    @validate(
+        "timeout",
+        "max_image_bytes",
+        "max_image_pixels",
+        "tool_result_limit",
+        "refresh_interval",
+        "max_tool_rounds",
+    )
+    def _positive(self, proposal: Bunch) -> Any:
+        return _at_least(proposal, 0, inclusive=False)
+
+    @validate(
+        "max_retries",
+        "context_window",
+        "max_output_tokens",
+        "max_ask_tokens",
+        "max_thread_tokens",
+        "max_ask_tool_calls",
+        "max_thread_tool_calls",
+        "partial_images",
+    )
+    def _not_negative(self, proposal: Bunch) -> Any:
+        return _at_least(proposal, 0, inclusive=True)
+
+    @validate("temperature")
+    def _temperature_range(self, proposal: Bunch) -> Any:
+        value = proposal.value
+        if value is not None and not 0 <= value <= 2:
+            raise TraitError(_setting_error(proposal, "a number from 0 to 2 (or None)"))
+        return value
+
+    @validate("base_url")
+    def _base_url_form(self, proposal: Bunch) -> Any:
+        from .settings import normalise_base_url
+
+        if proposal.value.strip():
+            try:
+                normalise_base_url(proposal.value)
+            except ConfigurationError as exc:
+                raise TraitError(f"AssistantMagics.base_url: {exc}") from None
+        return proposal.value
+
+    @validate("model")
+    def _model_named(self, proposal: Bunch) -> Any:
+        if not proposal.value.strip():
+            raise TraitError(_setting_error(proposal, "a model name, e.g. gpt-5.4-mini"))
+        return proposal.value
+
     _session: Session | None = None
     _bound_thread_id: str | None = None
     _toolbox: ToolBox | None = None
@@ -180,10 +239,16 @@ class AssistantMagics(Magics):
     # -- %assistant ----------------------------------------------------------------------------
 
     @line_magic
-    @no_var_expand
+    @no_var_expand  # expanded in `_expanded`, which stays fast for long lines
     @magic_arguments()
     @argument("--model", help="Model for every following ask.")
     @argument("--instructions", help='System instructions ("" clears them).')
+    @argument(
+        "--instructions-from",
+        metavar="NAME_OR_PATH",
+        help="Read the instructions from a variable holding a string, or from a text file "
+        "(for long instructions).",
+    )
     @argument("--base-url", help='API base URL ("" restores $OPENAI_BASE_URL or OpenAI\'s).')
     @argument(
         "--api",
@@ -236,7 +301,8 @@ class AssistantMagics(Magics):
             %assistant thread export transcript.md
             %assistant tools add calc_strength --confirm
         """
-        args = _parse(self.assistant, line)
+        args = _parse(self.assistant, self._expanded(line))
+        args.instructions = self._instructions(args)
         if args.local is not None:
             self._point_at_local(args)
         changed = self._configure(args)
@@ -279,6 +345,11 @@ class AssistantMagics(Magics):
     @argument("-o", "--output", metavar="NAME", help="Also store the answer text in NAME.")
     @argument("--model", help="Model for this ask only.")
     @argument("--instructions", help="Instructions for this ask only.")
+    @argument(
+        "--instructions-from",
+        metavar="NAME_OR_PATH",
+        help="Instructions for this ask only, from a variable holding a string or a text file.",
+    )
     @argument("--temperature", metavar="T", help="Sampling temperature for this ask only.")
     @argument(
         "--tools",
@@ -327,11 +398,13 @@ class AssistantMagics(Magics):
     def ask(self, line: str, cell: str) -> None:
         """Send the cell as a user message on the kernel's thread and stream the answer."""
         args = _parse(self.ask, line)
-        if args.output is not None and not args.output.isidentifier():
-            raise AssistantError(f"-o needs a Python name, not {args.output!r}.")
+        if args.output is not None:
+            _check_output_name(args.output)
+        args.instructions = self._instructions(args)
         question = cell.strip("\n")
         if not question.strip():
             raise AssistantError("Nothing to ask: write your question in the cell under %%ask.")
+        _check_text(question, "The cell")
         settings = self._ask_settings(args, model=args.model)
         parts = self._context(args, settings)
         text = question
@@ -414,7 +487,8 @@ class AssistantMagics(Magics):
         requests = self.session.preview(text, settings, plan, attachments)
         thread = self.session.thread
         earlier = bool(thread and self.session.store.last_turn(thread.id))
-        print(describe(requests, settings, parts, question=question, server_history=earlier))
+        shown = describe(requests, settings, parts, question=question, server_history=earlier)
+        print(redact(shown))
 
     def _place_code(self, answer: str) -> None:
         from .code_blocks import python_code
@@ -558,30 +632,86 @@ class AssistantMagics(Magics):
             updates["temperature"] = _temperature(args.temperature, allow_default=True)
         if not updates:
             return False
-        old = self.settings()
-        for name, value in updates.items():
-            setattr(self, name, value)
-        settings = self.settings()
+        try:
+            old: Settings | None = self.settings()
+        except AssistantError:
+            old = None  # the configuration is broken now: these updates may be what mends it
+        settings = self._apply(updates)
         for name, value in updates.items():
             # Hosted-tool switches live in Settings.hosted_tools, not under their own names.
             shown = value if isinstance(value, bool) else getattr(settings, name)
-            print(f"{name.replace('_', ' ')}: {_shown(shown)}")
+            if name == "base_url":
+                shown = settings.public_base_url
+            print(redact(f"{name.replace('_', ' ')}: {_shown(shown)}"))
         place = ("base_url", "api", "assistant_id")
-        moved = any(getattr(settings, name) != getattr(old, name) for name in place)
+        moved = old is None or any(getattr(settings, name) != getattr(old, name) for name in place)
         if moved and self._session is not None:
             thread = self._session.thread
-            if thread is not None:
+            if thread is not None and not self._session.fits(thread, settings):
                 self._session.thread = None
                 print(
-                    f"The next %%ask starts a new thread on {settings.base_url}; "
+                    f"The next %%ask starts a new thread on {settings.public_base_url}; "
                     f"{thread.id} stays in %assistant thread list."
                 )
         return True
 
+    def _apply(self, updates: dict[str, Any]) -> Settings:
+        """Set `updates` and return the settings they make; a rejected value changes nothing."""
+        before = {name: getattr(self, name) for name in updates}
+        try:
+            for name, value in updates.items():
+                setattr(self, name, value)
+            return self.settings()
+        except (TraitError, AssistantError) as exc:
+            for name, value in before.items():
+                setattr(self, name, value)
+            raise ConfigurationError(f"{exc} Nothing was changed.") from None
+
+    def _expanded(self, line: str) -> str:
+        """`{expr}` and `$name` expanded from the user's namespace, as IPython expands any line
+        magic (a line that cannot be expanded is left as typed)."""
+        if "$" not in line and "{" not in line:
+            return line
+        if len(line) > EXPAND_LIMIT:
+            # IPython's expansion takes time growing with the square of the line's length.
+            print(
+                f"note: {{expr}} and $name are not expanded in a line of {len(line):,} "
+                "characters; keep long instructions in a variable or a file: "
+                "--instructions-from NAME_OR_PATH"
+            )
+            return line
+        from IPython.utils.text import DollarFormatter
+
+        namespace = self.shell.user_ns if self.shell is not None else {}
+        try:
+            return DollarFormatter().vformat(line, args=[], kwargs=namespace)
+        except Exception:  # as IPython does: what cannot be evaluated stays as typed
+            return line
+
+    def _instructions(self, args: Any) -> str | None:
+        """--instructions, or what --instructions-from names; long inline text gets a note."""
+        if args.instructions_from is not None:
+            if args.instructions is not None:
+                raise AssistantError("Give --instructions or --instructions-from, not both.")
+            namespace = self.shell.user_ns if self.shell is not None else {}
+            text = _instructions_from(args.instructions_from, namespace)
+        elif args.instructions is not None and len(args.instructions) > LONG_INSTRUCTIONS:
+            text = args.instructions
+            print(
+                f"note: the instructions hold {len(text):,} characters, sent with every ask; "
+                "long instructions are easier kept in a variable or a file: "
+                "--instructions-from NAME_OR_PATH"
+            )
+        else:
+            text = args.instructions
+        if text is not None:
+            _check_text(text, "The instructions")
+        return text
+
     def _show_configuration(self) -> None:
         settings = self.settings()
         api = f"{settings.api} ({settings.api_source})"
-        url = f"{settings.base_url} ({settings.base_url_source})"
+        url = f"{settings.public_base_url} ({settings.base_url_source})"
         key = f"${settings.api_key_env} = {settings.masked_key}"
         rows = [
             ("model", settings.model),
@@ -597,7 +727,7 @@ class AssistantMagics(Magics):
             ("thread", self.commands.describe_bound_thread()),
         ]
         for name, value in rows:
-            print(f"{name:<13} {value}")
+            print(redact(f"{name:<13} {value}"))
 
     def _assistant_row(self, settings: Settings) -> list[tuple[str, str]]:
         if settings.api != "assistants":
@@ -730,11 +860,81 @@ def _parse(magic: Any, line: str) -> Any:
     would send the quote marks to the model.)
     """
     try:
-        words = shlex.split(line)
+        words = split_words(line)
     except ValueError as exc:
         raise UsageError(f"Cannot read the arguments ({exc}): check the quotes.") from None
     _reject_secrets(words)
     return magic.parser.parse_args(words)
+
+
+def _at_least(proposal: Bunch, floor: int, *, inclusive: bool) -> Any:
+    value = proposal.value
+    if value < floor or (value == floor and not inclusive):
+        wanted = f"{'at least' if inclusive else 'more than'} {floor}"
+        raise TraitError(_setting_error(proposal, wanted))
+    return value
+
+
+def _setting_error(proposal: Bunch, wanted: str) -> str:
+    name = proposal.trait.name
+    return (
+        f"AssistantMagics.{name} must be {wanted}, not {proposal.value!r}: e.g. "
+        f"%config AssistantMagics.{name} = {proposal.trait.default_value!r}"
+    )
+
+
+def _check_output_name(name: str) -> None:
+    """-o names a plain variable: never a keyword, a builtin or a name the kernel relies on."""
+    import builtins
+    import keyword
+
+    reason = ""
+    if not name.isidentifier():
+        reason = "is not a Python name"
+    elif keyword.iskeyword(name):
+        reason = "is a Python keyword"
+    elif name.startswith("__") and name.endswith("__"):
+        reason = "is a name Python itself uses"
+    elif name in KERNEL_NAMES or re.fullmatch(r"_+|_i+|_i?\d+", name):
+        reason = "is a name the kernel relies on"
+    elif hasattr(builtins, name):
+        reason = "would hide the builtin of that name"
+    if reason:
+        raise AssistantError(f"-o {name} {reason}: choose another name, e.g. -o answer.")
+
+
+def _check_text(text: str, what: str) -> None:
+    """Text that cannot be encoded (a lone surrogate, pasted from a broken source) would fail
+    deep in the store or the request: say where it is instead."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        line = text.count("\n", 0, exc.start) + 1
+        raise AssistantError(
+            f"{what} holds a character that is not valid text ({text[exc.start]!r}, line "
+            f"{line}): remove it and try again."
+        ) from None
+
+
+def _instructions_from(source: str, namespace: Mapping[str, Any]) -> str:
+    """The text of a variable holding a string, else of a file."""
+    value = namespace.get(source)
+    if isinstance(value, str):
+        return value
+    if value is not None:
+        raise AssistantError(
+            f"--instructions-from {source}: that variable holds a {type(value).__name__}, not "
+            "a string."
+        )
+    path = Path(os.path.expanduser(source))
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        why = "no such variable or file" if isinstance(exc, FileNotFoundError) else str(exc)
+        raise AssistantError(
+            f"--instructions-from {source}: {why}; name a variable holding a string, or a "
+            "UTF-8 text file."
+        ) from None
 
 
 def _reject_secrets(words: list[str]) -> None:

@@ -8,7 +8,8 @@ with its result.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
+from itertools import chain
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ApiError
@@ -25,8 +26,8 @@ from ..events import (
     UsageReported,
 )
 from ..tokens import count_tokens, counting_method
-from .interface import PastTurn, RemoteThread, ToolOutput, TurnRequest
-from .openai_sdk import SdkBackend, api_errors
+from .interface import PastTurn, RemoteThread, TurnRequest
+from .openai_sdk import SdkBackend, api_errors, is_network_error
 
 if TYPE_CHECKING:
     from ..tools import ToolSchema
@@ -37,6 +38,8 @@ FINISH_STATUS = {"stop": "completed", "tool_calls": "completed", "length": "inco
 ANSWER_SHARE = 0.25
 #: The text beside pictures that tools returned, sent as a user message after their results.
 TOOL_PICTURES = "The pictures returned by the tool calls above."
+#: Said once, when a server's tool requests stop being streamed.
+UNSTREAMED_TOOLS = "this server does not stream requests with tools: asking without streaming"
 
 
 class ChatBackend(SdkBackend):
@@ -48,6 +51,10 @@ class ChatBackend(SdkBackend):
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self._said_estimated = False
+        #: False once a streamed request with tools ended before its first chunk: some servers
+        #: (llama-cpp-python's, with `--chat_format chatml-function-calling`) cannot stream
+        #: those, so they are asked without streaming from then on, for the kernel's life.
+        self.streams_tool_requests = True
 
     def create_thread(self, first: TurnRequest) -> RemoteThread | None:
         return None  # the thread lives in the local store
@@ -57,7 +64,7 @@ class ChatBackend(SdkBackend):
 
     def preview(self, request: TurnRequest) -> list[tuple[str, dict[str, Any]]]:
         messages, _ = fit_window(request)
-        return [("POST /chat/completions", request_params(request, messages))]
+        return [("POST /chat/completions", self._params(request, messages))]
 
     def stream_turn(self, request: TurnRequest) -> Generator[Event, None, None]:
         messages, dropped = fit_window(request)
@@ -67,14 +74,50 @@ class ChatBackend(SdkBackend):
                 f"to fit the {request.context_window:,}-token context window (they stay in the "
                 "thread)"
             )
-        with api_errors(self.settings):
-            stream = self.client.chat.completions.create(**request_params(request, messages))
-        for event in self.read(stream, _translate(stream)):
+        for event in self._answer(request, messages):
             if isinstance(event, TurnFinished) and event.usage is None:
                 # Some servers (llama.cpp's) send no usage when streaming: count it ourselves,
                 # so budgets and `%assistant usage` still see the turn.
                 yield from self._estimated_usage(messages, event)
             yield event
+
+    def _params(self, request: TurnRequest, messages: list[Message]) -> dict[str, Any]:
+        stream = self.streams_tool_requests or not request.tools
+        return request_params(request, messages, stream=stream)
+
+    def _answer(
+        self, request: TurnRequest, messages: list[Message]
+    ) -> Generator[Event, None, None]:
+        """The model's answer, streamed where the server streams it."""
+        params = self._params(request, messages)
+        if not params["stream"]:
+            yield from self._unstreamed(params)
+            return
+        with api_errors(self.settings):
+            stream = self.client.chat.completions.create(**params)
+        try:
+            chunks, empty = _opening(stream)
+        except BaseException:
+            stream.close()  # interrupted while the server was thinking: `read` is not there yet
+            raise
+        if empty and request.tools:
+            stream.close()
+            yield from self._stop_streaming_tools()
+            yield from self._unstreamed(self._params(request, messages))
+            return
+        yield from self.read(stream, _translate(chunks))
+
+    def _unstreamed(self, params: dict[str, Any]) -> Generator[Event, None, None]:
+        with api_errors(self.settings):
+            completion = self.client.chat.completions.create(**params)
+        yield from _translate_completion(completion)
+
+    def _stop_streaming_tools(self) -> Generator[Event, None, None]:
+        self.streams_tool_requests = False
+        # The server may close the connection it just ended (llama-cpp-python's does, though it
+        # said keep-alive): a request sent on it from the pool would fail, so start afresh.
+        self.close()
+        yield Notice(UNSTREAMED_TOOLS)
 
     def _estimated_usage(
         self, messages: list[Message], end: TurnFinished
@@ -86,8 +129,10 @@ class ChatBackend(SdkBackend):
         given, answered = count_tokens(messages), count_tokens("".join(written))
         yield UsageReported(Usage(given, answered, given + answered))
 
-    def attach_tool_outputs(self, remote: RemoteThread, outputs: Sequence[ToolOutput]) -> None:
-        pass  # outputs live in the store, which every request replays
+    def settle(
+        self, remote: RemoteThread, outputs: Mapping[str, str], last_response: str | None
+    ) -> list[str]:
+        return []  # the server holds nothing: every request replays the thread from the store
 
     def cancel(self, response_id: str) -> None:
         pass  # closing the stream is how a chat completion is stopped
@@ -115,13 +160,12 @@ class ChatBackend(SdkBackend):
 # -- building a request ----------------------------------------------------------------------
 
 
-def request_params(request: TurnRequest, messages: list[Message]) -> dict[str, Any]:
-    params: dict[str, Any] = {
-        "model": request.model,
-        "messages": messages,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-    }
+def request_params(
+    request: TurnRequest, messages: list[Message], *, stream: bool = True
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"model": request.model, "messages": messages, "stream": stream}
+    if stream:
+        params["stream_options"] = {"include_usage": True}
     if request.max_output_tokens:
         # max_tokens, not max_completion_tokens: what llama.cpp, Ollama and vLLM read.
         params["max_tokens"] = request.max_output_tokens
@@ -207,7 +251,38 @@ def tool_choice(choice: str) -> str | dict[str, Any]:
     return {"type": "function", "function": {"name": choice}}
 
 
-# -- reading the stream ----------------------------------------------------------------------
+# -- reading the answer ----------------------------------------------------------------------
+
+
+def _opening(stream: Iterable[Any]) -> tuple[Iterator[Any], bool]:
+    """The stream's chunks, and whether it ended before its first one: empty, or cut by the
+    transport (the two ways a server that cannot stream a request hangs up after its 200).
+
+    A failure is kept in the chunks returned, raised where `SdkBackend.read` describes it.
+    """
+    chunks = iter(stream)
+    try:
+        first = next(chunks)
+    except StopIteration:
+        return iter(()), True
+    except Exception as exc:
+        return _raising(exc), _connection_lost(exc)
+    return chain([first], chunks), False
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """The transport failed (not a timeout): the SDK wraps that in `APIConnectionError`, or
+    passes it through."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return False
+    return isinstance(exc, openai.APIConnectionError) or is_network_error(exc)
+
+
+def _raising(exc: Exception) -> Iterator[Any]:
+    raise exc
+    yield  # a generator: `exc` is raised when the chunks are read
 
 
 def _translate(stream: Any) -> Generator[Event, None, None]:
@@ -259,15 +334,68 @@ def _translate(stream: Any) -> Generator[Event, None, None]:
         ToolCallRequested(call_id=c[0] or f"call_{i}", name=c[1], arguments=c[2] or "{}")
         for i, c in sorted(calls.items())
     )
+    yield _finished(finish, "".join(text), requested, response_id, model, usage)
+
+
+def _translate_completion(completion: Any) -> Generator[Event, None, None]:
+    """An unstreamed chat completion → the events its stream would have made."""
+    yield ResponseStarted(response_id=completion.id, model=completion.model)
+    yield StatusChanged("in_progress")
+    usage = _usage(completion.usage) if completion.usage is not None else None
+    choice = completion.choices[0] if completion.choices else None
+    text = (choice.message.content if choice else None) or ""
+    if text:
+        yield TextDelta(text)
+    requested = _requested_calls(choice.message.tool_calls if choice else None)
+    for call in requested:
+        yield ToolCallDelta(call.call_id, call.name, call.arguments)
+    if usage is not None:
+        yield UsageReported(usage)
+    if choice is None:
+        yield TurnFinished(
+            status="failed",
+            text="",
+            response_id=completion.id,
+            usage=usage,
+            error="The server answered with no choice.",
+            model=completion.model,
+        )
+        return
+    # The whole answer is here: a server that names no finish reason finished all the same.
+    finish = choice.finish_reason or "stop"
+    yield _finished(finish, text, requested, completion.id, completion.model, usage)
+
+
+def _requested_calls(calls: Iterable[Any] | None) -> tuple[ToolCallRequested, ...]:
+    functions = [call for call in calls or () if getattr(call, "function", None) is not None]
+    return tuple(
+        ToolCallRequested(
+            call_id=call.id or f"call_{i}",
+            name=call.function.name or "",
+            arguments=call.function.arguments or "{}",
+        )
+        for i, call in enumerate(functions)
+    )
+
+
+def _finished(
+    finish: str,
+    text: str,
+    calls: tuple[ToolCallRequested, ...],
+    response_id: str | None,
+    model: str,
+    usage: Usage | None,
+) -> TurnFinished:
+    """How a response that ended with `finish` ends the turn."""
     status = FINISH_STATUS.get(finish, "completed")
-    yield TurnFinished(
+    return TurnFinished(
         status=status,  # type: ignore[arg-type]
-        text="".join(text),
+        text=text,
         response_id=response_id,
         usage=usage,
         error="stopped early: max_output_tokens" if status == "incomplete" else None,
         model=model,
-        tool_calls=requested,
+        tool_calls=calls,
     )
 
 

@@ -69,9 +69,19 @@ API's rules (auth, known models, tool calls and outputs pairing up, attachments 
 that resolve) and, given OpenAI's OpenAPI document, validates all traffic against it. See
 ``pytest_plugin`` for the ``openai_server`` fixture and ``python -m assistant_magic.testing`` for a
 demo server.
+
+Everything here works with the base install. Validation alone needs the ``[test]`` extra
+(``pip install "assistant-magic[test]"``, for jsonschema and referencing): without it, a server
+given a spec says so in one line (a ``ValidationUnavailableWarning``) and runs unchecked.
 """
 
-from .openapi import SPEC_ENV_VAR, OpenApiSpec, TrafficValidator, load_spec
+from .openapi import (
+    SPEC_ENV_VAR,
+    OpenApiSpec,
+    TrafficValidator,
+    ValidationUnavailableWarning,
+    load_spec,
+)
 from .script import (
     Citation,
     CodeInterpreter,
@@ -123,6 +133,7 @@ __all__ = [
     "ToolCalls",
     "ToolResult",
     "TrafficValidator",
+    "ValidationUnavailableWarning",
     "VectorStore",
     "VectorStoreFile",
     "echo",

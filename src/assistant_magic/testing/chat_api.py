@@ -21,14 +21,19 @@ work as for responses, and so do the checks of calls against ``tools`` and ``too
 (``CodeInterpreter``, ``ImageGeneration``, ``FileSearch``) do not exist in this dialect: one
 scripted for a chat request is recorded as a mistake and answered with a 500 the SDK does not
 retry. ``HttpError`` answers as for responses.
+
+Like llama-cpp-python's server with ``--chat_format chatml-function-calling``, the API can fail
+to stream a request that offers tools with ``tool_choice: "auto"`` (``AutoToolStreams``): after
+the 200 the stream ends, or is cut, before its first chunk. Such a request takes no scripted
+reply and accepts no tool output, so the client's next request (unstreamed, say) plays them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from typing import Any
+from typing import Any, Literal, TypeAlias, get_args
 
-from .chat_events import ChatRun, chat_chunks, chat_completion
+from .chat_events import ChatRun, chat_chunks, chat_completion, no_chunks
 from .chat_items import ChatThread, chat_rejection, check_messages, missing_model, read_thread
 from .responses_api import ResponsesSettings, check_model, http_error_failure, take_reply
 from .routing import Router
@@ -50,11 +55,25 @@ from .wire import (
 
 ENDPOINT = "/v1/chat/completions"
 
+#: How a streamed request offering tools with ``tool_choice: "auto"`` is answered: "streamed"
+#: as any other; "empty": the stream ends at once, before any chunk; "cut": the connection
+#: closes before any chunk.
+AutoToolStreams: TypeAlias = Literal["streamed", "empty", "cut"]
+
 
 class ChatApi:
-    def __init__(self, state: ServerState, settings: ResponsesSettings) -> None:
+    def __init__(
+        self,
+        state: ServerState,
+        settings: ResponsesSettings,
+        *,
+        auto_tool_streams: AutoToolStreams = "streamed",
+    ) -> None:
+        if auto_tool_streams not in get_args(AutoToolStreams):
+            raise ValueError(f"auto_tool_streams must be one of {get_args(AutoToolStreams)}")
         self.state = state
         self.settings = settings
+        self.auto_tool_streams = auto_tool_streams
 
     def register(self, router: Router) -> None:
         router.add("POST", "/chat/completions", self.create, rejection=chat_rejection)
@@ -69,6 +88,10 @@ class ChatApi:
         with self.state.lock:
             uploads = dict(self.state.files)
         thread = read_thread(messages, uploads)
+        if self._cannot_stream(body):
+            return EventStream(
+                no_chunks(cut=self.auto_tool_streams == "cut"), lambda: None, dialect="chat"
+            )
 
         context = ReplyContext(
             body, thread.input_items, thread.history, thread.images, thread.files
@@ -78,6 +101,16 @@ class ChatApi:
         self.state.accepted(thread.input_items)
         delay = reply.chunk_delay if reply.chunk_delay is not None else self.settings.chunk_delay
         return self._answer(body, thread, reply, delay)
+
+    def _cannot_stream(self, body: Mapping[str, Any]) -> bool:
+        """Whether this is a stream the server fails to make (see ``AutoToolStreams``).
+
+        Only an explicit "auto" fails, as on llama-cpp-python's server, which ignores the
+        tools of a request that names no ``tool_choice``.
+        """
+        if self.auto_tool_streams == "streamed" or not body.get("stream"):
+            return False
+        return bool(body.get("tools")) and body.get("tool_choice") == "auto"
 
     def _playable(self, body: Mapping[str, Any], reply: Step) -> Text | ToolCalls:
         """The reply if this dialect can play it; tool use the request did not allow is recorded."""

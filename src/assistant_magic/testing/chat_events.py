@@ -34,6 +34,10 @@ A non-streaming request drains the same chunks (paced alike) and answers the ``c
 they add up to, always with ``usage``; the error frame becomes an HTTP 500 (which the SDK
 retries, each retry taking the next scripted reply) and a hang-up closes the connection without
 an answer.
+
+A stream the server cannot make (see ``ScriptedServer(chat_auto_tool_streams=...)``) is
+:func:`no_chunks`: after the 200 it ends at once (``data: [DONE]`` alone), or the connection
+closes mid-body.
 """
 
 from __future__ import annotations
@@ -138,7 +142,7 @@ def _text_chunks(
         if reply.fail_after is not None and sent >= reply.fail_after:
             break
         if reply.hang_up_after is not None and sent >= reply.hang_up_after:
-            raise HangUp()
+            raise HangUp(reply.hang_up_frame)
         if delay > 0:
             sleep(delay)
         text += piece
@@ -191,6 +195,14 @@ def _tool_call_chunks(
     if run.include_usage:
         output = " ".join(said)
         yield run.usage_chunk(chat_usage(reply.usage, prompt_items=run.prompt_items, output=output))
+
+
+def no_chunks(*, cut: bool) -> Generator[Event, None, None]:
+    """A stream that ends before its first chunk: at once, or (``cut``) by dropping the
+    connection, which the client's transport reports as an unfinished body."""
+    if cut:
+        raise HangUp()
+    yield from ()
 
 
 def error_frame(message: str) -> Event:

@@ -23,28 +23,43 @@ operation's form schema (:meth:`OpenApiSpec.form_problems`). Raw-bytes answers (
 not checked at all: the spec types ``GET /files/{file_id}/content`` as a JSON string.
 
 The 3.4 MB document is loaded once per process and validators are compiled per schema on first use.
+
+Validation needs ``jsonschema`` and ``referencing``, which come with the ``[test]`` extra and not
+with the base install. The base install still registers the pytest plugin for every pytest run in
+its environment, so this module imports them only once a spec is loaded. Without them,
+:func:`traffic_validator` (what ``ScriptedServer(openapi=...)`` calls) warns in one line
+(:class:`ValidationUnavailableWarning`, naming ``pip install "assistant-magic[test]"``) and
+returns None: the server runs, unchecked. :func:`load_spec` and :class:`OpenApiSpec`, which exist
+only to validate, raise ``ModuleNotFoundError`` with the same advice instead.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
 import reprlib
 import threading
+import warnings
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator, ValidationError, validators
-from jsonschema.exceptions import best_match
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+if TYPE_CHECKING:
+    # Test-only dependencies: imported at run time only once a spec is loaded (module docstring).
+    from jsonschema import ValidationError
 
 #: Where to find the spec when no path is given explicitly.
 SPEC_ENV_VAR = "ASSISTANT_MAGIC_OPENAPI"
+
+#: The advice given wherever validation is impossible for want of its dependencies.
+INSTALL_HINT = 'pip install "assistant-magic[test]"'
+
+# What validation imports; neither is a dependency of the base install.
+_VALIDATION_MODULES = ("jsonschema", "referencing")
 
 # The base URI the whole document is registered under; its internal "#/..." refs resolve inside it.
 _DOC_URI = "urn:openai-openapi"
@@ -72,6 +87,48 @@ class Operation:
     form_schema: str | None = None
 
 
+class ValidationUnavailableWarning(UserWarning):
+    """A spec was given, but jsonschema or referencing is missing: traffic goes unchecked."""
+
+
+def missing_validation_modules() -> list[str]:
+    """The modules validation needs that are not installed; empty when it can run.
+
+    Looked up without importing them, so asking costs nothing on the plugin's start-up path.
+    """
+    return [name for name in _VALIDATION_MODULES if importlib.util.find_spec(name) is None]
+
+
+def unvalidated_reason(spec: str | os.PathLike[str]) -> str | None:
+    """One line saying why traffic cannot be checked against ``spec``, or None if it can."""
+    missing = missing_validation_modules()
+    if not missing:
+        return None
+    verb = "is" if len(missing) == 1 else "are"
+    return (
+        f"traffic is not validated against {spec}: {' and '.join(missing)} {verb} not installed"
+        f" ({INSTALL_HINT})"
+    )
+
+
+def traffic_validator(openapi: str | os.PathLike[str] | None) -> TrafficValidator | None:
+    """The validator for ``openapi`` (else ``$ASSISTANT_MAGIC_OPENAPI``), or None: no spec, or
+    a spec but not the modules to check it, which a :class:`ValidationUnavailableWarning` says.
+
+    A warning, not an error: the server is still worth running unchecked, and a test suite that
+    wants the opposite turns the warning into an error with ``-W error``.
+    """
+    path = resolve_spec_path(openapi)
+    if path is None:
+        return None
+    reason = unvalidated_reason(path)
+    if reason is not None:
+        # stacklevel 3: the warning points at the code that built the ScriptedServer.
+        warnings.warn(reason, ValidationUnavailableWarning, stacklevel=3)
+        return None
+    return TrafficValidator(load_spec(path))
+
+
 def resolve_spec_path(explicit: str | os.PathLike[str] | None) -> Path | None:
     """The spec to use: the explicit path, else ``$ASSISTANT_MAGIC_OPENAPI``, else none."""
     if explicit:
@@ -82,6 +139,7 @@ def resolve_spec_path(explicit: str | os.PathLike[str] | None) -> Path | None:
 
 def load_spec(path: str | os.PathLike[str]) -> OpenApiSpec:
     """The spec at ``path``, parsed once per process however many servers use it."""
+    _require_validation_modules()  # before reading 3.4 MB that could not be used
     return _load_cached(Path(path).resolve())
 
 
@@ -95,6 +153,10 @@ class OpenApiSpec:
     """The parsed document: operations by method and path, and cached validators per schema."""
 
     def __init__(self, document: dict[str, Any]) -> None:
+        _require_validation_modules()
+        from referencing import Registry, Resource
+        from referencing.jsonschema import DRAFT202012
+
         _rewrite_nullable(document)
         self._document = document
         resource: Resource[Any] = DRAFT202012.create_resource(document)
@@ -254,6 +316,17 @@ class TrafficValidator:
             return []
         label = f"{method} /v1{path} stream chunk #{number}"
         return [f"{label}: {v}" for v in self.spec.violations(schema, chunk)]
+
+
+def _require_validation_modules() -> None:
+    """Fail in one line naming the extra, rather than on whichever import happens first."""
+    missing = missing_validation_modules()
+    if missing:
+        needed = " and ".join(missing)
+        raise ModuleNotFoundError(
+            f"validating against OpenAI's OpenAPI spec needs {needed}: {INSTALL_HINT}",
+            name=missing[0],
+        )
 
 
 # -- document preparation ----------------------------------------------------------------------
@@ -463,6 +536,8 @@ def _tag_values(document: Mapping[str, Any], schema: Any, prop: str) -> frozense
 
 def _union_aware_validator(document: Mapping[str, Any]) -> Any:
     """A Draft 2020-12 validator class whose ``oneOf``/``anyOf`` follow the module docstring."""
+    from jsonschema import Draft202012Validator, ValidationError, validators
+
     # Branches are dicts inside the long-lived document, so their ids are stable keys.
     tag_cache: dict[tuple[int, str], frozenset[str] | None] = {}
 
@@ -508,6 +583,8 @@ def _explain_union_failure(
     Branches rejected only for the wrong JSON type (the ``{type: null}`` half of a nullable, a
     string alternative to an object) say nothing useful once another branch got further.
     """
+    from jsonschema import ValidationError
+
     informative = [errors for errors in failures if not _only_type_mismatch(errors)]
     if not informative:
         found = {kind for errors in failures for e in errors for kind in _type_names(e)}
@@ -537,6 +614,8 @@ def _only_type_mismatch(errors: list[ValidationError]) -> bool:
 
 
 def _describe(label: str, error: ValidationError) -> str:
+    from jsonschema.exceptions import best_match
+
     best = best_match([error])
     message = best.message if len(best.message) <= 300 else best.message[:297] + "..."
     return f"{label} at {best.json_path}: {message}"

@@ -15,11 +15,18 @@ The fixture starts a :class:`~assistant_magic.testing.ScriptedServer` on loopbac
 OpenAI's OpenAPI document available (``--openai-spec PATH``, the ini option ``openai_spec``, or the
 ``ASSISTANT_MAGIC_OPENAPI`` environment variable) all traffic is validated, and the test fails if
 anything sent or received broke the spec.
+
+The plugin is registered by the base install, so it is loaded by every pytest run in that
+environment and imports nothing the base install lacks. Validation needs the ``[test]`` extra
+(``pip install "assistant-magic[test]"``): with a spec chosen but without the extra, the fixture
+still works, unchecked, and the end of the run says so in one line. It says it there, not as a
+warning in each test, so that a project running with ``-W error`` keeps a working fixture.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,6 +37,8 @@ if TYPE_CHECKING:
     from .server import ScriptedServer
 
 _KEY = "sk-test-scripted-server"
+# The spec the fixture was asked to validate against but could not, for the end-of-run note.
+_UNVALIDATED_SPEC = pytest.StashKey[Path]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,9 +64,7 @@ def openai_server(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[ScriptedServer]:
     """A scripted OpenAI server on loopback; the openai SDK's env vars point at it."""
-    from .server import ScriptedServer  # imported late: plugin loading stays cheap for all runs
-
-    with ScriptedServer(api_key=_KEY, openapi=spec_path(request.config)) as server:
+    with _scripted_server(request.config) as server:
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", _KEY)
         yield server
@@ -67,3 +74,32 @@ def openai_server(
             + "\n  ".join(server.validation_errors),
             pytrace=False,
         )
+
+
+def _scripted_server(config: pytest.Config) -> ScriptedServer:
+    """The fixture's server, validating if it can; if it cannot, noted for the run's end."""
+    # Imported on use, so that this module itself imports nothing beyond pytest.
+    from .openapi import ValidationUnavailableWarning
+    from .server import ScriptedServer
+
+    spec = spec_path(config)
+    with warnings.catch_warnings():
+        # Said once by pytest_terminal_summary instead (module docstring).
+        warnings.simplefilter("ignore", ValidationUnavailableWarning)
+        server = ScriptedServer(api_key=_KEY, openapi=spec)
+    if spec is not None and server.validator is None:
+        config.stash[_UNVALIDATED_SPEC] = spec
+    return server
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    spec = config.stash.get(_UNVALIDATED_SPEC, None)
+    if spec is None:
+        return
+    from .openapi import unvalidated_reason
+
+    reason = unvalidated_reason(spec)
+    if reason is not None:
+        terminalreporter.write_line(f"openai_server: {reason}", yellow=True, bold=True)

@@ -33,13 +33,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .assistants_api import AssistantsApi, AssistantsSettings
-from .chat_api import ChatApi
+from .chat_api import AutoToolStreams, ChatApi
 from .containers_api import ContainersApi
 from .conversations_api import ConversationsApi
 from .files_api import FilesApi, store_upload
 from .models_api import ModelsApi
 from .multipart import MultipartForm, is_multipart, parse_multipart
-from .openapi import TrafficValidator, load_spec, resolve_spec_path
+from .openapi import traffic_validator
 from .responses_api import ResponsesApi, ResponsesSettings
 from .routing import Route, Router
 from .runs import RunSettings
@@ -82,6 +82,8 @@ class ScriptedServer:
     ``api_key``: the bearer key every request must carry (None: no auth).
     ``models``: model ids accepted by ``POST /v1/responses`` (None: any).
     ``openapi``: path to OpenAI's openapi.json; else ``$ASSISTANT_MAGIC_OPENAPI``; else no checks.
+    Checking needs the ``[test]`` extra (jsonschema); without it, a one-line
+    ``ValidationUnavailableWarning`` says so and the server runs unchecked.
     ``default_reply``: answers when the script is empty (default: echo the user's last text).
     ``chunk_delay``: seconds before each streamed delta, unless a reply sets its own.
     ``port``: 0 picks a free port.
@@ -97,6 +99,14 @@ class ScriptedServer:
     that hung up) before it expires on its next read (None: never).
     ``run_streaming``: False refuses ``stream: true`` on runs (400, ``param: "stream"``), as
     servers that reimplement the Assistants API without streaming do.
+    ``chat_auto_tool_streams``: how a streamed ``POST /v1/chat/completions`` that offers tools
+    with ``tool_choice: "auto"`` is answered. "streamed" (default): like any other. "empty" or
+    "cut": the 200's stream ends at once before any chunk (the SDK reads an empty stream), or its
+    connection closes before any chunk (the SDK's transport raises), and the request takes no
+    scripted reply; unstreamed requests are answered as usual. This is llama-cpp-python's server
+    with ``--chat_format chatml-function-calling``, which raises "Automatic streaming tool choice
+    is not supported" once the model picks a tool: it ends the body empty, then closes the
+    connection it had called keep-alive ("empty" plays the first part, "cut" the second).
     """
 
     def __init__(
@@ -114,20 +124,22 @@ class ScriptedServer:
         run_polls_per_state: int = 1,
         run_expires_after: float | None = None,
         run_streaming: bool = True,
+        chat_auto_tool_streams: AutoToolStreams = "streamed",
     ) -> None:
         self.api_key = api_key
         self.models = frozenset(models) if models is not None else None
         self._requested_port = port
         self._state = ServerState()
-        spec_path = resolve_spec_path(openapi)
-        self.validator = TrafficValidator(load_spec(spec_path)) if spec_path else None
+        self.validator = traffic_validator(openapi)
         self._router = Router()
         self.chat_only = chat_only
         settings = ResponsesSettings(self.models, chunk_delay, default_reply, self._check_event)
         if not chat_only:
             ResponsesApi(self._state, settings).register(self._router)
             ConversationsApi(self._state).register(self._router)
-        ChatApi(self._state, settings).register(self._router)
+        ChatApi(self._state, settings, auto_tool_streams=chat_auto_tool_streams).register(
+            self._router
+        )
         self._run_settings = RunSettings(run_polls_per_state, run_expires_after, run_streaming)
         if assistants and not chat_only:
             assistants_settings = AssistantsSettings(
@@ -145,6 +157,10 @@ class ScriptedServer:
         self._vector_stores_api.register(self._router)
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
+        #: Called on the request's thread just before each answer, stream, and stream event goes
+        #: out, with what it is ("POST /v1/responses 200", "POST /v1/responses event
+        #: response.created"): a test can interrupt its client at that exact moment.
+        self.before_send: Callable[[str], None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -206,6 +222,11 @@ class ScriptedServer:
         with self._state.lock:
             self._state.script.extend(replies)
 
+    def clear_script(self) -> None:
+        """Drop the replies not yet played (an interrupted turn leaves some)."""
+        with self._state.lock:
+            self._state.script.clear()
+
     @property
     def unused_replies(self) -> list[ScriptItem]:
         with self._state.lock:
@@ -252,6 +273,19 @@ class ScriptedServer:
         """
         with self._state.lock:
             return list(self._state.tool_outputs)
+
+    @property
+    def rejections(self) -> list[str]:
+        """Every request answered with an error status, as "POST /v1/responses 400: message",
+        in arrival order (scripted ``HttpError``s too)."""
+        with self._state.lock:
+            return list(self._state.rejections)
+
+    def wait_until_idle(self, timeout: float = 5.0) -> None:
+        """Block until no response is still generating: one whose client hung up has ended
+        (the server notices a hang-up at its next write). An Assistants run waits for its
+        client instead, as on the real API, so it does not count."""
+        self._wait(lambda: not self._state.live, timeout, "the responses in progress to end")
 
     @property
     def disconnects(self) -> list[str]:
@@ -437,6 +471,11 @@ class ScriptedServer:
             answer = ApiFailure(
                 500, f"{exc!r}", type="server_error", headers={"x-should-retry": "false"}
             ).answer()
+        answer = self._validated(request, path, answer)
+        self._note_rejection(request, answer)
+        return self._tapped(request, answer)
+
+    def _validated(self, request: RecordedRequest, path: str | None, answer: Answer) -> Answer:
         if isinstance(answer, EventStream) and answer.dialect == "chat" and path is not None:
             chunks = self._checked_chunks(request.method, path, answer.events)
             return EventStream(chunks, answer.on_disconnect, answer.dialect)
@@ -450,6 +489,37 @@ class ScriptedServer:
                 self.validator.answer_violations(request.method, path, answer.status, answer.body)
             )
         return answer
+
+    def _note_rejection(self, request: RecordedRequest, answer: Answer) -> None:
+        if isinstance(answer, JsonAnswer) and answer.status >= 400:
+            error = answer.body.get("error") if isinstance(answer.body, dict) else None
+            message = error.get("message") if isinstance(error, dict) else answer.body
+            with self._state.lock:
+                self._state.rejections.append(
+                    f"{request.method} {request.path} {answer.status}: {message}"
+                )
+                self._state.changed()
+
+    def _tapped(self, request: RecordedRequest, answer: Answer) -> Answer:
+        """The answer, with `before_send` called before it and each of its events goes out."""
+        tap = self.before_send
+        if tap is None:
+            return answer
+        where = f"{request.method} {request.path}"
+        if not isinstance(answer, EventStream):
+            tap(f"{where} {getattr(answer, 'status', 'dropped')}")
+            return answer
+        tap(f"{where} stream")
+
+        def events() -> Generator[Event, None, None]:
+            try:
+                for event in answer.events:
+                    tap(f"{where} event {event.get('type') or event.get('event') or 'chunk'}")
+                    yield event
+            finally:
+                answer.events.close()
+
+        return EventStream(events(), answer.on_disconnect, answer.dialect)
 
     def _authenticate(self, authorization: str | None) -> None:
         if self.api_key is None:
@@ -668,7 +738,10 @@ class _Handler(BaseHTTPRequestHandler):
                 for event in stream.events:
                     writer.send(event)
             writer.close()
-        except HangUp:
+        except HangUp as hang_up:
+            if hang_up.last_frame is not None:
+                with contextlib.suppress(ClientDisconnected):
+                    writer.send_raw(hang_up.last_frame)
             self.close_connection = True  # the body stays unterminated, as on a broken network
         except (ClientDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
