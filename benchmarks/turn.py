@@ -6,10 +6,11 @@ machine noise and history growth hit both alike. `%%ask` runs through a real IPy
 with the text view (its output captured), the local SQLite store and the real backend.
 Goal: a turn costs at most 1.10x the raw SDK.
 
-    .venv/bin/python benchmarks/turn.py [--turns 400] [--words 60] [--api responses|chat|assistants]
+    .venv/bin/python benchmarks/turn.py [--turns 400] [--words 60]
+        [--dialect responses|chat|assistants]
 
-With --api chat both sides resend the whole history each turn (the raw loop keeps it in a
-list, `%%ask` rebuilds it from its SQLite store). With --api assistants both add a message and
+With --dialect chat both sides resend the whole history each ask (the raw loop keeps it in a
+list, `%%ask` rebuilds it from its SQLite store). With --dialect assistants both add a message and
 stream a run with one assistant (the seed article's loop).
 """
 
@@ -151,7 +152,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--turns", type=int, default=400)
     parser.add_argument("--words", type=int, default=60, help="words in each answer")
-    parser.add_argument("--api", choices=tuple(RAW_TURNS), default="responses")
+    parser.add_argument("--dialect", choices=tuple(RAW_TURNS), default="responses")
     args = parser.parse_args()
     answer = " ".join(f"word{i}" for i in range(args.words))
     with (
@@ -161,10 +162,10 @@ def main() -> None:
         os.environ.update(
             OPENAI_BASE_URL=server.base_url,
             OPENAI_API_KEY=KEY,
-            ASSISTANT_MAGIC_API=args.api,
+            ASSISTANT_MAGIC_DIALECT=args.dialect,
             ASSISTANT_MAGIC_STORE=os.path.join(tmp, "threads.sqlite3"),
         )
-        raw, raw_new_thread = RAW_TURNS[args.api](server.base_url)
+        raw, raw_new_thread = RAW_TURNS[args.dialect](server.base_url)
         ours, our_new_thread = magic_turn(InteractiveShell.instance())
         raw_times: list[float] = []
         our_times: list[float] = []

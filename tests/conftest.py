@@ -37,16 +37,16 @@ def server() -> Iterator[ScriptedServer]:
 
 
 @pytest.fixture
-def srv() -> Iterator[ScriptedServer]:
+def unchecked_server() -> Iterator[ScriptedServer]:
     """The scripted server without the teardown check, for tests that provoke violations."""
     with ScriptedServer(api_key=API_KEY, openapi=SPEC) as server:
         yield server
 
 
 @pytest.fixture
-def client(srv: ScriptedServer) -> openai.OpenAI:
-    """The real openai SDK pointed at `srv`."""
-    return openai.OpenAI(base_url=srv.base_url, api_key=API_KEY)
+def client(unchecked_server: ScriptedServer) -> openai.OpenAI:
+    """The real openai SDK pointed at `unchecked_server`."""
+    return openai.OpenAI(base_url=unchecked_server.base_url, api_key=API_KEY)
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def env(server: ScriptedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("ASSISTANT_MAGIC_STORE", str(store))
     # A loopback server would get the chat dialect by default; most tests speak Responses
     # (tests/test_dialects.py runs the shared scenarios on both).
-    monkeypatch.setenv("ASSISTANT_MAGIC_API", "responses")
+    monkeypatch.setenv("ASSISTANT_MAGIC_DIALECT", "responses")
     monkeypatch.chdir(tmp_path)
     return store
 
@@ -93,7 +93,7 @@ def one_line(error: object) -> bool:
 class FaultLog:
     """What the fault tests tried and how it went, summed over the run and printed at its end
     (benchmarks/faults.py runs those tests for the tally alone). The goal: every interrupt
-    leaves the thread usable, every store fault is one line and loses no turn, and no secret
+    leaves the thread usable, every store fault is one line and loses no ask, and no secret
     leaks at any boundary."""
 
     totals: ClassVar[dict[str, Counter[str]]] = {}
@@ -123,7 +123,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     terminalreporter.section("faults")
     lines = {
         "interrupts": "interrupts tried {tried}, threads left usable {usable}",
-        "store faults": "store faults tried {tried}, one-line errors {one_line}, turns lost {lost}",
+        "store faults": "store faults tried {tried}, one-line errors {one_line}, asks lost {lost}",
         "secret boundaries": "secret boundaries tried {tried}, leaks {leaks}",
     }
     for kind, template in lines.items():

@@ -89,7 +89,7 @@ def test_deleting_the_thread_deletes_its_uploads(ip, server, capsys, tmp_path) -
     (tmp_path / "report.pdf").write_bytes(PDF)
     run(ip, "%%ask --attach report.pdf\nRead", capsys)
     assert len(server.files) == 1
-    thread = ip._assistant_magics.session.thread
+    thread = ip._assistant_magics.assistant.threads.thread
     run(ip, f"%assistant thread delete {thread.id}", capsys)
     assert server.files == []
 
@@ -135,7 +135,7 @@ def test_file_search_reads_the_threads_vector_store(ip, server, capsys, tmp_path
     assert ip.user_ns["answer"] == (
         "Mamezou's strength is 530,000.<sup>1</sup>\n\n<sup>1</sup> scouter.txt (file search)"
     )
-    thread = ip._assistant_magics.session.thread
+    thread = ip._assistant_magics.assistant.threads.thread
     assert thread.vector_store_id == store.id
 
     error, _ = run(ip, "%%ask --file-search\nAnd now?", capsys)
@@ -164,7 +164,7 @@ def test_on_chat_text_files_go_inside_the_message_and_stay_in_the_thread(  # typ
     notes.write_text("# Scouter\nMamezou: 530,000\n")
     ip.user_ns["df"] = pd.DataFrame({"fighter": ["Goku"], "power": [9001]})
     ip.user_ns["picture"] = Image.new("RGB", (8, 6), (1, 2, 3))
-    run(ip, "%assistant --api chat", capsys)
+    run(ip, "%assistant --dialect chat", capsys)
     server.script(Text("Read."), Text("Still there."))
 
     error, out = run(

@@ -2,7 +2,7 @@
 
 JupyterLab runs as a subprocess and headless Chromium (Debian's, driven by Playwright) opens a
 notebook that loads the extension and asks through ``%%ask``; the scripted server answers slowly,
-so the test can look at the page while the answer streams and again when the turn has ended.
+so the test can look at the page while the answer streams and again when the ask has ended.
 
 JupyterLab and the browser are shared by the tests of this module; each test gets its own
 notebook, browser context and kernel. The scripted server (conftest's ``server``) lives per test
@@ -51,13 +51,13 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # Every environment variable the kernel must take from the test, never from the developer's shell.
-KERNEL_ENV = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ASSISTANT_MAGIC_STORE", "ASSISTANT_MAGIC_API")
+KERNEL_ENV = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ASSISTANT_MAGIC_STORE", "ASSISTANT_MAGIC_DIALECT")
 MODEL = "gpt-5.4-mini"  # AssistantMagics' default model, which the scripted server accepts
 
 # Bounded waits, generous for a busy 2-core machine (Playwright counts in milliseconds).
 LAB_START_TIMEOUT = 60.0  # s: until /api/status answers
 PAGE_TIMEOUT = 45_000  # ms: page load, kernel start, clicks
-TURN_TIMEOUT = 30_000  # ms: one %%ask turn, streaming ~3 s here
+ASK_TIMEOUT = 30_000  # ms: one %%ask, streaming ~3 s here
 
 # What the page shows instead of the status widget when the widget cannot be displayed: Lab's
 # error placeholders, or the widget's plain-text fallback (which starts with "[assistant]").
@@ -424,7 +424,7 @@ def _wait_for_snapshot(notebook: OpenNotebook, index: int, condition: str) -> di
     handle = notebook.page.wait_for_function(
         f"(index) => {{ const s = ({SNAPSHOT_JS})(index); return s && ({condition}) ? s : null; }}",
         arg=index,
-        timeout=TURN_TIMEOUT,
+        timeout=ASK_TIMEOUT,
         polling=50,  # ms: the answer grows every 300 ms, so every stage gets seen
     )
     snapshot: dict[str, Any] = handle.json_value()
@@ -501,7 +501,7 @@ def test_widget_shows_progress_while_markdown_answer_streams(
     assert server.unused_replies == []
 
 
-def test_failed_turn_shows_failed_status_and_a_one_line_error(
+def test_failed_ask_shows_failed_status_and_a_one_line_error(
     server: ScriptedServer, open_notebook: NotebookOpener, tmp_path: Path
 ) -> None:
     # The first try and the SDK's two retries all fail; a short Retry-After keeps it quick.
@@ -514,7 +514,7 @@ def test_failed_turn_shows_failed_status_and_a_one_line_error(
     error = notebook.cell(1).locator(
         '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
     )
-    error.wait_for(timeout=TURN_TIMEOUT)
+    error.wait_for(timeout=ASK_TIMEOUT)
     shown = error.inner_text().strip()
     assert len(shown.splitlines()) == 1, f"expected a one-line error, got:\n{shown}"
     assert "Traceback" not in shown and "File " not in shown, shown
@@ -602,12 +602,12 @@ def test_code_from_an_answer_lands_in_a_new_cell_below_not_run(
 
     _wait_for_snapshot(notebook, 1, "s.status === 'completed'")
     placed = notebook.cell(2)
-    placed.locator(".jp-InputArea-editor").wait_for(timeout=TURN_TIMEOUT)
+    placed.locator(".jp-InputArea-editor").wait_for(timeout=ASK_TIMEOUT)
     notebook.page.wait_for_function(
         "(code) => { const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[2];"
         " return cell && cell.querySelector('.cm-content').innerText.includes(code); }",
         arg="sales.revenue.sum()",
-        timeout=TURN_TIMEOUT,
+        timeout=ASK_TIMEOUT,
     )
     source = placed.locator(".cm-content").inner_text()
     assert source.strip() == code, source

@@ -18,7 +18,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 from assistant_magic.store import Store
 from assistant_magic.testing import FunctionCall, ScriptedServer, Text
-from assistant_magic.testing.chat_api import AutoToolStreams
+from assistant_magic.testing.chat.api import AutoToolStreams
 
 from conftest import API_KEY, SPEC
 
@@ -52,7 +52,7 @@ def server(auto_tool_streams: AutoToolStreams) -> Iterator[ScriptedServer]:
 @pytest.fixture
 def chat(ip: InteractiveShell) -> InteractiveShell:
     """The shell speaking Chat Completions, with `calc_strength` offered to the model."""
-    ip.run_line_magic("assistant", "--api chat")
+    ip.run_line_magic("assistant", "--dialect chat")
     ip.run_cell(CALC)
     ip.run_line_magic("assistant", "tools add calc_strength")
     return ip
@@ -111,10 +111,10 @@ def test_tool_requests_are_asked_unstreamed_once_a_stream_failed_before_any_chun
     assert (first + second).count(NOTICE) == 1
     with Store(env) as store:
         (thread,) = store.list_threads()
-        turns = store.turns(thread.id)
-    assert [turn.status for turn in turns] == ["completed", "completed"]
-    assert [turn.answer_text for turn in turns] == ["Mamezou: 530,000.", "Goku: 9001."]
-    assert all(turn.usage is not None and turn.usage.output_tokens > 0 for turn in turns)
+        asks = store.asks(thread.id)
+    assert [ask.status for ask in asks] == ["completed", "completed"]
+    assert [ask.answer_text for ask in asks] == ["Mamezou: 530,000.", "Goku: 9001."]
+    assert all(ask.usage is not None and ask.usage.output_tokens > 0 for ask in asks)
 
 
 def test_requests_without_tools_keep_streaming(

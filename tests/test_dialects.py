@@ -29,7 +29,7 @@ RUN_REQUEST = re.compile(r"/v1/threads/[^/]+/runs(/[^/]+/submit_tool_outputs)?")
 
 @pytest.fixture(params=["responses", "chat", "assistants"])
 def dialect(request: pytest.FixtureRequest, ip: InteractiveShell) -> str:
-    ip.run_line_magic("assistant", f"--api {request.param}")
+    ip.run_line_magic("assistant", f"--dialect {request.param}")
     return str(request.param)
 
 
@@ -86,7 +86,7 @@ def test_tool_calls_and_their_replay(ip, server, capsys, dialect: str) -> None: 
     error, out = run(ip, "%%ask\nMeasure them", capsys)
     assert error is None
     assert "✓ calc_strength(name='Mamezou') → 530000" in out
-    assert "✗ calc_strength" in out  # invalid JSON went back to the model, the turn went on
+    assert "✗ calc_strength" in out  # invalid JSON went back to the model, the ask went on
     assert [call_id for call_id, _ in server.tool_outputs] == ["call_a", "call_b"]
     assert "not valid JSON" in server.tool_outputs[1][1]
     run(ip, "%%ask\nNext question", capsys)
@@ -104,7 +104,7 @@ def test_failure_then_retry(ip, server, capsys, dialect: str) -> None:  # type: 
     error, out = run(ip, "%assistant retry", capsys)
     assert error is None and "Back." in out
     if dialect == "chat":
-        # The failed turn is not replayed: the retry carries the question once.
+        # The failed ask is not replayed: the retry carries the question once.
         assert server.chat_messages(-1) == [{"role": "user", "content": "Do not lose me"}]
     if dialect == "assistants":
         # The question stayed on the thread; the retry ran it again instead of repeating it.
@@ -131,11 +131,11 @@ def test_interrupt_keeps_the_thread_usable(ip, server, capsys, dialect: str) -> 
 
     threading.Thread(target=interrupt, daemon=True).start()
     error, out = run(ip, "%%ask\nCount", capsys)
-    assert type(error).__name__ == "TurnInterrupted"
+    assert type(error).__name__ == "AskInterrupted"
     error, out = run(ip, "%%ask\nStill there?", capsys)
     assert error is None and "Here." in out
-    thread = ip._assistant_magics.session.thread
-    first = Store(ip._assistant_magics.session.store_path).turns(thread.id)[0]
+    thread = ip._assistant_magics.assistant.threads.thread
+    first = Store(ip._assistant_magics.assistant.threads.store_path).asks(thread.id)[0]
     assert first.status == "interrupted" and first.answer_text.startswith("w0 w1 ")
     if dialect == "chat":
         replayed = server.chat_messages(-1)
@@ -144,7 +144,7 @@ def test_interrupt_keeps_the_thread_usable(ip, server, capsys, dialect: str) -> 
 
 
 def test_chat_leaves_old_turns_out_beyond_the_window(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
-    ip.run_line_magic("assistant", "--api chat")
+    ip.run_line_magic("assistant", "--dialect chat")
     ip.run_line_magic("config", "AssistantMagics.context_window = 400")
     long_answer = "strength " * 60
     for i in range(4):
@@ -155,8 +155,8 @@ def test_chat_leaves_old_turns_out_beyond_the_window(ip, server, capsys) -> None
     sent = server.chat_messages(-1)
     assert sent[-1] == {"role": "user", "content": "Last question"}
     assert {"role": "user", "content": "Question 0"} not in sent
-    thread = ip._assistant_magics.session.thread
-    assert len(Store(ip._assistant_magics.session.store_path).turns(thread.id)) == 5
+    thread = ip._assistant_magics.assistant.threads.thread
+    assert len(Store(ip._assistant_magics.assistant.threads.store_path).asks(thread.id)) == 5
 
 
 def test_forcing_a_tool(ip, server, capsys, dialect: str) -> None:  # type: ignore[no-untyped-def]
@@ -217,11 +217,11 @@ def test_a_server_without_the_dialect_says_which_to_try(ip, capsys, api: str) ->
     from conftest import API_KEY, SPEC
 
     with ScriptedServer(api_key=API_KEY, openapi=SPEC, chat_only=True) as chat_only:
-        run(ip, f"%assistant --api {api} --base-url {chat_only.base_url}", capsys)
+        run(ip, f"%assistant --dialect {api} --base-url {chat_only.base_url}", capsys)
         error, out = run(ip, "%%ask\nHi", capsys)
         endpoint = {"responses": "/conversations", "assistants": "/assistants"}[api]
         assert str(error).startswith(f"{chat_only.base_url} does not offer the ")
-        assert f"(404 on {endpoint}): try " in str(error) and "--api chat" in str(error)
+        assert f"(404 on {endpoint}): try " in str(error) and "--dialect chat" in str(error)
         assert "Traceback" not in out
 
 
@@ -237,10 +237,10 @@ def test_a_thread_from_another_dialect_names_the_command_that_switches_back(  # 
 
     assert type(error).__name__ == "ConfigurationError"
     message = str(error)
-    assert "was made with the responses API, and the configuration now uses the chat API" in message
-    assert "switch back with %assistant --api responses," in message
+    assert "was made with the responses dialect, and the configuration now uses the chat" in message
+    assert "switch back with %assistant --dialect responses," in message
     assert "--base-url" not in message, "the URL is the same: only the dialect differs"
-    run(ip, "%assistant --api responses", capsys)
+    run(ip, "%assistant --dialect responses", capsys)
     error, out = run(ip, "%%ask\nStill there?", capsys)
     assert error is None and "Back again." in out, "the same thread goes on"
     first, second = (r.body for r in server.requests_to("POST", "/v1/responses"))

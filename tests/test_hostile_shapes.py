@@ -1,5 +1,5 @@
-"""What a model, a proxy or a tool can throw at a turn, on every dialect: each ends as one line
-(or as error text the model reads), the turn is recorded, and the thread takes the next ask."""
+"""What a model, a proxy or a tool can throw at an ask, on every dialect: each ends as one line
+(or as error text the model reads), the ask is recorded, and the thread takes the next ask."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def measure(name: str) -> int:
 
 @pytest.fixture(params=["responses", "chat", "assistants"])
 def dialect(request: pytest.FixtureRequest, ip: InteractiveShell) -> str:
-    ip.run_line_magic("assistant", f"--api {request.param}")
+    ip.run_line_magic("assistant", f"--dialect {request.param}")
     ip.run_cell(TOOLS)
     ip.run_line_magic("assistant", "tools add measure")
     return str(request.param)
@@ -47,10 +47,10 @@ def run(ip: InteractiveShell, cell: str, capsys: pytest.CaptureFixture[str]) -> 
     return result.error_in_exec, capsys.readouterr().out
 
 
-def last_turn(ip: InteractiveShell) -> Any:
-    session = ip._assistant_magics.session  # type: ignore[attr-defined]
-    store: Store = session.store
-    return store.last_turn(session.thread.id)
+def last_ask(ip: InteractiveShell) -> Any:
+    threads = ip._assistant_magics.assistant.threads  # type: ignore[attr-defined]
+    store: Store = threads.store
+    return store.last_ask(threads.thread.id)
 
 
 def outputs_sent(server: ScriptedServer) -> list[str]:
@@ -99,8 +99,8 @@ def test_a_stream_event_that_is_not_json_ends_like_a_broken_stream(  # type: ign
     assert type(error).__name__ == "ApiError" and one_line(error), error
     assert "sent a stream event that is not JSON ('<html><body><h1>502" in str(error)
     assert "%assistant retry" in str(error)
-    turn = last_turn(ip)
-    assert turn.status == "failed" and turn.answer_text.strip() == "one two", "the partial answer"
+    ask = last_ask(ip)
+    assert ask.status == "failed" and ask.answer_text.strip() == "one two", "the partial answer"
     server.script(Text("one two three four"))
     error, out = run(ip, "%assistant retry", capsys)
     assert error is None and "one two three four" in out

@@ -1,11 +1,9 @@
-"""assistant_magic.images: decoding, limits, conversions, saving, and the Answer str."""
+"""assistant_magic.images: decoding, limits, conversions and saving."""
 
 from __future__ import annotations
 
 import base64
-import copy
 import io
-import json
 import pickle
 import random
 import resource
@@ -20,9 +18,9 @@ from typing import Any
 import pytest
 from PIL import Image, ImageDraw, ImageFile
 
+from assistant_magic.answer import Answer
 from assistant_magic.errors import AssistantError
 from assistant_magic.images import (
-    Answer,
     AssistantImage,
     ImageError,
     ImageLimits,
@@ -475,10 +473,10 @@ def test_matplotlib_figure_and_axes() -> None:
 
 def test_importing_and_probing_imports_neither_pillow_nor_matplotlib() -> None:
     code = (
-        "import sys, assistant_magic.images as m\n"
+        "import sys, assistant_magic.images as m, assistant_magic.answer as a\n"
         "assert not m.is_image_object(object())\n"
         "assert m.from_object(3, source='s', name='n') is None\n"
-        "a = m.Answer('hi'); assert a == 'hi' and a.images == ()\n"
+        "x = a.Answer('hi'); assert x == 'hi' and x.images == ()\n"
         "print(sorted(k for k in sys.modules if k.split('.')[0] in ('PIL', 'matplotlib')))\n"
     )
     result = subprocess.run(
@@ -601,43 +599,6 @@ def test_save_all_names_images_stably_in_arrival_order(tmp_path: Path) -> None:
 def test_safe_name(name: str, safe: str) -> None:
     assert safe_name(name) == safe
     assert decode(encode(drawing(), "PNG"), source="a", name=name).name == safe
-
-
-# --- the Answer --------------------------------------------------------------------------------
-
-
-def test_answer_is_the_text() -> None:
-    answer = Answer("Battle strength: 530,000.")
-    assert isinstance(answer, str)
-    assert answer == "Battle strength: 530,000."
-    assert "Battle strength: 530,000." == answer  # noqa: SIM300
-    assert answer.split() == ["Battle", "strength:", "530,000."]
-    assert answer + "!" == "Battle strength: 530,000.!" and type(answer + "!") is str
-    formatted = "{}|{:>30}".format(answer, answer)  # noqa: UP032
-    assert formatted == "Battle strength: 530,000.|     Battle strength: 530,000."
-    assert format(answer, ".6") == "Battle"
-    assert f"{answer}" == "Battle strength: 530,000."
-    assert json.dumps(answer) == '"Battle strength: 530,000."'
-    assert json.dumps({"answer": answer}) == '{"answer": "Battle strength: 530,000."}'
-    assert {"Battle strength: 530,000.": 1}[answer] == 1
-    assert answer.upper() == "BATTLE STRENGTH: 530,000." and len(answer) == 25
-    assert type(answer.text) is str and answer.text == answer
-    assert str(answer) == answer and repr(answer) == repr("Battle strength: 530,000.")
-    assert answer._repr_markdown_() == "Battle strength: 530,000."
-    assert answer.images == () and Answer() == ""
-
-
-def test_answer_carries_images_through_pickle_and_copy() -> None:
-    chart = decode(encode(drawing(), "PNG"), source="code interpreter", name="chart.png")
-    photo = decode(encode(drawing(), "JPEG"), source="image generation", name="image-1")
-    answer = Answer("Two pictures.", [chart, photo])
-    assert answer.images == (chart, photo) and isinstance(answer.images, tuple)
-    assert answer == "Two pictures."
-    for clone in (pickle.loads(pickle.dumps(answer)), copy.copy(answer), copy.deepcopy(answer)):
-        assert type(clone) is Answer and clone == answer
-        assert clone.images == answer.images
-        assert clone.images[0].image.tobytes() == chart.image.tobytes()
-    assert len({chart, photo, copy.deepcopy(chart)}) == 2  # images are hashable, equal by bytes
 
 
 # --- every error is one line -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Ctrl-C at any moment of a turn leaves the thread usable, on every dialect.
+"""Ctrl-C at any moment of an ask leaves the thread usable, on every dialect.
 
 One scripted ask (two rounds of two parallel tool calls, then an answer) is interrupted, in turn,
 at every point the client can observe, with a real SIGINT:
@@ -74,8 +74,8 @@ STORE_WRITES = frozenset(
         "create_thread",
         "update_thread",
         "delete_thread",
-        "start_turn",
-        "finish_turn",
+        "start_ask",
+        "finish_ask",
         "start_tool_call",
         "finish_tool_call",
         "record_file",
@@ -110,9 +110,9 @@ class Sweep:
         rejected = len(self.server.rejections)
         error, _ = self.ask(interrupt)
         problems = []
-        # KeyboardInterrupt itself comes out when Ctrl-C lands before the turn began (nothing
+        # KeyboardInterrupt itself comes out when Ctrl-C lands before the ask began (nothing
         # sent, nothing recorded) or just after it ended (recorded whole); both are checked.
-        if type(error).__name__ not in ("NoneType", "TurnInterrupted", "KeyboardInterrupt"):
+        if type(error).__name__ not in ("NoneType", "AskInterrupted", "KeyboardInterrupt"):
             problems.append(f"the interrupted ask raised {type(error).__name__}: {error}")
         self.server.wait_until_idle()
         self.server.clear_script()
@@ -127,9 +127,9 @@ class Sweep:
             self.failures.append(f"{point}: " + "; ".join(problems))
 
     def _unclosed_turns(self) -> list[str]:
-        session = self.ip._assistant_magics.session  # type: ignore[attr-defined]
-        turns = session.store.turns(session.thread.id)
-        return [f"turn {t.seq} left {t.status}" for t in turns if t.status == "pending"]
+        threads = self.ip._assistant_magics.assistant.threads  # type: ignore[attr-defined]
+        asks = threads.store.asks(threads.thread.id)
+        return [f"ask {t.seq} left {t.status}" for t in asks if t.status == "pending"]
 
 
 @contextmanager
@@ -240,7 +240,7 @@ def test_an_interrupt_at_any_moment_leaves_the_thread_usable(  # type: ignore[no
     ip, server, capsys, faults: FaultLog, dialect: str
 ) -> None:
     ip.run_cell(TOOLS)
-    ip.run_line_magic("assistant", f"--api {dialect}")
+    ip.run_line_magic("assistant", f"--dialect {dialect}")
     ip.run_line_magic("assistant", "tools add double")
     sweep = Sweep(ip, server, capsys, failures=[])
 

@@ -72,7 +72,7 @@ def test_asks_with_tools_succeed_though_the_server_cannot_stream_them(
     # No SDK retries: the closed connection must not cost the retried request.
     ip.run_line_magic("config", "AssistantMagics.max_retries = 0")
     model = llama.model.stem
-    run(ip, f"%assistant --base-url {llama.base_url} --api chat --model {model}", capsys)
+    run(ip, f"%assistant --base-url {llama.base_url} --dialect chat --model {model}", capsys)
     ip.run_cell("called = []\n" + CALC)
     run(ip, "%assistant tools add calc_strength", capsys)
 
@@ -92,5 +92,5 @@ def test_asks_with_tools_succeed_though_the_server_cannot_stream_them(
     assert NOTICE not in second, "said once"
     with Store(env) as store:
         (thread,) = store.list_threads()
-        turns = store.turns(thread.id)
-    assert [(turn.status, turn.error) for turn in turns] == [("completed", None)] * 2
+        asks = store.asks(thread.id)
+    assert [(ask.status, ask.error) for ask in asks] == [("completed", None)] * 2

@@ -1,7 +1,7 @@
 """The real local model: llama.cpp's server with the default Gemma 3 270M GGUF, no stand-ins.
 
 Needs the [local] extra (CI installs it and checks that it imports, so these never skip there).
-Answers are capped at a few dozen tokens and sampled at temperature 0, so each turn takes a
+Answers are capped at a few dozen tokens and sampled at temperature 0, so each ask takes a
 couple of seconds and gives the same words on every run of the same llama.cpp build.
 """
 
@@ -59,7 +59,7 @@ def test_a_forced_tool_call_and_its_result_reach_the_answer(
     error, out = run(ip, "%assistant --local", capsys)
     assert error is None, out
     assert "local model ready at http://127.0.0.1:" in out
-    assert "api: chat" in out and "model: gemma-3-270m-q4_k_m" in out
+    assert "dialect: chat" in out and "model: gemma-3-270m-q4_k_m" in out
     run(ip, "%assistant tools add calc_strength", capsys)
 
     error, out = run(
@@ -75,13 +75,13 @@ def test_a_forced_tool_call_and_its_result_reach_the_answer(
     assert "530,000" in ip.user_ns["answer"], "the tool's result reached the final answer"
     with Store(env) as store:
         (thread,) = store.list_threads()
-        (turn,) = store.turns(thread.id)
-        (call,) = store.tool_calls(turn.id)
+        (ask,) = store.asks(thread.id)
+        (call,) = store.tool_calls(ask.id)
     assert (call.name, call.output) == ("calc_strength", "530,000")
-    assert turn.answer_text == ip.user_ns["answer"]
+    assert ask.answer_text == ip.user_ns["answer"]
     # llama.cpp's server sends no usage when streaming: counted here, said once.
     assert out.count("this server reports no token usage: counted here") == 1
-    assert turn.usage is not None and turn.usage.output_tokens > 0
+    assert ask.usage is not None and ask.usage.output_tokens > 0
 
 
 def test_with_no_key_an_ask_is_answered_by_the_local_model(
@@ -91,7 +91,7 @@ def test_with_no_key_an_ask_is_answered_by_the_local_model(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ip = short_answers
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_MAGIC_API"):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_MAGIC_DIALECT"):
         monkeypatch.delenv(name, raising=False)
     run(ip, "%assistant --model gpt-5.4-mini", capsys)
 
@@ -111,7 +111,7 @@ def test_with_no_key_an_ask_is_answered_by_the_local_model(
 def test_the_local_notebook_runs_in_a_real_kernel(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_MAGIC_API"):
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_MAGIC_DIALECT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ASSISTANT_MAGIC_STORE", str(tmp_path / "threads.sqlite3"))
     notebook = tmp_path / "local.ipynb"

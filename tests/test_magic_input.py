@@ -179,3 +179,14 @@ def test_instructions_from_a_variable_or_a_file(ip, server, capsys, tmp_path: Pa
     assert one_line(error) and "no such variable or file" in str(error)
     error, _ = run(ip, '%assistant --instructions "a" --instructions-from frieza', capsys)
     assert one_line(error) and "not both" in str(error)
+
+
+def test_the_older_names_of_dialect_still_work(ip, server, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    run(ip, "%assistant --api chat", capsys)
+    assert magics(ip).dialect == "chat"
+    ip.run_line_magic("config", "AssistantMagics.api = 'assistants'")
+    assert magics(ip).dialect == "assistants"
+    monkeypatch.setenv("ASSISTANT_MAGIC_API", "chat")
+    monkeypatch.delenv("ASSISTANT_MAGIC_DIALECT", raising=False)
+    run(ip, "%assistant --dialect auto", capsys)
+    assert magics(ip).settings().dialect_source == "$ASSISTANT_MAGIC_API"

@@ -103,7 +103,7 @@ def test_show_configuration_masks_the_key(ip, server, capsys) -> None:  # type: 
     assert error is None
     assert "gpt-5.4-mini" in out
     assert f"{server.base_url} ($OPENAI_BASE_URL)" in out
-    assert "responses ($ASSISTANT_MAGIC_API)" in out
+    assert "responses ($ASSISTANT_MAGIC_DIALECT)" in out
     assert "$OPENAI_API_KEY = sk-…cdef" in out
     assert API_KEY not in out
     assert "none yet" in out
@@ -130,7 +130,7 @@ def test_changing_the_server_unbinds_the_thread(ip, server, capsys) -> None:  # 
     error, out = run(ip, "%assistant --base-url http://127.0.0.1:9/v1", capsys)
     assert error is None
     assert "The next %%ask starts a new thread" in out
-    assert magics(ip).session.thread is None
+    assert magics(ip).assistant.threads.thread is None
 
 
 def test_ipython_config_file_sets_traits(tmp_path: Path, server: ScriptedServer) -> None:
@@ -210,17 +210,17 @@ def test_thread_commands(ip, server, capsys, tmp_path: Path) -> None:  # type: i
     error, out = run(ip, "%assistant thread", capsys)
     assert "none yet" in out
     run(ip, "%%ask\nFirst question", capsys)
-    first = magics(ip).session.thread
+    first = magics(ip).assistant.threads.thread
     assert first is not None and first.remote_id is not None
     _, out = run(ip, "%assistant thread", capsys)
     assert first.id in out and first.remote_id in out
     assert '"First question"' in out and "2 messages" in out
 
     _, out = run(ip, "%assistant thread new", capsys)
-    second = magics(ip).session.thread
+    second = magics(ip).assistant.threads.thread
     assert second is not None and second.id != first.id and second.id in out
     run(ip, "%%ask\nSecond question", capsys)
-    second = magics(ip).session.find_thread(second.id)
+    second = magics(ip).assistant.threads.find(second.id)
     conversations = {body.get("conversation") for body in response_bodies(server)}
     assert len(conversations) == 2
 
@@ -230,7 +230,7 @@ def test_thread_commands(ip, server, capsys, tmp_path: Path) -> None:  # type: i
     assert lines[2].startswith(f"  {first.id}")
 
     _, out = run(ip, f"%assistant thread use {first.id[:8]}", capsys)
-    assert "Bound" in out and magics(ip).session.thread.id == first.id
+    assert "Bound" in out and magics(ip).assistant.threads.thread.id == first.id
 
     _, out = run(ip, f"%assistant thread export {tmp_path / 'first.md'}", capsys)
     transcript = (tmp_path / "first.md").read_text()
@@ -251,10 +251,10 @@ def test_thread_commands(ip, server, capsys, tmp_path: Path) -> None:  # type: i
 
 def test_the_bound_thread_survives_reload_ext(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
     run(ip, "%%ask\nRemember the number 42.", capsys)
-    before = magics(ip).session.thread
+    before = magics(ip).assistant.threads.thread
     ip.run_line_magic("reload_ext", "assistant_magic")
     run(ip, "%%ask\nWhich number?", capsys)
-    assert magics(ip).session.thread.id == before.id
+    assert magics(ip).assistant.threads.thread.id == before.id
     first, second = response_bodies(server)
     assert first["conversation"] == second["conversation"]
 
@@ -263,7 +263,7 @@ def test_thread_resume_binds_this_notebooks_latest_thread(ip, server, capsys) ->
     error, _ = run(ip, "%assistant thread resume", capsys)
     assert "no earlier thread" in str(error)
     run(ip, "%%ask\nRemember the number 42.", capsys)
-    before = magics(ip).session.thread
+    before = magics(ip).assistant.threads.thread
     run(ip, "%assistant thread new", capsys)
     _, out = run(ip, "%assistant thread resume", capsys)
     assert "Resumed" in out
@@ -331,22 +331,22 @@ def test_exhausted_rate_limit_and_server_errors_are_one_line(ip, server, capsys)
     one_line(error, out, "(500)", "%assistant retry")
 
 
-def test_failed_turn_keeps_the_message_for_retry(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_failed_ask_keeps_the_message_for_retry(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
     server.script(*[HttpError(503, retry_after_ms=1)] * 3)
     error, out = run(ip, "%%ask\nThe question that must not be lost", capsys)
     assert error is not None
-    thread = magics(ip).session.thread
-    store = Store(magics(ip).session.store_path)
-    (turn,) = store.turns(thread.id)
-    assert (turn.user_text, turn.status) == ("The question that must not be lost", "failed")
-    assert "503" in (turn.error or "")
+    thread = magics(ip).assistant.threads.thread
+    store = Store(magics(ip).assistant.threads.store_path)
+    (ask,) = store.asks(thread.id)
+    assert (ask.user_text, ask.status) == ("The question that must not be lost", "failed")
+    assert "503" in (ask.error or "")
 
     server.script(Text("Here it is."))
     error, out = run(ip, "%assistant retry", capsys)
     assert error is None and "Here it is." in out
     resent = response_bodies(server)[-1]["input"][0]  # type: ignore[index]
     assert resent["content"] == "The question that must not be lost"
-    assert [t.status for t in store.turns(thread.id)] == ["failed", "completed"]
+    assert [t.status for t in store.asks(thread.id)] == ["failed", "completed"]
 
 
 def test_stream_failure_and_incomplete_answers(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -389,11 +389,11 @@ def test_interrupt_keeps_the_partial_answer_and_the_thread(ip, server, capsys) -
     response_id = server.wait_for_disconnect()
     assert server.response(response_id)["status"] == "cancelled"
 
-    thread = magics(ip).session.thread
-    turn = Store(magics(ip).session.store_path).turns(thread.id)[-1]
-    assert turn.status == "interrupted"
-    assert turn.answer_text.startswith("word0 word1 ")
-    assert len(turn.answer_text) < len("".join(words))
+    thread = magics(ip).assistant.threads.thread
+    ask = Store(magics(ip).assistant.threads.store_path).asks(thread.id)[-1]
+    assert ask.status == "interrupted"
+    assert ask.answer_text.startswith("word0 word1 ")
+    assert len(ask.answer_text) < len("".join(words))
 
     server.script(Text("Still here."))
     error, out = run(ip, "%%ask\nAre you there?", capsys)
@@ -404,8 +404,8 @@ def test_a_broken_connection_keeps_the_partial_answer(ip, server, capsys) -> Non
     server.script(Text("one two three four", hang_up_after=2), Text("All of it."))
     error, out = run(ip, "%%ask\nCount", capsys)
     one_line(error, out, "Lost the connection", "%assistant retry")
-    thread = magics(ip).session.thread
-    turn = Store(magics(ip).session.store_path).turns(thread.id)[-1]
-    assert (turn.status, turn.answer_text) == ("failed", "one two")
+    thread = magics(ip).assistant.threads.thread
+    ask = Store(magics(ip).assistant.threads.store_path).asks(thread.id)[-1]
+    assert (ask.status, ask.answer_text) == ("failed", "one two")
     error, out = run(ip, "%assistant retry", capsys)
     assert error is None and "All of it." in out

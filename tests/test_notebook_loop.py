@@ -74,13 +74,13 @@ def test_dry_run_shows_the_request_and_sends_nothing(ip, server, capsys) -> None
     assert error is None, out
     assert server.requests_to("POST", "/v1/responses") == []
     assert server.requests_to("POST", "/v1/conversations") == [], "nothing created either"
-    assert out.startswith("Dry run, nothing sent: responses API at ")
+    assert out.startswith("Dry run, nothing sent: responses dialect at ")
     assert "POST /responses" in out
     assert '"model": "gpt-5.4-mini"' in out
     assert "print({'a': 1}) cost $5?" in out
     assert "Context: question 33 characters" in out and "variable power" in out
     assert "Estimated input: ~" in out
-    assert ip._assistant_magics.session.thread is None, "no thread made, no turn recorded"
+    assert ip._assistant_magics.assistant.threads.thread is None, "no thread made, no ask recorded"
 
 
 def test_code_goes_into_the_next_cell_never_run(ip, server, capsys, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -112,10 +112,10 @@ def test_history_shows_recent_turns(ip, server, capsys) -> None:  # type: ignore
     error, out = run(ip, "%assistant history", capsys)
     assert "#1 · " in out and "#2 · " in out
     error, _ = run(ip, "%assistant history many", capsys)
-    assert "history takes a number of turns" in str(error)
+    assert "history takes a number of asks" in str(error)
 
 
-def test_each_turn_shows_its_cost_and_usage_totals(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_each_ask_shows_its_cost_and_usage_totals(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
     usage = {"input_tokens": 1000, "output_tokens": 500, "total_tokens": 1500,
              "input_tokens_details": {"cached_tokens": 200}}  # fmt: skip
     server.script(Text("One.", usage=usage), Text("Two.", usage=usage))

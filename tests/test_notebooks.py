@@ -111,7 +111,7 @@ def kernel(env: Path) -> Iterator[Kernel]:
     started.shutdown()
 
 
-def test_interrupting_the_kernel_cancels_the_turn_and_keeps_the_thread(
+def test_interrupting_the_kernel_cancels_the_ask_and_keeps_the_thread(
     server: ScriptedServer, kernel: Kernel
 ) -> None:
     words = [f"w{i} " for i in range(200)]
@@ -124,7 +124,7 @@ def test_interrupting_the_kernel_cancels_the_turn_and_keeps_the_thread(
     kernel.manager.interrupt_kernel()
     reply = _reply(kernel.client, msg_id)
     assert reply["content"]["status"] == "error"
-    assert reply["content"]["ename"] == "TurnInterrupted"
+    assert reply["content"]["ename"] == "AskInterrupted"
     assert len(reply["content"]["traceback"]) == 1, "one line, not a traceback"
     response_id = server.wait_for_disconnect()
     assert server.response(response_id)["status"] == "cancelled"
@@ -403,7 +403,7 @@ def test_a_frontend_without_stdin_denies_confirmed_calls(
 
     msg_id = kernel.client.execute("%%ask -o answer\nMeasure Mamezou", allow_stdin=False)
     messages = iopub_until_idle(kernel.client, msg_id)
-    assert _reply(kernel.client, msg_id)["content"]["status"] == "ok", "the turn completes"
+    assert _reply(kernel.client, msg_id)["content"]["status"] == "ok", "the ask completes"
 
     cannot_ask = (
         "This call needs the user's approval, which cannot be asked here, so it was not run. "
@@ -460,7 +460,7 @@ def test_interrupting_a_running_tool_answers_the_call_and_keeps_the_thread(
     assert time.monotonic() - interrupted_at < 5, "the interrupt stopped the 30 s tool"
 
     assert reply["content"]["status"] == "error"
-    assert reply["content"]["ename"] == "TurnInterrupted"
+    assert reply["content"]["ename"] == "AskInterrupted"
     assert len(reply["content"]["traceback"]) == 1, "one line, not a traceback"
     value = widget_value(messages)
     assert 'data-status="interrupted"' in value
@@ -543,7 +543,7 @@ def test_assistants_notebook_replays_the_seed(
     (size,) = outputs_of(nb, "chart.images[0].size")
     assert size.data["text/plain"] == "(64, 48)"
     (config,) = outputs_of(nb, "%assistant")
-    assert "api           assistants (configured)" in config.text
+    assert "dialect       assistants (configured)" in config.text
     assert "(made by this package)" in config.text
     (cleaned,) = outputs_of(nb, "%assistant cleanup")
     assert cleaned.text.startswith("Cleaned up th_") and "assistant asst_" in cleaned.text

@@ -67,7 +67,7 @@ def keyed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedS
         monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
         monkeypatch.setenv("OPENAI_API_KEY", KEY)
         monkeypatch.setenv("ASSISTANT_MAGIC_STORE", str(tmp_path / "threads.sqlite3"))
-        monkeypatch.setenv("ASSISTANT_MAGIC_API", "responses")
+        monkeypatch.setenv("ASSISTANT_MAGIC_DIALECT", "responses")
         monkeypatch.chdir(tmp_path)
         yield server
         assert server.validation_errors == []
@@ -173,7 +173,7 @@ def test_a_key_inside_the_base_url_is_never_shown(  # type: ignore[no-untyped-de
     # The server is there, but offers no conversations: the 404 line quotes the URL.
     with ScriptedServer(api_key=KEY, chat_only=True) as chat_only:
         keyed_url = f"{chat_only.base_url}?api-key={URL_SECRET}"
-        shown(kip, f"%assistant --base-url {keyed_url} --api responses", capsys)
+        shown(kip, f"%assistant --base-url {keyed_url} --dialect responses", capsys)
         boundaries.check("a 404 line", shown(kip, "%%ask\nHello?", capsys))
     boundaries.check("the store's file", store_bytes(tmp_path))
 

@@ -16,7 +16,7 @@ def settings(environ: dict[str, str], **overrides: object):  # type: ignore[no-u
         model="gpt-5.4-mini",
         instructions="",
         base_url="",
-        api="auto",
+        dialect="auto",
         api_key_env="OPENAI_API_KEY",
         timeout=600.0,
         max_retries=2,
@@ -28,17 +28,17 @@ def settings(environ: dict[str, str], **overrides: object):  # type: ignore[no-u
 def test_defaults_to_openai_with_the_key_from_the_environment() -> None:
     s = settings({"OPENAI_API_KEY": KEY})
     assert (s.base_url, s.base_url_source) == (OPENAI_BASE_URL, "default")
-    assert (s.api, s.api_source) == ("responses", "auto: OpenAI's endpoint")
+    assert (s.dialect, s.dialect_source) == ("responses", "auto: OpenAI's endpoint")
     assert s.require_key() == KEY
 
 
 def test_other_servers_get_chat_completions_unless_told() -> None:
     local = {"OPENAI_BASE_URL": "http://localhost:11434/v1"}
-    assert settings(local).api == "chat"
-    assert settings(local).api_source == "auto: not OpenAI's endpoint"
-    assert settings({**local, "ASSISTANT_MAGIC_API": "responses"}).api == "responses"
-    assert settings(local, api="responses").api_source == "configured"
-    with pytest.raises(ConfigurationError, match="Unknown API 'soap'"):
+    assert settings(local).dialect == "chat"
+    assert settings(local).dialect_source == "auto: not OpenAI's endpoint"
+    assert settings({**local, "ASSISTANT_MAGIC_API": "responses"}).dialect == "responses"
+    assert settings(local, dialect="responses").dialect_source == "configured"
+    with pytest.raises(ConfigurationError, match="Unknown dialect 'soap'"):
         settings({**local, "ASSISTANT_MAGIC_API": "soap"})
 
 
@@ -54,7 +54,7 @@ def test_base_url_from_environment_then_configuration() -> None:
 
 
 def test_bad_base_url_is_one_clear_line() -> None:
-    with pytest.raises(ConfigurationError, match="not an http"):
+    with pytest.raises(ConfigurationError, match="must be an http"):
         settings({}, base_url="localhost:8000")
 
 
@@ -85,5 +85,5 @@ def test_key_is_masked_and_redacted_and_absent_from_repr() -> None:
 
 
 def test_empty_model_is_refused() -> None:
-    with pytest.raises(ConfigurationError, match="--model"):
+    with pytest.raises(ConfigurationError, match=r"AssistantMagics\.model must be a name"):
         settings({}, model="  ")

@@ -1,4 +1,4 @@
-"""The thread store on real SQLite files: records, lookups, turns, schema versions, sharing."""
+"""The thread store on real SQLite files: records, lookups, asks, schema versions, sharing."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ from pathlib import Path
 import pytest
 
 from assistant_magic import store as store_module
+from assistant_magic import store_schema
 from assistant_magic.errors import AssistantError
 from assistant_magic.events import Usage
 from assistant_magic.store import (
     SCHEMA_VERSION,
+    AskRecord,
     Store,
     ThreadRecord,
     ToolCallRecord,
-    TurnRecord,
     make_title,
 )
 
@@ -85,7 +86,7 @@ def test_get_thread_by_remote_id_and_by_prefixes(store: Store) -> None:
 def test_ambiguous_prefix_names_the_candidates(store: Store) -> None:
     a = new_thread(store, remote_id="conv_abc1")
     b = new_thread(store, remote_id="conv_abc2")
-    store.start_turn(a.id, "plot the residuals", "gpt-4o")
+    store.start_ask(a.id, "plot the residuals", "gpt-4o")
 
     with pytest.raises(AssistantError) as caught:
         store.get_thread("conv_abc")
@@ -117,8 +118,8 @@ def test_list_threads_newest_updated_first_with_notebook_filter(store: Store) ->
     assert [t.id for t in store.list_threads(limit=2)] == [third.id, second.id]
     assert len(store.list_threads(limit=None)) == 3
 
-    # A new turn makes the oldest thread the most recent one.
-    store.start_turn(first.id, "hello again", "gpt-4o")
+    # A new ask makes the oldest thread the most recent one.
+    store.start_ask(first.id, "hello again", "gpt-4o")
     assert store.list_threads()[0].id == first.id
 
 
@@ -129,10 +130,10 @@ def test_latest_thread_follows_activity_per_notebook(store: Store) -> None:
     elsewhere = new_thread(store, "b.ipynb")
 
     assert store.latest_thread("a.ipynb") == newer
-    turn = store.start_turn(older.id, "question", "gpt-4o")
+    ask = store.start_ask(older.id, "question", "gpt-4o")
     latest = store.latest_thread("a.ipynb")
     assert latest is not None and latest.id == older.id
-    store.finish_turn(turn.id, status="completed", answer_text="answer")
+    store.finish_ask(ask.id, status="completed", answer_text="answer")
     assert store.latest_thread("b.ipynb") == elsewhere
 
 
@@ -155,30 +156,30 @@ def test_delete_thread_removes_its_turns(store: Store, db_path: Path) -> None:
     doomed = new_thread(store)
     kept = new_thread(store)
     for text in ("one", "two"):
-        store.start_turn(doomed.id, text, "gpt-4o")
-    store.start_turn(kept.id, "stays", "gpt-4o")
+        store.start_ask(doomed.id, text, "gpt-4o")
+    store.start_ask(kept.id, "stays", "gpt-4o")
 
     store.delete_thread(doomed.id)
     store.delete_thread(doomed.id)  # already gone: nothing to do
 
     assert store.get_thread(doomed.id) is None
-    assert store.turns(doomed.id) == []
-    assert raw(db_path, "SELECT thread_id, user_text FROM turns") == [(kept.id, "stays")]
+    assert store.asks(doomed.id) == []
+    assert raw(db_path, "SELECT thread_id, user_text FROM asks") == [(kept.id, "stays")]
 
 
-# -- turns --------------------------------------------------------------------------------
+# -- asks --------------------------------------------------------------------------------
 
 
-def test_turn_lifecycle_and_usage_round_trip(store: Store) -> None:
+def test_ask_lifecycle_and_usage_round_trip(store: Store) -> None:
     t = new_thread(store)
     usage = Usage(input_tokens=120, output_tokens=35, total_tokens=155, cached_tokens=64)
 
-    pending = store.start_turn(t.id, "What is ${x}?", "gpt-4o")
+    pending = store.start_ask(t.id, "What is ${x}?", "gpt-4o")
     assert (pending.seq, pending.status, pending.answer_text) == (1, "pending", "")
     assert pending.finished is None and pending.usage is None
-    assert store.last_turn(t.id) == pending
+    assert store.last_ask(t.id) == pending
 
-    done = store.finish_turn(
+    done = store.finish_ask(
         pending.id, status="completed", answer_text="x is {1}", response_id="resp_1", usage=usage
     )
 
@@ -186,64 +187,64 @@ def test_turn_lifecycle_and_usage_round_trip(store: Store) -> None:
     assert done.response_id == "resp_1" and done.error is None
     assert done.usage == usage
     assert done.finished is not None and done.finished >= done.started
-    assert store.turns(t.id) == [done]
+    assert store.asks(t.id) == [done]
     thread = store.get_thread(t.id)
     assert thread is not None and thread.updated >= done.finished
 
 
-def test_failed_turn_keeps_error_and_has_no_usage(store: Store) -> None:
+def test_failed_ask_keeps_error_and_has_no_usage(store: Store) -> None:
     t = new_thread(store)
-    turn = store.start_turn(t.id, "hi", "gpt-4o")
+    ask = store.start_ask(t.id, "hi", "gpt-4o")
 
-    failed = store.finish_turn(turn.id, status="failed", answer_text="", error="ApiError: 429")
+    failed = store.finish_ask(ask.id, status="failed", answer_text="", error="ApiError: 429")
 
     assert (failed.status, failed.error, failed.usage) == ("failed", "ApiError: 429", None)
     with pytest.raises(ValueError, match="pending"):
-        store.finish_turn(turn.id, status="pending", answer_text="")
-    with pytest.raises(AssistantError, match="turn 9999"):
-        store.finish_turn(9999, status="completed", answer_text="late")
+        store.finish_ask(ask.id, status="pending", answer_text="")
+    with pytest.raises(AssistantError, match="ask 9999"):
+        store.finish_ask(9999, status="completed", answer_text="late")
 
 
 def test_turns_are_numbered_and_limit_keeps_the_last_ones(store: Store) -> None:
     t = new_thread(store)
     other = new_thread(store)
-    store.start_turn(other.id, "not mine", "gpt-4o")
+    store.start_ask(other.id, "not mine", "gpt-4o")
     for i in range(1, 5):
-        turn = store.start_turn(t.id, f"q{i}", "gpt-4o")
-        store.finish_turn(turn.id, status="completed", answer_text=f"a{i}")
+        ask = store.start_ask(t.id, f"q{i}", "gpt-4o")
+        store.finish_ask(ask.id, status="completed", answer_text=f"a{i}")
 
-    assert [(x.seq, x.user_text) for x in store.turns(t.id)] == [
+    assert [(x.seq, x.user_text) for x in store.asks(t.id)] == [
         (1, "q1"),
         (2, "q2"),
         (3, "q3"),
         (4, "q4"),
     ]
-    assert [x.seq for x in store.turns(t.id, limit=2)] == [3, 4]
-    assert [x.seq for x in store.turns(t.id, limit=10)] == [1, 2, 3, 4]
-    last = store.last_turn(t.id)
+    assert [x.seq for x in store.asks(t.id, limit=2)] == [3, 4]
+    assert [x.seq for x in store.asks(t.id, limit=10)] == [1, 2, 3, 4]
+    last = store.last_ask(t.id)
     assert last is not None and last.answer_text == "a4"
-    assert store.last_turn(new_thread(store).id) is None
+    assert store.last_ask(new_thread(store).id) is None
 
 
 def test_message_count_counts_questions_and_non_empty_answers(store: Store) -> None:
     t = new_thread(store)
     assert store.message_count(t.id) == 0
-    answered = store.start_turn(t.id, "one", "gpt-4o")
-    store.finish_turn(answered.id, status="completed", answer_text="answer")
-    failed = store.start_turn(t.id, "two", "gpt-4o")
-    store.finish_turn(failed.id, status="failed", answer_text="", error="boom")
-    store.start_turn(t.id, "three", "gpt-4o")  # still pending
+    answered = store.start_ask(t.id, "one", "gpt-4o")
+    store.finish_ask(answered.id, status="completed", answer_text="answer")
+    failed = store.start_ask(t.id, "two", "gpt-4o")
+    store.finish_ask(failed.id, status="failed", answer_text="", error="boom")
+    store.start_ask(t.id, "three", "gpt-4o")  # still pending
 
     assert store.message_count(t.id) == 4
 
 
-def test_start_turn_on_a_missing_thread_is_a_user_error(store: Store) -> None:
+def test_start_ask_on_a_missing_thread_is_a_user_error(store: Store) -> None:
     with pytest.raises(AssistantError, match="th_gone"):
-        store.start_turn("th_gone", "hello", "gpt-4o")
+        store.start_ask("th_gone", "hello", "gpt-4o")
 
     # The failed write was rolled back, so the next one starts a transaction of its own.
     t = new_thread(store)
-    assert store.start_turn(t.id, "hello", "gpt-4o").seq == 1
+    assert store.start_ask(t.id, "hello", "gpt-4o").seq == 1
 
 
 # -- tool calls ---------------------------------------------------------------------------
@@ -251,26 +252,26 @@ def test_start_turn_on_a_missing_thread_is_a_user_error(store: Store) -> None:
 
 def call(
     store: Store,
-    turn_id: int,
+    ask_id: int,
     round: int,
     call_id: str,
     name: str = "calc_strength",
     arguments: str = '{"name": "Mamezou"}',
 ) -> ToolCallRecord:
     return store.start_tool_call(
-        turn_id, round=round, call_id=call_id, name=name, arguments=arguments
+        ask_id, round=round, call_id=call_id, name=name, arguments=arguments
     )
 
 
 def test_tool_call_lifecycle(store: Store) -> None:
     t = new_thread(store)
-    turn = store.start_turn(t.id, "How strong is Mamezou?", "gpt-4o")
+    ask = store.start_ask(t.id, "How strong is Mamezou?", "gpt-4o")
 
-    pending = call(store, turn.id, 1, "call_abc")
+    pending = call(store, ask.id, 1, "call_abc")
 
     assert pending == ToolCallRecord(
         id=pending.id,
-        turn_id=turn.id,
+        ask_id=ask.id,
         round=1,
         seq=1,
         call_id="call_abc",
@@ -282,8 +283,8 @@ def test_tool_call_lifecycle(store: Store) -> None:
         started=pending.started,
         finished=None,
     )
-    assert pending.started >= turn.started
-    assert store.tool_calls(turn.id) == [pending]
+    assert pending.started >= ask.started
+    assert store.tool_calls(ask.id) == [pending]
     assert store.pending_tool_calls(t.id) == [pending]
 
     done = store.finish_tool_call(pending.id, status="ok", output="530000", duration=0.25)
@@ -292,26 +293,26 @@ def test_tool_call_lifecycle(store: Store) -> None:
         pending, output="530000", status="ok", duration=0.25, finished=done.finished
     )
     assert done.finished is not None and done.finished >= done.started
-    assert store.tool_calls(turn.id) == [done]
-    assert store.thread_tool_calls(t.id) == {turn.id: [done]}
+    assert store.tool_calls(ask.id) == [done]
+    assert store.thread_tool_calls(t.id) == {ask.id: [done]}
     assert store.pending_tool_calls(t.id) == []
 
 
 def test_tool_calls_keep_their_order_across_rounds_and_turns(store: Store) -> None:
     t = new_thread(store)
     other = new_thread(store)
-    first = store.start_turn(t.id, "one", "gpt-4o")
+    first = store.start_ask(t.id, "one", "gpt-4o")
     # Round 1 asks for two calls at once; they finish in the other order.
     a = call(store, first.id, 1, "call_a")
     b = call(store, first.id, 1, "call_b", arguments='{"name": "Tanuki"}')
-    noise = call(store, store.start_turn(other.id, "elsewhere", "gpt-4o").id, 1, "call_a")
+    noise = call(store, store.start_ask(other.id, "elsewhere", "gpt-4o").id, 1, "call_a")
     store.finish_tool_call(b.id, status="error", output="KeyError: 'Tanuki'", duration=0.1)
     store.finish_tool_call(a.id, status="ok", output="530000", duration=0.2)
     call(store, first.id, 2, "call_c", name="plot", arguments="{}")
-    store.finish_turn(first.id, status="completed", answer_text="done")
-    quiet = store.start_turn(t.id, "no tools here", "gpt-4o")
-    second = store.start_turn(t.id, "two", "gpt-4o")
-    d = call(store, second.id, 1, "call_a")  # ids are unique per turn only
+    store.finish_ask(first.id, status="completed", answer_text="done")
+    quiet = store.start_ask(t.id, "no tools here", "gpt-4o")
+    second = store.start_ask(t.id, "two", "gpt-4o")
+    d = call(store, second.id, 1, "call_a")  # ids are unique per ask only
     e = call(store, second.id, 3, "call_e")  # a round may be skipped, never revisited
 
     calls = store.tool_calls(first.id)
@@ -320,13 +321,13 @@ def test_tool_calls_keep_their_order_across_rounds_and_turns(store: Store) -> No
         (1, 2, "call_b", "calc_strength", "error"),
         (2, 3, "call_c", "plot", "pending"),
     ]
-    by_turn = store.thread_tool_calls(t.id)
-    assert list(by_turn) == [first.id, second.id]  # turns oldest first, quiet ones left out
-    assert by_turn[first.id] == calls
-    assert by_turn[second.id] == [d, e]
+    by_ask = store.thread_tool_calls(t.id)
+    assert list(by_ask) == [first.id, second.id]  # asks oldest first, quiet ones left out
+    assert by_ask[first.id] == calls
+    assert by_ask[second.id] == [d, e]
     assert (d.seq, e.seq) == (1, 2)
     assert store.tool_calls(quiet.id) == []
-    assert store.thread_tool_calls(other.id) == {noise.turn_id: [noise]}
+    assert store.thread_tool_calls(other.id) == {noise.ask_id: [noise]}
     assert store.thread_tool_calls(new_thread(store).id) == {}
 
 
@@ -343,27 +344,27 @@ def test_tool_call_text_round_trips_exactly(db_path: Path) -> None:
     ]
     with Store(db_path) as first:
         t = new_thread(first)
-        turn = first.start_turn(t.id, "odd", "gpt-4o")
+        ask = first.start_ask(t.id, "odd", "gpt-4o")
         for i, text in enumerate(odd, 1):
-            record = call(first, turn.id, 1, f"call_{i}", name=f"tool_{i}", arguments=text)
+            record = call(first, ask.id, 1, f"call_{i}", name=f"tool_{i}", arguments=text)
             first.finish_tool_call(record.id, status="ok", output=text[::-1], duration=None)
 
     with Store(db_path) as second:  # a fresh connection reads what the file holds
-        stored = second.tool_calls(turn.id)
+        stored = second.tool_calls(ask.id)
 
     assert [x.arguments for x in stored] == odd
     assert [x.output for x in stored] == [text[::-1] for text in odd]
     assert [x.duration for x in stored] == [None] * len(odd)
 
 
-def test_tool_calls_go_with_their_turn_and_thread(store: Store, db_path: Path) -> None:
+def test_tool_calls_go_with_their_ask_and_thread(store: Store, db_path: Path) -> None:
     doomed, kept = new_thread(store), new_thread(store)
     for thread in (doomed, kept):
-        turn = store.start_turn(thread.id, "q", "gpt-4o")
-        call(store, turn.id, 1, f"call_{thread.id}_1")
-        call(store, turn.id, 2, f"call_{thread.id}_2")
-    kept_turn = store.start_turn(kept.id, "q2", "gpt-4o")
-    call(store, kept_turn.id, 1, "call_last")
+        ask = store.start_ask(thread.id, "q", "gpt-4o")
+        call(store, ask.id, 1, f"call_{thread.id}_1")
+        call(store, ask.id, 2, f"call_{thread.id}_2")
+    kept_ask = store.start_ask(kept.id, "q2", "gpt-4o")
+    call(store, kept_ask.id, 1, "call_last")
 
     store.delete_thread(doomed.id)
 
@@ -373,8 +374,8 @@ def test_tool_calls_go_with_their_turn_and_thread(store: Store, db_path: Path) -
         (f"call_{kept.id}_2",),
         ("call_last",),
     ]
-    # The store deletes no single turn yet; the schema cascades from turns all the same.
-    store._connection().execute("DELETE FROM turns WHERE id = ?", (kept_turn.id,))
+    # The store deletes no single ask yet; the schema cascades from asks all the same.
+    store._connection().execute("DELETE FROM asks WHERE id = ?", (kept_ask.id,))
     assert raw(db_path, "SELECT call_id FROM tool_calls ORDER BY id") == [
         (f"call_{kept.id}_1",),
         (f"call_{kept.id}_2",),
@@ -383,15 +384,15 @@ def test_tool_calls_go_with_their_turn_and_thread(store: Store, db_path: Path) -
 
 def test_pending_tool_calls_are_those_never_answered(store: Store) -> None:
     t = new_thread(store)
-    crashed = store.start_turn(t.id, "one", "gpt-4o")
+    crashed = store.start_ask(t.id, "one", "gpt-4o")
     answered = call(store, crashed.id, 1, "call_1")
     lost_a = call(store, crashed.id, 1, "call_2")
     lost_b = call(store, crashed.id, 1, "call_3")
     store.finish_tool_call(answered.id, status="ok", output="1", duration=0.1)
-    later = store.start_turn(t.id, "two", "gpt-4o")
+    later = store.start_ask(t.id, "two", "gpt-4o")
     lost_c = call(store, later.id, 1, "call_1")
     elsewhere = new_thread(store)
-    call(store, store.start_turn(elsewhere.id, "x", "gpt-4o").id, 1, "call_9")
+    call(store, store.start_ask(elsewhere.id, "x", "gpt-4o").id, 1, "call_9")
 
     assert store.pending_tool_calls(t.id) == [lost_a, lost_b, lost_c]
 
@@ -405,9 +406,9 @@ def test_pending_tool_calls_are_those_never_answered(store: Store) -> None:
 
 def test_a_call_id_may_come_back_in_a_later_round(store: Store) -> None:
     # Some servers number calls afresh each round (call_0, call_1, ...).
-    turn = store.start_turn(new_thread(store).id, "q", "gpt-4o")
-    first, again = call(store, turn.id, 1, "call_0"), call(store, turn.id, 2, "call_0")
-    assert [(c.round, c.call_id) for c in store.tool_calls(turn.id)] == [
+    ask = store.start_ask(new_thread(store).id, "q", "gpt-4o")
+    first, again = call(store, ask.id, 1, "call_0"), call(store, ask.id, 2, "call_0")
+    assert [(c.round, c.call_id) for c in store.tool_calls(ask.id)] == [
         (1, "call_0"),
         (2, "call_0"),
     ]
@@ -416,45 +417,45 @@ def test_a_call_id_may_come_back_in_a_later_round(store: Store) -> None:
 
 def test_tool_call_statuses_and_misuse_are_rejected(store: Store) -> None:
     t = new_thread(store)
-    turn = store.start_turn(t.id, "q", "gpt-4o")
-    record = call(store, turn.id, 2, "call_1")
+    ask = store.start_ask(t.id, "q", "gpt-4o")
+    record = call(store, ask.id, 2, "call_1")
 
     for status in ("pending", "OK", "failed", "completed", ""):
         with pytest.raises(ValueError, match="not a final tool call status"):
             store.finish_tool_call(record.id, status=status, output="x", duration=None)
     for status in ("ok", "error", "denied", "interrupted"):
-        other = call(store, turn.id, 2, f"call_{status}")
+        other = call(store, ask.id, 2, f"call_{status}")
         finished = store.finish_tool_call(other.id, status=status, output="", duration=None)
         assert finished.status == status
     with pytest.raises(ValueError, match="round 1"):
-        call(store, turn.id, 1, "call_late")
+        call(store, ask.id, 1, "call_late")
     with pytest.raises(ValueError, match="round"):
-        call(store, turn.id, 0, "call_zero")
+        call(store, ask.id, 0, "call_zero")
     with pytest.raises(ValueError, match="call_1"):
-        call(store, turn.id, 2, "call_1")
+        call(store, ask.id, 2, "call_1")
     denied = store.finish_tool_call(
         record.id, status="denied", output="denied by the user", duration=None
     )
     # A second finish (an interrupt racing the result) keeps what was recorded first.
     again = store.finish_tool_call(record.id, status="interrupted", output="late", duration=1.0)
     assert again == denied and (again.status, again.output) == ("denied", "denied by the user")
-    with pytest.raises(AssistantError, match="turn 9999"):
+    with pytest.raises(AssistantError, match="ask 9999"):
         call(store, 9999, 1, "call_x")
     with pytest.raises(AssistantError, match="tool call 9999"):
         store.finish_tool_call(9999, status="ok", output="", duration=None)
 
     # The rejected calls wrote nothing: no row, no gap in seq.
-    assert [(x.seq, x.call_id, x.status) for x in store.tool_calls(turn.id)] == [
+    assert [(x.seq, x.call_id, x.status) for x in store.tool_calls(ask.id)] == [
         (1, "call_1", "denied"),
         (2, "call_ok", "ok"),
         (3, "call_error", "error"),
         (4, "call_denied", "denied"),
         (5, "call_interrupted", "interrupted"),
     ]
-    assert store.tool_calls(turn.id)[0].output == "denied by the user"
+    assert store.tool_calls(ask.id)[0].output == "denied by the user"
 
 
-def test_tool_calls_are_indexed_by_turn_and_seq(store: Store, db_path: Path) -> None:
+def test_tool_calls_are_indexed_by_ask_and_seq(store: Store, db_path: Path) -> None:
     store.list_threads()  # creates the file
 
     indexes = {
@@ -462,12 +463,10 @@ def test_tool_calls_are_indexed_by_turn_and_seq(store: Store, db_path: Path) -> 
         for _, name, unique, *_ in raw(db_path, "PRAGMA index_list(tool_calls)")
     }
 
-    assert indexes["tool_calls_by_turn"] == (1, ["turn_id", "seq"])
-    assert indexes["tool_calls_by_call_id"] == (1, ["turn_id", "round", "call_id"])
-    plan = raw(
-        db_path, "EXPLAIN QUERY PLAN SELECT * FROM tool_calls WHERE turn_id = 1 ORDER BY seq"
-    )
-    assert "tool_calls_by_turn" in str(plan) and "TEMP B-TREE" not in str(plan)
+    assert indexes["tool_calls_by_ask"] == (1, ["ask_id", "seq"])
+    assert indexes["tool_calls_by_call_id"] == (1, ["ask_id", "round", "call_id"])
+    plan = raw(db_path, "EXPLAIN QUERY PLAN SELECT * FROM tool_calls WHERE ask_id = 1 ORDER BY seq")
+    assert "tool_calls_by_ask" in str(plan) and "TEMP B-TREE" not in str(plan)
 
 
 # -- titles -------------------------------------------------------------------------------
@@ -475,8 +474,8 @@ def test_tool_calls_are_indexed_by_turn_and_seq(store: Store, db_path: Path) -> 
 
 def test_first_user_text_names_the_thread(store: Store) -> None:
     t = new_thread(store)
-    store.start_turn(t.id, "\n   \n  Fit a   linear\tmodel to df  \nthen plot it", "gpt-4o")
-    store.start_turn(t.id, "A second question", "gpt-4o")
+    store.start_ask(t.id, "\n   \n  Fit a   linear\tmodel to df  \nthen plot it", "gpt-4o")
+    store.start_ask(t.id, "A second question", "gpt-4o")
 
     thread = store.get_thread(t.id)
     assert thread is not None and thread.title == "Fit a linear model to df"
@@ -484,16 +483,16 @@ def test_first_user_text_names_the_thread(store: Store) -> None:
 
 def test_blank_first_message_leaves_the_title_for_the_next(store: Store) -> None:
     t = new_thread(store)
-    store.start_turn(t.id, "  \n", "gpt-4o")
+    store.start_ask(t.id, "  \n", "gpt-4o")
     assert store.list_threads()[0].title == ""
 
-    store.start_turn(t.id, "real question", "gpt-4o")
+    store.start_ask(t.id, "real question", "gpt-4o")
     assert store.list_threads()[0].title == "real question"
 
 
 def test_explicit_title_is_not_replaced_by_the_first_message(store: Store) -> None:
     t = new_thread(store, title="Chosen")
-    store.start_turn(t.id, "something else", "gpt-4o")
+    store.start_ask(t.id, "something else", "gpt-4o")
 
     thread = store.get_thread(t.id)
     assert thread is not None and thread.title == "Chosen"
@@ -535,14 +534,14 @@ def test_fresh_database_gets_the_current_schema_and_pragmas(store: Store, db_pat
 def test_reopening_keeps_data(db_path: Path) -> None:
     first = Store(db_path)
     t = new_thread(first, remote_id="conv_keep")
-    turn = first.start_turn(t.id, "remember me", "gpt-4o")
-    first.finish_turn(turn.id, status="completed", answer_text="ok", usage=Usage(1, 2, 3, 0))
-    before = first.get_thread(t.id), first.turns(t.id)
+    ask = first.start_ask(t.id, "remember me", "gpt-4o")
+    first.finish_ask(ask.id, status="completed", answer_text="ok", usage=Usage(1, 2, 3, 0))
+    before = first.get_thread(t.id), first.asks(t.id)
     first.close()
 
     second = Store(db_path)
     assert second.schema_version == SCHEMA_VERSION
-    assert (second.get_thread("conv_keep"), second.turns(t.id)) == before
+    assert (second.get_thread("conv_keep"), second.asks(t.id)) == before
     assert before[1][0].usage == Usage(1, 2, 3, 0)
     second.close()
 
@@ -611,11 +610,11 @@ def _words(statements: tuple[str, ...]) -> list[str]:
 
 
 def test_step_one_is_never_edited() -> None:
-    assert _words(store_module.MIGRATIONS[0]) == _words(V1_SCHEMA)
+    assert _words(store_schema.MIGRATIONS[0]) == _words(V1_SCHEMA)
 
 
 def test_a_version_1_file_migrates_to_version_2(db_path: Path) -> None:
-    # A file as the released package left it: WAL, user_version 1, a thread with two turns.
+    # A file as the released package left it: WAL, user_version 1, a thread with two asks.
     db_path.parent.mkdir(parents=True)
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -652,8 +651,8 @@ def test_a_version_1_file_migrates_to_version_2(db_path: Path) -> None:
             created=1_700_000_000.0,
             updated=1_700_000_100.0,
         )
-        answered, pending = s.turns("th_0123456789ab")
-        assert answered == TurnRecord(
+        answered, pending = s.asks("th_0123456789ab")
+        assert answered == AskRecord(
             id=7,
             thread_id="th_0123456789ab",
             seq=1,
@@ -670,13 +669,13 @@ def test_a_version_1_file_migrates_to_version_2(db_path: Path) -> None:
         assert (pending.id, pending.seq, pending.status, pending.usage) == (9, 2, "pending", None)
         assert s.thread_tool_calls("th_0123456789ab") == {}
 
-        # The new table works with the old rows: calls on an old turn, then the cascade.
+        # The new table works with the old rows: calls on an old ask, then the cascade.
         record = call(s, 9, 1, "call_1", arguments='{"x": "{}"')
         s.finish_tool_call(record.id, status="ok", output="42", duration=0.5)
-        assert [(x.turn_id, x.arguments, x.output) for x in s.tool_calls(9)] == [
+        assert [(x.ask_id, x.arguments, x.output) for x in s.tool_calls(9)] == [
             (9, '{"x": "{}"', "42")
         ]
-        assert s.start_turn("th_0123456789ab", "new", "gpt-4o").seq == 3
+        assert s.start_ask("th_0123456789ab", "new", "gpt-4o").seq == 3
         s.delete_thread("th_0123456789ab")
 
     assert raw(db_path, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
@@ -692,7 +691,7 @@ def test_an_added_migration_step_upgrades_an_existing_database(
     t = new_thread(old)
     old.close()
     step = ("ALTER TABLE threads ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0",)
-    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, step])
+    monkeypatch.setattr(store_schema, "MIGRATIONS", [*store_schema.MIGRATIONS, step])
 
     upgraded = Store(db_path)
 
@@ -707,7 +706,7 @@ def test_a_failing_migration_step_leaves_the_previous_version(
 ) -> None:
     Store(db_path).close()
     step = ("ALTER TABLE threads ADD COLUMN half_done INTEGER", "THIS IS NOT SQL")
-    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, step])
+    monkeypatch.setattr(store_schema, "MIGRATIONS", [*store_schema.MIGRATIONS, step])
 
     with pytest.raises(AssistantError, match="cannot open the thread store"):
         Store(db_path).list_threads()
@@ -728,8 +727,8 @@ def test_a_file_that_is_not_a_database_is_a_user_error(db_path: Path) -> None:
 def test_in_memory_store_works() -> None:
     s = Store(":memory:")
     t = new_thread(s)
-    s.start_turn(t.id, "hello", "gpt-4o")
-    assert [x.user_text for x in s.turns(t.id)] == ["hello"]
+    s.start_ask(t.id, "hello", "gpt-4o")
+    assert [x.user_text for x in s.asks(t.id)] == ["hello"]
     s.close()
 
 
@@ -753,12 +752,12 @@ def test_two_stores_on_one_file_see_each_others_writes(db_path: Path) -> None:
         t = new_thread(kernel_a, remote_id="conv_shared")
         assert kernel_b.get_thread("conv_shared") == t
 
-        from_b = kernel_b.start_turn(t.id, "asked in b", "gpt-4o")
-        from_a = kernel_a.start_turn(t.id, "asked in a", "gpt-4o")
+        from_b = kernel_b.start_ask(t.id, "asked in b", "gpt-4o")
+        from_a = kernel_a.start_ask(t.id, "asked in a", "gpt-4o")
         assert (from_b.seq, from_a.seq) == (1, 2)
-        kernel_b.finish_turn(from_b.id, status="completed", answer_text="b's answer")
+        kernel_b.finish_ask(from_b.id, status="completed", answer_text="b's answer")
 
-        assert [x.answer_text for x in kernel_a.turns(t.id)] == ["b's answer", ""]
+        assert [x.answer_text for x in kernel_a.asks(t.id)] == ["b's answer", ""]
         kernel_a.delete_thread(t.id)
         assert kernel_b.list_threads() == []
     finally:
@@ -787,8 +786,8 @@ def test_another_writer_blocks_writes_but_not_reads(
 
 def ask(store: Store, thread_id: str, count: int) -> None:
     for i in range(count):
-        turn = store.start_turn(thread_id, f"q{i}", "gpt-4o")
-        store.finish_turn(turn.id, status="completed", answer_text=f"a{i}")
+        ask = store.start_ask(thread_id, f"q{i}", "gpt-4o")
+        store.finish_ask(ask.id, status="completed", answer_text=f"a{i}")
 
 
 def test_threads_share_one_store_while_the_main_thread_writes(store: Store) -> None:
@@ -798,12 +797,12 @@ def test_threads_share_one_store_while_the_main_thread_writes(store: Store) -> N
     reads = 0
 
     def poll() -> None:
-        # What a widget timer does: read the threads and the latest turns over and over.
+        # What a widget timer does: read the threads and the latest asks over and over.
         nonlocal reads
         try:
             while not stop.is_set():
                 store.list_threads(limit=5)
-                seqs = [x.seq for x in store.turns(main.id, limit=3)]
+                seqs = [x.seq for x in store.asks(main.id, limit=3)]
                 assert seqs == sorted(seqs)
                 reads += 1
         except BaseException as exc:
@@ -830,7 +829,7 @@ def test_threads_share_one_store_while_the_main_thread_writes(store: Store) -> N
     assert not any(worker.is_alive() for worker in workers)
     assert reads > 0
     assert (store.message_count(main.id), store.message_count(side.id)) == (200, 100)
-    assert [x.seq for x in store.turns(side.id)] == list(range(1, 51))
+    assert [x.seq for x in store.asks(side.id)] == list(range(1, 51))
 
 
 def test_files_uploaded_for_a_thread(store: Store) -> None:
@@ -874,27 +873,27 @@ def test_a_thread_keeps_its_assistant_and_whether_it_made_it(store: Store) -> No
 def test_usage_is_summed_per_model_and_tool_calls_counted(store: Store) -> None:
     thread = new_thread(store)
     other = new_thread(store)
-    turns = []
+    asks = []
     for model, tokens, where in (("a", 10, thread), ("b", 100, thread), ("a", 1000, other)):
-        turn = store.start_turn(where.id, "q", model)
-        store.finish_turn(
-            turn.id,
+        ask = store.start_ask(where.id, "q", model)
+        store.finish_ask(
+            ask.id,
             status="completed",
             answer_text="x",
             response_id=None,
             usage=Usage(tokens, 1, tokens + 1, tokens // 2),
             error=None,
         )
-        turns.append(turn)
-    unfinished = store.start_turn(thread.id, "q", "a")  # no usage yet: not counted
+        asks.append(ask)
+    unfinished = store.start_ask(thread.id, "q", "a")  # no usage yet: not counted
     assert store.usage_by_model(thread_id=thread.id) == {
         "a": Usage(10, 1, 11, 5),
         "b": Usage(100, 1, 101, 50),
     }
-    assert store.usage_by_model(turn_ids=[turns[0].id, turns[2].id, unfinished.id]) == {
+    assert store.usage_by_model(ask_ids=[asks[0].id, asks[2].id, unfinished.id]) == {
         "a": Usage(1010, 2, 1012, 505)
     }
-    assert store.usage_by_model(turn_ids=[]) == {}
+    assert store.usage_by_model(ask_ids=[]) == {}
     call = store.start_tool_call(unfinished.id, round=1, call_id="c", name="f", arguments="{}")
     store.finish_tool_call(call.id, status="ok", output="1", duration=0.1)
     assert store.tool_call_count(thread.id) == 1 and store.tool_call_count(other.id) == 0

@@ -1,8 +1,8 @@
-"""The thread store failing under a running kernel: one line that says what to do, and no turn
+"""The thread store failing under a running kernel: one line that says what to do, and no ask
 ever passes for recorded when it was not.
 
 Each fault is made for real: the file overwritten in place, deleted, replaced, deleted while a
-turn runs, or the disk under it full (a 1 MiB tmpfs, where this machine lets the test mount one).
+ask runs, or the disk under it full (a 1 MiB tmpfs, where this machine lets the test mount one).
 """
 
 from __future__ import annotations
@@ -37,9 +37,9 @@ def recorded_answers(store_path: Path) -> list[str]:
 
     with Store(store_path) as store:
         return [
-            turn.answer_text
+            ask.answer_text
             for thread in store.list_threads(limit=None)
-            for turn in store.turns(thread.id)
+            for ask in store.asks(thread.id)
         ]
 
 

@@ -423,15 +423,18 @@ def test_active_run_blocks_new_messages_and_runs(
     assert error_message(second.value) == f"Thread {thread.id} already has an active run {run.id}."
 
 
-def test_tool_use_the_run_does_not_offer_is_recorded(srv: ScriptedServer) -> None:
-    client = openai.OpenAI(base_url=srv.base_url, api_key=KEY)
+def test_tool_use_the_run_does_not_offer_is_recorded(unchecked_server: ScriptedServer) -> None:
+    client = openai.OpenAI(base_url=unchecked_server.base_url, api_key=KEY)
     plain = client.beta.assistants.create(model=MODEL)
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
-    srv.script(FunctionCall("launch"))
+    unchecked_server.script(FunctionCall("launch"))
     run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=plain.id)
     assert run.status == "requires_action"  # played all the same
-    assert len(srv.validation_errors) == 1
-    assert "calls 'launch', but the request offers no function tools" in srv.validation_errors[0]
+    assert len(unchecked_server.validation_errors) == 1
+    assert (
+        "calls 'launch', but the request offers no function tools"
+        in unchecked_server.validation_errors[0]
+    )
 
 
 # -- cancelling, failing, expiring ---------------------------------------------------------------
@@ -625,36 +628,39 @@ def test_http_error_on_a_streamed_submit_leaves_the_run_waiting(
     assert done.status == "completed"
 
 
-def test_hosted_tool_the_run_does_not_offer_is_recorded(srv: ScriptedServer) -> None:
-    client = openai.OpenAI(base_url=srv.base_url, api_key=KEY)
+def test_hosted_tool_the_run_does_not_offer_is_recorded(unchecked_server: ScriptedServer) -> None:
+    client = openai.OpenAI(base_url=unchecked_server.base_url, api_key=KEY)
     plain = client.beta.assistants.create(model=MODEL)
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "plot"}])
-    srv.script(CodeInterpreter(code="print(1)", logs="1"))
+    unchecked_server.script(CodeInterpreter(code="print(1)", logs="1"))
     run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=plain.id)
     assert run.status == "completed"  # played all the same
-    assert len(srv.validation_errors) == 1
+    assert len(unchecked_server.validation_errors) == 1
     assert (
         "uses the code_interpreter tool, but the request does not offer it"
-        in (srv.validation_errors[0])
+        in (unchecked_server.validation_errors[0])
     )
 
 
-def test_image_generation_is_not_an_assistants_tool(srv: ScriptedServer) -> None:
-    client = openai.OpenAI(base_url=srv.base_url, api_key=KEY)
+def test_image_generation_is_not_an_assistants_tool(unchecked_server: ScriptedServer) -> None:
+    client = openai.OpenAI(base_url=unchecked_server.base_url, api_key=KEY)
     plain = client.beta.assistants.create(model=MODEL)
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "draw"}])
-    srv.script(ImageGeneration(png()))
+    unchecked_server.script(ImageGeneration(png()))
     with pytest.raises(openai.InternalServerError, match="no image_generation tool"):
         client.beta.threads.runs.create(thread_id=thread.id, assistant_id=plain.id, stream=True)
-    assert len(srv.validation_errors) == 1 and "ImageGeneration" in srv.validation_errors[0]
+    assert (
+        len(unchecked_server.validation_errors) == 1
+        and "ImageGeneration" in unchecked_server.validation_errors[0]
+    )
 
 
-def test_run_failure_cannot_answer_other_dialects(srv: ScriptedServer) -> None:
-    client = openai.OpenAI(base_url=srv.base_url, api_key=KEY, max_retries=0)
-    srv.script(RunFailure())
+def test_run_failure_cannot_answer_other_dialects(unchecked_server: ScriptedServer) -> None:
+    client = openai.OpenAI(base_url=unchecked_server.base_url, api_key=KEY, max_retries=0)
+    unchecked_server.script(RunFailure())
     with pytest.raises(openai.InternalServerError):
         client.responses.create(model=MODEL, input="hi")
-    (mistake,) = srv.validation_errors
+    (mistake,) = unchecked_server.validation_errors
     assert "ends an Assistants API run" in mistake and "POST /v1/responses" in mistake
 
 

@@ -31,9 +31,9 @@ from assistant_magic.testing import (
     Text,
     ToolCalls,
 )
-from assistant_magic.testing.chat_events import chat_usage
-from assistant_magic.testing.chat_items import read_thread
+from assistant_magic.testing.chat.items import read_thread
 from assistant_magic.testing.openapi import TrafficValidator, load_spec
+from assistant_magic.testing.usage import chat_usage
 
 from conftest import API_KEY as KEY
 from conftest import SPEC
@@ -97,8 +97,10 @@ def png(size: tuple[int, int] = (8, 6)) -> bytes:
 # -- streaming text ---------------------------------------------------------------------------
 
 
-def test_streamed_text_parses_into_typed_chunks(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text("Hello there, friend.", chunks=["Hello", " there,", " friend."]))
+def test_streamed_text_parses_into_typed_chunks(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(Text("Hello there, friend.", chunks=["Hello", " there,", " friend."]))
 
     chunks = list(client.chat.completions.create(model=MODEL, messages=HI, stream=True))
 
@@ -114,13 +116,13 @@ def test_streamed_text_parses_into_typed_chunks(srv: ScriptedServer, client: ope
     assert last.choices[0].delta.content is None
     assert "".join(c.choices[0].delta.content or "" for c in chunks) == "Hello there, friend."
     assert all(chunk.usage is None for chunk in chunks)
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_sse_wire_format_ends_with_done(srv: ScriptedServer) -> None:
-    srv.script(Text("a b"))
+def test_sse_wire_format_ends_with_done(unchecked_server: ScriptedServer) -> None:
+    unchecked_server.script(Text("a b"))
 
-    frames = raw_stream(srv, {})
+    frames = raw_stream(unchecked_server, {})
 
     assert frames[-1] == "data: [DONE]"
     assert not any(frame.startswith("event:") for frame in frames)
@@ -134,14 +136,14 @@ def test_sse_wire_format_ends_with_done(srv: ScriptedServer) -> None:
     assert all("usage" not in chunk for chunk in chunks)  # only with include_usage
     assert all(isinstance(chunk["obfuscation"], str) for chunk in chunks)
     assert all(chunk["choices"][0]["logprobs"] is None for chunk in chunks)
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_include_usage_adds_a_last_chunk_with_usage(srv: ScriptedServer) -> None:
-    srv.script(Text("one two three", usage={"input_tokens": 40}))
+def test_include_usage_adds_a_last_chunk_with_usage(unchecked_server: ScriptedServer) -> None:
+    unchecked_server.script(Text("one two three", usage={"input_tokens": 40}))
 
     frames = raw_stream(
-        srv, {"stream_options": {"include_usage": True, "include_obfuscation": False}}
+        unchecked_server, {"stream_options": {"include_usage": True, "include_obfuscation": False}}
     )
 
     chunks = frame_data(frames)
@@ -157,10 +159,12 @@ def test_include_usage_adds_a_last_chunk_with_usage(srv: ScriptedServer) -> None
     assert usage["prompt_tokens_details"]["cached_tokens"] == 0
     assert not any("obfuscation" in chunk for chunk in chunks)
     assert frames[-1] == "data: [DONE]"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_include_usage_through_the_sdk(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_include_usage_through_the_sdk(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     stream = client.chat.completions.create(
         model=MODEL,
         messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}],
@@ -172,11 +176,13 @@ def test_include_usage_through_the_sdk(srv: ScriptedServer, client: openai.OpenA
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert chunks[-1].usage.prompt_tokens == 3  # "Be brief." + "hi"
     assert chunks[-1].usage.completion_tokens == 3  # "You said: hi"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_stream_helper_assembles_the_completion(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text("Streamed through the helper."))
+def test_stream_helper_assembles_the_completion(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(Text("Streamed through the helper."))
 
     with client.chat.completions.stream(model=MODEL, messages=HI) as stream:
         deltas = [event.delta for event in stream if event.type == "content.delta"]
@@ -185,11 +191,11 @@ def test_stream_helper_assembles_the_completion(srv: ScriptedServer, client: ope
     assert "".join(deltas) == "Streamed through the helper."
     assert final.choices[0].message.content == "Streamed through the helper."
     assert final.choices[0].finish_reason == "stop"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_default_reply_echoes_the_last_user_text(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     completion = client.chat.completions.create(
         model=MODEL,
@@ -201,16 +207,18 @@ def test_default_reply_echoes_the_last_user_text(
     )
 
     assert completion.choices[0].message.content == "You said: second question"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 # -- non-streaming, endings ------------------------------------------------------------------
 
 
 def test_non_streaming_answers_a_chat_completion(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(Text("All at once.", usage={"prompt_tokens": 50, "completion_tokens": 3}))
+    unchecked_server.script(
+        Text("All at once.", usage={"prompt_tokens": 50, "completion_tokens": 3})
+    )
 
     completion = client.chat.completions.create(model="gpt-5.4", messages=HI)
 
@@ -223,14 +231,14 @@ def test_non_streaming_answers_a_chat_completion(
     assert message.tool_calls is None and message.annotations == []
     assert completion.usage is not None
     assert (completion.usage.prompt_tokens, completion.usage.total_tokens) == (50, 53)
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 @pytest.mark.parametrize("stream", [False, True])
 def test_incomplete_text_finishes_with_length(
-    srv: ScriptedServer, client: openai.OpenAI, stream: bool
+    unchecked_server: ScriptedServer, client: openai.OpenAI, stream: bool
 ) -> None:
-    srv.script(Text("Cut short", status="incomplete"))
+    unchecked_server.script(Text("Cut short", status="incomplete"))
 
     if stream:
         chunks = list(client.chat.completions.create(model=MODEL, messages=HI, stream=True))
@@ -242,32 +250,38 @@ def test_incomplete_text_finishes_with_length(
         text = completion.choices[0].message.content or ""
 
     assert (reason, text) == ("length", "Cut short")
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_content_filter_finish_reason(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text("Sorry", status="incomplete", incomplete_reason="content_filter"))
+def test_content_filter_finish_reason(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(Text("Sorry", status="incomplete", incomplete_reason="content_filter"))
 
     completion = client.chat.completions.create(model=MODEL, messages=HI)
 
     assert completion.choices[0].finish_reason == "content_filter"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_stream_helper_raises_on_length(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_stream_helper_raises_on_length(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     # The SDK's helpers refuse a cut-off completion even without a response_format.
-    srv.script(Text("Cut short", status="incomplete"))
+    unchecked_server.script(Text("Cut short", status="incomplete"))
 
     with client.chat.completions.stream(model=MODEL, messages=HI) as stream:
         for _ in stream:
             pass
         with pytest.raises(openai.LengthFinishReasonError):
             stream.get_final_completion()
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_fail_after_sends_an_error_frame(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text("one two three four", fail_after=2, fail_message="Boom."))
+def test_fail_after_sends_an_error_frame(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(Text("one two three four", fail_after=2, fail_message="Boom."))
 
     received: list[str] = []
     with pytest.raises(openai.APIError, match="Boom"):
@@ -275,27 +289,29 @@ def test_fail_after_sends_an_error_frame(srv: ScriptedServer, client: openai.Ope
             received.append(chunk.choices[0].delta.content or "")
     assert "".join(received) == "one two"
 
-    srv.script(Text("one two three", fail_after=1, fail_message="Boom."))
-    frames = raw_stream(srv, {})
+    unchecked_server.script(Text("one two three", fail_after=1, fail_message="Boom."))
+    frames = raw_stream(unchecked_server, {})
     assert frames[-1] != "data: [DONE]"
     assert frame_data(frames)[-1] == {
         "error": {"message": "Boom.", "type": "server_error", "param": None, "code": None}
     }
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_fail_after_without_streaming_is_a_500(srv: ScriptedServer) -> None:
-    client = openai.OpenAI(base_url=srv.base_url, api_key=KEY, max_retries=0)
-    srv.script(Text("one two", fail_after=1, fail_message="Boom."))
+def test_fail_after_without_streaming_is_a_500(unchecked_server: ScriptedServer) -> None:
+    client = openai.OpenAI(base_url=unchecked_server.base_url, api_key=KEY, max_retries=0)
+    unchecked_server.script(Text("one two", fail_after=1, fail_message="Boom."))
 
     with pytest.raises(openai.InternalServerError, match="Boom"):
         client.chat.completions.create(model=MODEL, messages=HI)
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_hang_up_drops_the_connection(srv: ScriptedServer) -> None:
-    client = openai.OpenAI(base_url=srv.base_url, api_key=KEY, max_retries=0)
-    srv.script(Text("one two three", hang_up_after=1), Text("one two", hang_up_after=0))
+def test_hang_up_drops_the_connection(unchecked_server: ScriptedServer) -> None:
+    client = openai.OpenAI(base_url=unchecked_server.base_url, api_key=KEY, max_retries=0)
+    unchecked_server.script(
+        Text("one two three", hang_up_after=1), Text("one two", hang_up_after=0)
+    )
 
     received: list[str] = []
     with pytest.raises(openai.APIConnectionError):
@@ -305,11 +321,13 @@ def test_hang_up_drops_the_connection(srv: ScriptedServer) -> None:
 
     with pytest.raises(openai.APIConnectionError):  # no answer at all
         client.chat.completions.create(model=MODEL, messages=HI)
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_client_disconnect_mid_stream(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text(" ".join(f"w{i}" for i in range(200)), chunk_delay=0.01))
+def test_client_disconnect_mid_stream(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(Text(" ".join(f"w{i}" for i in range(200)), chunk_delay=0.01))
 
     stream = client.chat.completions.create(model=MODEL, messages=HI, stream=True)
     completion_id = ""
@@ -319,15 +337,17 @@ def test_client_disconnect_mid_stream(srv: ScriptedServer, client: openai.OpenAI
             break
     stream.close()
 
-    assert srv.wait_for_disconnect() == completion_id
-    assert srv.validation_errors == []
+    assert unchecked_server.wait_for_disconnect() == completion_id
+    assert unchecked_server.validation_errors == []
 
 
 # -- tool calls --------------------------------------------------------------------------------
 
 
-def test_one_call_streams_as_indexed_deltas(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(FunctionCall("add", {"a": 1, "b": 2}, call_id="call_add1"))
+def test_one_call_streams_as_indexed_deltas(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(FunctionCall("add", {"a": 1, "b": 2}, call_id="call_add1"))
 
     chunks = list(
         client.chat.completions.create(
@@ -352,11 +372,13 @@ def test_one_call_streams_as_indexed_deltas(srv: ScriptedServer, client: openai.
     assert json.loads("".join(p or "" for p in pieces)) == {"a": 1, "b": 2}
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
     assert chunks[-1].choices[0].delta.tool_calls is None
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_parallel_calls_assemble_by_index(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(
+def test_parallel_calls_assemble_by_index(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(
         ToolCalls(
             [
                 FunctionCall("add", {"a": 1, "b": 2}, call_id="call_a"),
@@ -389,16 +411,16 @@ def test_parallel_calls_assemble_by_index(srv: ScriptedServer, client: openai.Op
     first = chunks[0].choices[0].delta
     assert (first.role, first.content, first.tool_calls) == ("assistant", "", None)
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_parallel_calls_through_the_helper_and_inline(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     step = ToolCalls(
         [FunctionCall("add", {"a": 1, "b": 2}, call_id="call_a"), FunctionCall("now", "{}")]
     )
-    srv.script(step, step)
+    unchecked_server.script(step, step)
 
     strict = [function_tool("add", strict=True), function_tool("now", strict=True)]
     with client.chat.completions.stream(model=MODEL, messages=HI, tools=strict) as stream:
@@ -419,17 +441,17 @@ def test_parallel_calls_through_the_helper_and_inline(
         assert calls[0].id == "call_a" and calls[1].id.startswith("call_")
         assert message.content is None
     assert inline.choices[0].finish_reason == "tool_calls"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_two_round_exchange(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_two_round_exchange(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
     seen: list[ReplyContext] = []
 
     def report(context: ReplyContext) -> Text:
         seen.append(context)
         return Text(f"1+2 = {context.tool_outputs['call_1']}; now {context.tool_outputs['call_2']}")
 
-    srv.script(
+    unchecked_server.script(
         ToolCalls(
             [FunctionCall("add", {"a": 1, "b": 2}, "call_1"), FunctionCall("now", "{}", "call_2")]
         ),
@@ -463,13 +485,18 @@ def test_two_round_exchange(srv: ScriptedServer, client: openai.OpenAI) -> None:
         "function_call",
         "function_call",
     ]
-    assert srv.chat_messages(1) == json.loads(json.dumps(messages))
-    assert srv.chat_messages(0) == srv.chat_messages(1)[:2]
-    assert srv.tool_outputs == [("call_1", "3"), ("call_2", [{"type": "text", "text": "12:00"}])]
-    assert srv.validation_errors == []
+    assert unchecked_server.chat_messages(1) == json.loads(json.dumps(messages))
+    assert unchecked_server.chat_messages(0) == unchecked_server.chat_messages(1)[:2]
+    assert unchecked_server.tool_outputs == [
+        ("call_1", "3"),
+        ("call_2", [{"type": "text", "text": "12:00"}]),
+    ]
+    assert unchecked_server.validation_errors == []
 
 
-def test_default_reply_reports_tool_results(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_default_reply_reports_tool_results(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     messages: list[ChatCompletionMessageParam] = [
         {"role": "user", "content": "time?"},
         {
@@ -484,7 +511,7 @@ def test_default_reply_reports_tool_results(srv: ScriptedServer, client: openai.
     completion = client.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS)
 
     assert completion.choices[0].message.content == "Tool results: now: 12:00"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 # -- the real API's rules --------------------------------------------------------------------
@@ -510,8 +537,10 @@ def rejection(
     return error.value.body
 
 
-def test_unanswered_tool_calls_are_rejected(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text("never sent"))
+def test_unanswered_tool_calls_are_rejected(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(Text("never sent"))
     user: ChatCompletionMessageParam = {"role": "user", "content": "go"}
 
     partly = rejection(
@@ -528,11 +557,14 @@ def test_unanswered_tool_calls_are_rejected(srv: ScriptedServer, client: openai.
         "code": None,
     }
     assert at_end["message"].endswith("did not have response messages: call_x")
-    assert srv.unused_replies == [Text("never sent")]  # rejected requests take no reply
-    assert srv.validation_errors == []
+    # rejected requests take no reply
+    assert unchecked_server.unused_replies == [Text("never sent")]
+    assert unchecked_server.validation_errors == []
 
 
-def test_stray_tool_message_is_rejected(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_stray_tool_message_is_rejected(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     user: ChatCompletionMessageParam = {"role": "user", "content": "go"}
 
     alone = rejection(client, [user, answered("call_x")])
@@ -547,11 +579,11 @@ def test_stray_tool_message_is_rejected(srv: ScriptedServer, client: openai.Open
         "code": None,
     }
     assert after_text["param"] == "messages.[3].role"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_tool_message_for_another_call_is_rejected(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     body = rejection(client, [*HI, asked("call_x"), answered("call_other")])
 
@@ -560,10 +592,12 @@ def test_tool_message_for_another_call_is_rejected(
         "message."
     )
     assert body["param"] == "messages.[2].tool_call_id"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_empty_tool_calls_are_rejected(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_empty_tool_calls_are_rejected(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     message: Any = {"role": "assistant", "content": "hm", "tool_calls": []}
 
     body = rejection(client, [*HI, message, *HI])
@@ -573,11 +607,11 @@ def test_empty_tool_calls_are_rejected(srv: ScriptedServer, client: openai.OpenA
         "but got an empty array instead."
     )
     assert (body["param"], body["code"]) == ("messages[1].tool_calls", "empty_array")
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_empty_messages_are_rejected_with_the_real_words(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     body = rejection(client, [])
 
@@ -588,7 +622,10 @@ def test_empty_messages_are_rejected_with_the_real_words(
         "param": "messages",
         "code": "empty_array",
     }
-    assert len(srv.validation_errors) == 1 and "messages" in srv.validation_errors[0]
+    assert (
+        len(unchecked_server.validation_errors) == 1
+        and "messages" in unchecked_server.validation_errors[0]
+    )
 
 
 def test_empty_messages_without_the_spec() -> None:
@@ -597,8 +634,8 @@ def test_empty_messages_without_the_spec() -> None:
         assert rejection(client, [])["code"] == "empty_array"
 
 
-def test_missing_model_and_messages(srv: ScriptedServer) -> None:
-    client = openai.OpenAI(base_url=srv.base_url, api_key=KEY, max_retries=0)
+def test_missing_model_and_messages(unchecked_server: ScriptedServer) -> None:
+    client = openai.OpenAI(base_url=unchecked_server.base_url, api_key=KEY, max_retries=0)
 
     no_model = rejection(client, HI, extra_body={"model": None})
     with pytest.raises(openai.BadRequestError) as error:
@@ -612,12 +649,12 @@ def test_missing_model_and_messages(srv: ScriptedServer) -> None:
         "param": "messages",
         "code": "missing_required_parameter",
     }
-    problems = srv.validation_errors  # both break the spec
+    problems = unchecked_server.validation_errors  # both break the spec
     assert any("$.model" in problem for problem in problems)
     assert problems[-1].endswith("'messages' is a required property")
 
 
-def test_tool_options_need_tools(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_tool_options_need_tools(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
     choice = rejection(client, HI, tool_choice="auto")
     parallel = rejection(client, HI, parallel_tool_calls=False, tools=[])
     client.chat.completions.create(model=MODEL, messages=HI, tool_choice="none")  # allowed
@@ -626,20 +663,22 @@ def test_tool_options_need_tools(srv: ScriptedServer, client: openai.OpenAI) -> 
         "Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified."
     )
     assert (choice["param"], parallel["param"]) == ("tool_choice", "parallel_tool_calls")
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_stream_options_need_stream(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_stream_options_need_stream(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     body = rejection(client, HI, stream_options={"include_usage": True})
 
     assert body["message"] == (
         "The 'stream_options' parameter is only allowed when 'stream' is enabled."
     )
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_unknown_model_is_404(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text("never sent"))
+def test_unknown_model_is_404(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
+    unchecked_server.script(Text("never sent"))
 
     with pytest.raises(openai.NotFoundError) as error:
         client.chat.completions.create(model="gpt-nope", messages=HI)
@@ -650,30 +689,32 @@ def test_unknown_model_is_404(srv: ScriptedServer, client: openai.OpenAI) -> Non
         "param": None,
         "code": "model_not_found",
     }
-    assert len(srv.unused_replies) == 1
-    assert srv.validation_errors == []
+    assert len(unchecked_server.unused_replies) == 1
+    assert unchecked_server.validation_errors == []
 
 
-def test_http_error_retry_after_is_honoured(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_http_error_retry_after_is_honoured(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     # 0.6 s is longer than the SDK's own first backoff (at most 0.5 s): only the header explains it.
-    srv.script(HttpError(429, retry_after=0.6), Text("ok"))
+    unchecked_server.script(HttpError(429, retry_after=0.6), Text("ok"))
 
     completion = client.chat.completions.create(model=MODEL, messages=HI)
 
     assert completion.choices[0].message.content == "ok"
-    first, second = srv.requests_to("POST", "/chat/completions")
+    first, second = unchecked_server.requests_to("POST", "/chat/completions")
     assert second.received_at - first.received_at >= 0.6
-    assert srv.chat_messages(0) == srv.chat_messages(1) == HI
-    assert srv.validation_errors == []
+    assert unchecked_server.chat_messages(0) == unchecked_server.chat_messages(1) == HI
+    assert unchecked_server.validation_errors == []
 
 
 # -- script checks -----------------------------------------------------------------------------
 
 
 def test_calls_the_request_does_not_allow_are_recorded(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(
+    unchecked_server.script(
         FunctionCall("delete_everything"),
         FunctionCall("delete_everything", undeclared=True),
         Text("no call"),
@@ -690,7 +731,7 @@ def test_calls_the_request_does_not_allow_are_recorded(
     )
     client.chat.completions.create(model=MODEL, messages=HI, tools=TOOLS, tool_choice="none")
 
-    first, second, third = srv.validation_errors
+    first, second, third = unchecked_server.validation_errors
     assert first.startswith(
         "scripted reply to POST /v1/chat/completions calls 'delete_everything', which is not "
         "among the offered tools ['add', 'now']"
@@ -699,29 +740,33 @@ def test_calls_the_request_does_not_allow_are_recorded(
     assert "calls 'add', but the request set tool_choice 'none'" in third
 
 
-def test_hosted_tool_steps_do_not_exist_in_chat(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(CodeInterpreter(code="print(1)"), Text("next"))
+def test_hosted_tool_steps_do_not_exist_in_chat(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(CodeInterpreter(code="print(1)"), Text("next"))
 
     with pytest.raises(openai.InternalServerError, match="no hosted tools"):
         client.chat.completions.create(model=MODEL, messages=HI)
 
-    assert len(srv.requests_to("POST", "/chat/completions")) == 1  # not retried
-    assert srv.unused_replies == [Text("next")]
-    (problem,) = srv.validation_errors
+    assert len(unchecked_server.requests_to("POST", "/chat/completions")) == 1  # not retried
+    assert unchecked_server.unused_replies == [Text("next")]
+    (problem,) = unchecked_server.validation_errors
     assert "CodeInterpreter" in problem and "code_interpreter" in problem
 
 
 # -- images ------------------------------------------------------------------------------------
 
 
-def test_image_url_parts_reach_input_images(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_image_url_parts_reach_input_images(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     seen: list[ReplyContext] = []
 
     def look(context: ReplyContext) -> Text:
         seen.append(context)
         return Text(f"{len(context.input_images)} image(s)")
 
-    srv.script(look, look)
+    unchecked_server.script(look, look)
     data_url = "data:image/png;base64," + base64.b64encode(png((8, 6))).decode()
     messages: list[ChatCompletionMessageParam] = [
         {
@@ -754,10 +799,12 @@ def test_image_url_parts_reach_input_images(srv: ScriptedServer, client: openai.
     )
     assert seen[0].last_user_text == "What is this?"
     assert seen[1].input_images == []  # only the new input's images, as for responses
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_a_broken_image_is_rejected(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_a_broken_image_is_rejected(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     bad = "data:image/png;base64," + base64.b64encode(b"not a png").decode()
     messages: list[ChatCompletionMessageParam] = [
         {"role": "user", "content": [{"type": "image_url", "image_url": {"url": bad}}]}
@@ -766,7 +813,7 @@ def test_a_broken_image_is_rejected(srv: ScriptedServer, client: openai.OpenAI) 
     body = rejection(client, messages)
 
     assert body["message"].startswith("The image data you provided does not represent a valid")
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 # -- chat-only servers -------------------------------------------------------------------------

@@ -31,11 +31,11 @@ from assistant_magic.testing import (
     StoredFile,
     Text,
 )
-from assistant_magic.testing.file_search import SearchPlan, file_search_events, relevance
 from assistant_magic.testing.openapi import TrafficValidator, load_spec
-from assistant_magic.testing.response_events import initial_resource
+from assistant_magic.testing.responses.file_search_events import file_search_events
+from assistant_magic.testing.responses.response import Turn, initial_resource
+from assistant_magic.testing.search_plan import SearchPlan, relevance
 from assistant_magic.testing.state import ServerState
-from assistant_magic.testing.turns import Turn
 
 from conftest import API_KEY as KEY
 from conftest import SPEC
@@ -108,7 +108,9 @@ def _dump(annotation: object) -> object:
 # -- the Vector Stores API -----------------------------------------------------------------------
 
 
-def test_vector_store_lifecycle_through_the_sdk(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_vector_store_lifecycle_through_the_sdk(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     report = client.files.create(file=("report.txt", REPORT), purpose="assistants")
     notes = client.files.create(file=("notes.md", NOTES), purpose="user_data")
 
@@ -150,17 +152,17 @@ def test_vector_store_lifecycle_through_the_sdk(srv: ScriptedServer, client: ope
         f"No file found with id '{notes.id}' in vector store '{store.id}'."
     )
     assert client.vector_stores.retrieve(store.id).file_counts.total == 1
-    [inspected] = srv.vector_stores
+    [inspected] = unchecked_server.vector_stores
     assert [f.filename for f in inspected.searchable_files] == ["report.txt"]
-    assert [f.id for f in srv.files] == [report.id, notes.id]  # uploads stay
+    assert [f.id for f in unchecked_server.files] == [report.id, notes.id]  # uploads stay
 
     deleted = client.vector_stores.delete(store.id)
     assert (deleted.id, deleted.deleted, deleted.object) == (store.id, True, "vector_store.deleted")
     with pytest.raises(openai.NotFoundError) as missing:
         client.vector_stores.retrieve(store.id)
     assert error_message(missing.value) == f"No vector store found with id '{store.id}'."
-    assert srv.vector_stores == []
-    assert srv.validation_errors == []
+    assert unchecked_server.vector_stores == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_create_and_poll_waits_while_files_are_in_progress() -> None:
@@ -209,7 +211,9 @@ def test_store_counts_follow_processing() -> None:
         assert slow.validation_errors == []
 
 
-def test_unsupported_file_types_fail_processing(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_unsupported_file_types_fail_processing(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     table = client.files.create(file=("table.csv", b"a,b\n1,2\n"), purpose="assistants")
     store = client.vector_stores.create(name="csv")
 
@@ -223,10 +227,10 @@ def test_unsupported_file_types_fail_processing(srv: ScriptedServer, client: ope
     )
     assert client.vector_stores.retrieve(store.id).file_counts.failed == 1
     assert [f.id for f in client.vector_stores.files.list(store.id, filter="failed")] == [table.id]
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_unknown_ids_are_rejected(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_unknown_ids_are_rejected(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
     store = client.vector_stores.create(name="empty")
 
     with pytest.raises(openai.NotFoundError) as unknown_file:
@@ -240,12 +244,13 @@ def test_unknown_ids_are_rejected(srv: ScriptedServer, client: openai.OpenAI) ->
     assert unknown_file.value.param == "file_id"
     assert unknown_seed.value.param == "file_ids"
     assert error_message(unknown_store.value) == "No vector store found with id 'vs_missing'."
-    assert [s.id for s in srv.vector_stores] == [store.id]  # the failed create made nothing
-    assert srv.validation_errors == []
+    # the failed create made nothing
+    assert [s.id for s in unchecked_server.vector_stores] == [store.id]
+    assert unchecked_server.validation_errors == []
 
 
 def test_vector_store_requests_are_checked_against_the_spec(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     with pytest.raises(openai.BadRequestError) as rejected:
         client.vector_stores.create(
@@ -254,16 +259,18 @@ def test_vector_store_requests_are_checked_against_the_spec(
         )
 
     assert "expires_after" in rejected.value.message
-    assert len(srv.validation_errors) == 1
-    assert "is less than the minimum of 1" in srv.validation_errors[0]
+    assert len(unchecked_server.validation_errors) == 1
+    assert "is less than the minimum of 1" in unchecked_server.validation_errors[0]
 
 
 # -- the file_search tool ------------------------------------------------------------------------
 
 
-def test_a_streamed_file_search_turn(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_a_streamed_file_search_turn(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     store_id, report_id, notes_id = shelf(client)
-    srv.script(FileSearch(queries=["battle strength"], text=ANSWER))
+    unchecked_server.script(FileSearch(queries=["battle strength"], text=ANSWER))
 
     events = list(
         client.responses.create(
@@ -298,12 +305,14 @@ def test_a_streamed_file_search_turn(srv: ScriptedServer, client: openai.OpenAI)
         (0, cited[0].model_dump()),
         (1, cited[1].model_dump()),
     ]
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_a_file_search_turn_without_streaming(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_a_file_search_turn_without_streaming(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     store_id, report_id, _ = shelf(client)
-    srv.script(
+    unchecked_server.script(
         FileSearch(
             queries=["Mamezou", "strength"],
             results=[(report_id, None, "Mamezou: 530,000", 0.92)],
@@ -323,15 +332,17 @@ def test_a_file_search_turn_without_streaming(srv: ScriptedServer, client: opena
     assert ANSWER[: cited[1].index].endswith("530,000")
     stored = client.responses.retrieve(response.id)
     assert file_search_call(stored.output[0]).status == "completed"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_results_are_sent_when_included(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_results_are_sent_when_included(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     store_id, report_id, notes_id = shelf(client)
     client.vector_stores.files.update(
         report_id, vector_store_id=store_id, attributes={"kind": "report", "year": 2024}
     )
-    srv.script(
+    unchecked_server.script(
         FileSearch(queries=["Mamezou strength"], text=ANSWER),
         FileSearch(
             queries=["scouter"],
@@ -366,14 +377,14 @@ def test_results_are_sent_when_included(srv: ScriptedServer, client: openai.Open
     [only] = file_search_call(final.output[0]).results or []
     assert (only.file_id, only.text, only.score) == (notes_id, "The scouter broke.", 0.81)
     assert [c.file_id for c in file_citations(final.output[1])] == [notes_id]
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_automatic_results_respect_max_num_results(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     store_id, _, notes_id = shelf(client)
-    srv.script(FileSearch(queries=["scouter broke"], text="It broke at 8,000."))
+    unchecked_server.script(FileSearch(queries=["scouter broke"], text="It broke at 8,000."))
 
     response = client.responses.create(
         model=MODEL,
@@ -385,11 +396,11 @@ def test_automatic_results_respect_max_num_results(
     results = file_search_call(response.output[0]).results or []
     assert [r.file_id for r in results] == [notes_id]
     assert [c.file_id for c in file_citations(response.output[1])] == [notes_id]
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_reply_factories_can_quote_searchable_files(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     store_id, report_id, _ = shelf(client)
     seen: list[ReplyContext] = []
@@ -400,7 +411,7 @@ def test_reply_factories_can_quote_searchable_files(
         line = next(x for x in report.data.decode().splitlines() if x.startswith("Mamezou"))
         return FileSearch(results=[(report.id,)], text=f"The report says {line}.")
 
-    srv.script(quote)
+    unchecked_server.script(quote)
     response = client.responses.create(
         model=MODEL, input="What does the report say?", tools=[search_tool(store_id)]
     )
@@ -414,45 +425,51 @@ def test_reply_factories_can_quote_searchable_files(
     call = file_search_call(response.output[0])
     assert call.queries == ["What does the report say?"]  # the user's words by default
     assert [c.file_id for c in file_citations(response.output[1])] == [report_id]
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_seeded_vector_stores_are_searched(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    seeded = srv.add_file(REPORT, filename="report.txt", purpose="assistants")
-    store = srv.add_vector_store(seeded, name="seeded")
-    srv.script(FileSearch(text=ANSWER))
+def test_seeded_vector_stores_are_searched(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    seeded = unchecked_server.add_file(REPORT, filename="report.txt", purpose="assistants")
+    store = unchecked_server.add_vector_store(seeded, name="seeded")
+    unchecked_server.script(FileSearch(text=ANSWER))
 
     response = client.responses.create(model=MODEL, input="?", tools=[search_tool(store.id)])
 
     assert [c.filename for c in file_citations(response.output[1])] == ["report.txt"]
     assert client.vector_stores.retrieve(store.id).name == "seeded"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_file_search_without_the_tool_is_recorded(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(FileSearch(queries=["strength"], text=ANSWER))
+    unchecked_server.script(FileSearch(queries=["strength"], text=ANSWER))
 
     response = client.responses.create(model=MODEL, input="How strong is Mamezou?")
 
     assert response.output_text == ANSWER  # answered all the same, citing nothing
     assert file_citations(response.output[1]) == []
-    assert srv.validation_errors == [
+    assert unchecked_server.validation_errors == [
         "scripted reply to POST /v1/responses uses the file_search tool, but the request does "
         "not offer it (tools: [])"
     ]
 
 
-def test_results_must_name_searchable_files(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_results_must_name_searchable_files(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     store_id, _, _ = shelf(client)
     other = client.files.create(file=("other.txt", b"elsewhere"), purpose="assistants")
-    srv.script(FileSearch(results=[(other.id, "other.txt", "elsewhere", 0.5)], text="Hm."))
+    unchecked_server.script(
+        FileSearch(results=[(other.id, "other.txt", "elsewhere", 0.5)], text="Hm.")
+    )
 
     response = client.responses.create(model=MODEL, input="?", tools=[search_tool(store_id)])
 
     assert file_citations(response.output[1]) == []  # only searched files are cited
-    [mistake] = srv.validation_errors
+    [mistake] = unchecked_server.validation_errors
     assert mistake.startswith(
         f"scripted FileSearch reply to POST /v1/responses finds '{other.id}', which is not in "
         f"the searched vector stores ['{store_id}']"
@@ -486,10 +503,10 @@ def test_files_still_processing_are_not_searched() -> None:
 
 
 def test_unknown_vector_stores_in_the_tool_are_rejected(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     store_id, _, _ = shelf(client)
-    srv.script(FileSearch(text="never played"))
+    unchecked_server.script(FileSearch(text="never played"))
 
     with pytest.raises(openai.NotFoundError) as rejected:
         client.responses.create(
@@ -503,16 +520,18 @@ def test_unknown_vector_stores_in_the_tool_are_rejected(
 
     assert rejected.value.message.endswith("No vector store found with id 'vs_missing'.")
     assert rejected.value.param == "tools[1].vector_store_ids"
-    assert len(srv.unused_replies) == 1  # a rejected request consumes no reply
-    assert srv.validation_errors == []
+    assert len(unchecked_server.unused_replies) == 1  # a rejected request consumes no reply
+    assert unchecked_server.validation_errors == []
 
 
 def test_a_follow_up_sees_the_search_in_its_context(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     store_id, _, _ = shelf(client)
     conversation = client.conversations.create()
-    srv.script(FileSearch(text=ANSWER), lambda context: Text(f"{len(context.history)} items"))
+    unchecked_server.script(
+        FileSearch(text=ANSWER), lambda context: Text(f"{len(context.history)} items")
+    )
 
     client.responses.create(
         model=MODEL, input="?", tools=[search_tool(store_id)], conversation=conversation.id
@@ -522,7 +541,7 @@ def test_a_follow_up_sees_the_search_in_its_context(
     assert follow_up.output_text == "3 items"
     kinds = [item.type for item in client.conversations.items.list(conversation.id, order="asc")]
     assert kinds == ["message", "file_search_call", "message", "message", "message"]
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_citations_must_fall_inside_the_text() -> None:

@@ -60,14 +60,16 @@ def post_form(server: ScriptedServer, body: bytes, content_type: str) -> tuple[i
 # -- files ---------------------------------------------------------------------------------------
 
 
-def test_file_lifecycle_through_the_sdk(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_file_lifecycle_through_the_sdk(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     batch = client.files.create(file=("requests.jsonl", JSONL), purpose="batch")
     picture = client.files.create(file=("chart.png", png()), purpose="user_data")
 
     assert batch.id.startswith("file-") and batch.object == "file"
     assert (batch.filename, batch.purpose, batch.bytes) == ("requests.jsonl", "batch", len(JSONL))
     assert batch.status == "processed"
-    uploads = srv.files
+    uploads = unchecked_server.files
     assert [(f.filename, f.purpose, f.data) for f in uploads] == [
         ("requests.jsonl", "batch", JSONL),
         ("chart.png", "user_data", png()),
@@ -90,22 +92,24 @@ def test_file_lifecycle_through_the_sdk(srv: ScriptedServer, client: openai.Open
         "param": "id",
         "code": None,
     }
-    assert [f.id for f in srv.files] == [picture.id]
-    assert srv.validation_errors == []
+    assert [f.id for f in unchecked_server.files] == [picture.id]
+    assert unchecked_server.validation_errors == []
 
 
-def test_user_data_files_cannot_be_downloaded(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_user_data_files_cannot_be_downloaded(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     upload = client.files.create(file=("notes.txt", b"private"), purpose="user_data")
 
     with pytest.raises(openai.BadRequestError) as refused:
         client.files.content(upload.id)
 
     assert refused.value.message.endswith("Not allowed to download files of purpose: user_data")
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_expiry_is_sent_as_flattened_form_fields(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     upload = client.files.create(
         file=("a.jsonl", JSONL),
@@ -114,7 +118,7 @@ def test_expiry_is_sent_as_flattened_form_fields(
     )
 
     assert upload.expires_at == upload.created_at + 3600
-    form = srv.requests_to("POST", "/files")[0].body
+    form = unchecked_server.requests_to("POST", "/files")[0].body
     assert isinstance(form, MultipartForm)
     assert form.fields == {
         "purpose": "batch",
@@ -122,17 +126,19 @@ def test_expiry_is_sent_as_flattened_form_fields(
         "expires_after[seconds]": "3600",
     }
     assert form.files["file"].filename == "a.jsonl" and form.files["file"].data == JSONL
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_seeded_files_are_served_like_uploads(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    seeded = srv.add_file(b"a,b\n1,2\n", filename="table.csv", purpose="assistants")
+def test_seeded_files_are_served_like_uploads(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    seeded = unchecked_server.add_file(b"a,b\n1,2\n", filename="table.csv", purpose="assistants")
 
     found = client.files.retrieve(seeded.id)
 
     assert (found.filename, found.purpose, found.bytes) == ("table.csv", "assistants", 8)
     assert seeded.content_type == "text/csv"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 @pytest.mark.parametrize(
@@ -158,15 +164,18 @@ def test_seeded_files_are_served_like_uploads(srv: ScriptedServer, client: opena
     ids=["purpose-enum", "no-file", "file-as-field", "expiry-bounds", "unknown-field"],
 )
 def test_upload_forms_are_checked_against_the_spec(
-    srv: ScriptedServer, parts: list[tuple[str, str | tuple[str, bytes]]], problem: str
+    unchecked_server: ScriptedServer, parts: list[tuple[str, str | tuple[str, bytes]]], problem: str
 ) -> None:
-    status, body = post_form(srv, *multipart(*parts))
+    status, body = post_form(unchecked_server, *multipart(*parts))
 
     assert status == 400
     assert body["error"]["message"].startswith("[scripted server] POST /v1/files form: ")
     assert problem in body["error"]["message"]
-    assert len(srv.validation_errors) >= 1 and problem in srv.validation_errors[0]
-    assert srv.files == []
+    assert (
+        len(unchecked_server.validation_errors) >= 1
+        and problem in unchecked_server.validation_errors[0]
+    )
+    assert unchecked_server.files == []
 
 
 def test_upload_rules_hold_without_the_spec() -> None:
@@ -220,7 +229,9 @@ def test_form_checks_read_the_spec() -> None:
 # -- containers ----------------------------------------------------------------------------------
 
 
-def test_container_lifecycle_through_the_sdk(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_container_lifecycle_through_the_sdk(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     upload = client.files.create(file=("seed.csv", b"x\n1\n"), purpose="user_data")
     container = client.containers.create(name="analysis", file_ids=[upload.id])
     assert container.id.startswith("cntr_") and container.name == "analysis"
@@ -241,17 +252,17 @@ def test_container_lifecycle_through_the_sdk(srv: ScriptedServer, client: openai
     with pytest.raises(openai.NotFoundError):
         client.containers.files.retrieve(added.id, container_id=container.id)
     assert [c.id for c in client.containers.list(name="analysis")] == [container.id]
-    assert [c.name for c in srv.containers] == ["analysis"]
+    assert [c.name for c in unchecked_server.containers] == ["analysis"]
 
     client.containers.delete(container.id)
     with pytest.raises(openai.NotFoundError):
         client.containers.retrieve(container.id)
-    assert srv.containers == []
-    assert srv.validation_errors == []
+    assert unchecked_server.containers == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_container_files_keep_their_content_type(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     made = client.containers.create(name="c")
     image = client.containers.files.create(made.id, file=("plot.png", png()))
@@ -260,4 +271,4 @@ def test_container_files_keep_their_content_type(
 
     assert raw.headers["content-type"] == "image/png"
     assert raw.content == png()
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []

@@ -35,16 +35,15 @@ from assistant_magic.testing import (
     ScriptedServer,
     Text,
 )
-from assistant_magic.testing.hosted_tool_events import (
+from assistant_magic.testing.openapi import TrafficValidator, load_spec
+from assistant_magic.testing.responses.hosted_tool_events import (
     CodeRun,
     ImageRun,
     code_interpreter_events,
     image_generation_events,
 )
-from assistant_magic.testing.openapi import TrafficValidator, load_spec
-from assistant_magic.testing.response_events import initial_resource
+from assistant_magic.testing.responses.response import Turn, initial_resource
 from assistant_magic.testing.state import Container, ServerState
-from assistant_magic.testing.turns import Turn
 
 from conftest import SPEC
 
@@ -131,11 +130,11 @@ def final_response(events: list[Any]) -> openai.types.responses.Response:
 
 
 def test_code_interpreter_stream_cites_a_downloadable_chart(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     chart, shown = picture((64, 48), "navy"), picture((32, 24), "gold")
     code = "plt.plot([1, 4, 9])\nplt.savefig('/mnt/data/chart.png')"
-    srv.script(
+    unchecked_server.script(
         CodeInterpreter(
             code=code,
             files={"chart.png": chart},
@@ -189,11 +188,13 @@ def test_code_interpreter_stream_cites_a_downloadable_chart(
     shown_file = client.containers.files.retrieve(displayed.file_id, container_id=call.container_id)
     assert shown_file.path == f"/mnt/data/{displayed.file_id}.png"
     assert shown_file.source == "assistant"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_code_outputs_are_null_unless_included(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(
+def test_code_outputs_are_null_unless_included(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(
         CodeInterpreter(
             "open('/mnt/data/data.csv', 'w')",
             files={"data.csv": b"x,y\n1,2\n", "unused.txt": b"-"},
@@ -212,20 +213,22 @@ def test_code_outputs_are_null_unless_included(srv: ScriptedServer, client: open
         0,
         0,
     )
-    [container] = srv.containers
+    [container] = unchecked_server.containers
     assert sorted((f.path, f.data) for f in container.files.values()) == [
         ("/mnt/data/data.csv", b"x,y\n1,2\n"),
         ("/mnt/data/unused.txt", b"-"),
     ]
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_code_interpreter_containers_follow_the_request(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     upload = client.files.create(file=("input.csv", b"a\n1\n"), purpose="user_data")
     tool: Any = {"type": "code_interpreter", "container": {"type": "auto", "file_ids": [upload.id]}}
-    srv.script(CodeInterpreter("print(1)"), CodeInterpreter("print(2)"), CodeInterpreter("3"))
+    unchecked_server.script(
+        CodeInterpreter("print(1)"), CodeInterpreter("print(2)"), CodeInterpreter("3")
+    )
 
     first = client.responses.create(model=MODEL, input="one", tools=[tool])
     again = client.responses.create(
@@ -240,27 +243,27 @@ def test_code_interpreter_containers_follow_the_request(
     assert code_call(named.output[0]).container_id == container_id
     [seeded] = client.containers.files.list(container_id)
     assert seeded.path.endswith("-input.csv") and seeded.source == "user"
-    assert len(srv.containers) == 1
+    assert len(unchecked_server.containers) == 1
 
-    srv.script(CodeInterpreter("never played"))
+    unchecked_server.script(CodeInterpreter("never played"))
     with pytest.raises(openai.BadRequestError) as rejected:
         client.responses.create(
             model=MODEL, input="x", tools=[{"type": "code_interpreter", "container": "cntr_gone"}]
         )
     assert rejected.value.param == "tools[0].container"
-    assert len(srv.unused_replies) == 1  # a rejected request consumes no reply
-    assert srv.validation_errors == []
+    assert len(unchecked_server.unused_replies) == 1  # a rejected request consumes no reply
+    assert unchecked_server.validation_errors == []
 
 
 def test_code_interpreter_without_the_tool_is_recorded(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(CodeInterpreter("1 + 1", text="2"))
+    unchecked_server.script(CodeInterpreter("1 + 1", text="2"))
 
     response = client.responses.create(model=MODEL, input="add")
 
     assert response.output_text == "2"  # answered all the same
-    assert srv.validation_errors == [
+    assert unchecked_server.validation_errors == [
         "scripted reply to POST /v1/responses uses the code_interpreter tool, but the request "
         "does not offer it (tools: [])"
     ]
@@ -270,11 +273,11 @@ def test_code_interpreter_without_the_tool_is_recorded(
 
 
 def test_image_generation_streams_the_partial_images_asked_for(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     final = picture((96, 64), "green", "JPEG")
     partials = [picture((12, 8), "gray"), picture((24, 16), "olive"), picture((48, 32), "lime")]
-    srv.script(ImageGeneration(final, partials=partials, text="A green field."))
+    unchecked_server.script(ImageGeneration(final, partials=partials, text="A green field."))
 
     events = list(
         client.responses.create(
@@ -311,13 +314,15 @@ def test_image_generation_streams_the_partial_images_asked_for(
     assert (call.size, call.output_format, call.quality) == ("96x64", "jpeg", "low")
     assert call.revised_prompt == "a green field"
     assert response.output_text == "A green field."
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_image_generation_without_partial_images(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(ImageGeneration(picture(), partials=[picture((4, 4))], revised_prompt="A red box."))
+    unchecked_server.script(
+        ImageGeneration(picture(), partials=[picture((4, 4))], revised_prompt="A red box.")
+    )
 
     events = list(
         client.responses.create(
@@ -329,16 +334,18 @@ def test_image_generation_without_partial_images(
     call = image_call(final_response(events).output[0])
     assert call.revised_prompt == "A red box."
     assert len(final_response(events).output) == 1  # no text scripted: no message
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_generated_images_may_be_corrupt_or_huge(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     huge = io.BytesIO()
     Image.new("L", (4000, 3000)).save(huge, "PNG")
     tool: Any = {"type": "image_generation", "size": "1536x1024", "output_format": "webp"}
-    srv.script(ImageGeneration(b"\x89PNG\r\n\x1a\ntruncated"), ImageGeneration(huge.getvalue()))
+    unchecked_server.script(
+        ImageGeneration(b"\x89PNG\r\n\x1a\ntruncated"), ImageGeneration(huge.getvalue())
+    )
 
     broken = image_call(client.responses.create(model=MODEL, input="x", tools=[tool]).output[0])
     large = image_call(client.responses.create(model=MODEL, input="y", tools=[tool]).output[0])
@@ -347,7 +354,7 @@ def test_generated_images_may_be_corrupt_or_huge(
     assert (broken.size, broken.output_format) == ("1536x1024", "webp")  # from the tool
     assert large.result is not None and base64.b64decode(large.result) == huge.getvalue()
     assert (large.size, large.output_format) == ("4000x3000", "png")  # from the bytes
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_hosted_tool_events_match_the_spec() -> None:
@@ -385,7 +392,7 @@ def test_hosted_tool_events_match_the_spec() -> None:
 
 
 def test_input_images_and_files_reach_the_reply_factory(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     photo = client.files.create(file=("photo.png", picture((5, 7))), purpose="vision")
     report = client.files.create(file=("report.pdf", b"%PDF-1.4 report"), purpose="user_data")
@@ -396,7 +403,7 @@ def test_input_images_and_files_reach_the_reply_factory(
         sizes = ", ".join(f"{w}x{h}" for w, h in (i.size for i in context.input_images))
         return Text(f"I see {sizes} and {[f.filename for f in context.input_files]}.")
 
-    srv.script(describe)
+    unchecked_server.script(describe)
     inline = picture((3, 4), "blue", "JPEG")
     response = client.responses.create(
         model=MODEL,
@@ -422,14 +429,16 @@ def test_input_images_and_files_reach_the_reply_factory(
         (report.id, "report.pdf", b"%PDF-1.4 report"),
         ("file_data", "inline.txt", b"plain words"),
     ]
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_a_tool_output_may_carry_an_image(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_a_tool_output_may_carry_an_image(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     screenshot = picture((16, 9), "white")
     tools: Any = [{"type": "function", "name": "screenshot", "parameters": {}, "strict": False}]
     conversation = client.conversations.create()
-    srv.script(
+    unchecked_server.script(
         FunctionCall("screenshot", call_id="call_shot"),
         lambda context: Text(
             f"{context.tool_outputs['call_shot']}: "
@@ -458,7 +467,7 @@ def test_a_tool_output_may_carry_an_image(srv: ScriptedServer, client: openai.Op
     items = list(client.conversations.items.list(conversation.id, order="asc"))
     kinds = [item.type for item in items]
     assert kinds == ["message", "function_call", "function_call_output", "message"]
-    assert srv.validation_errors == []  # the stored image part reports detail "auto"
+    assert unchecked_server.validation_errors == []  # the stored image part reports detail "auto"
 
 
 @pytest.mark.parametrize(
@@ -470,17 +479,17 @@ def test_a_tool_output_may_carry_an_image(srv: ScriptedServer, client: openai.Op
     ids=["image", "file"],
 )
 def test_unknown_file_ids_are_rejected(
-    srv: ScriptedServer, client: openai.OpenAI, part: Any, param: str
+    unchecked_server: ScriptedServer, client: openai.OpenAI, part: Any, param: str
 ) -> None:
-    srv.script(Text("never played"))
+    unchecked_server.script(Text("never played"))
 
     with pytest.raises(openai.BadRequestError) as rejected:
         client.responses.create(model=MODEL, input=user(part))
 
     assert rejected.value.param == f"input[0].content[1].{param}"
     assert "file-missing" in rejected.value.message
-    assert len(srv.unused_replies) == 1
-    assert srv.validation_errors == []
+    assert len(unchecked_server.unused_replies) == 1
+    assert unchecked_server.validation_errors == []
 
 
 @pytest.mark.parametrize(
@@ -510,7 +519,7 @@ def test_unknown_file_ids_are_rejected(
     ids=["bad-base64", "not-an-image", "bmp", "not-image-mime"],
 )
 def test_bad_image_data_urls_are_rejected(
-    srv: ScriptedServer, client: openai.OpenAI, url: str, message: str, param: str
+    unchecked_server: ScriptedServer, client: openai.OpenAI, url: str, message: str, param: str
 ) -> None:
     with pytest.raises(openai.BadRequestError) as rejected:
         client.responses.create(
@@ -519,4 +528,4 @@ def test_bad_image_data_urls_are_rejected(
 
     assert message in rejected.value.message
     assert (rejected.value.param, rejected.value.code) == (param, "invalid_value")
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []

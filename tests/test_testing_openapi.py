@@ -13,14 +13,14 @@ from referencing.jsonschema import DRAFT202012
 from assistant_magic.testing import ScriptedServer, Text
 from assistant_magic.testing.openapi import (
     SPEC_ENV_VAR,
-    OpenApiSpec,
     TrafficValidator,
     load_spec,
     resolve_spec_path,
 )
-from assistant_magic.testing.response_events import initial_resource, text_events
+from assistant_magic.testing.openapi_spec import OpenApiSpec
+from assistant_magic.testing.responses.events import text_events
+from assistant_magic.testing.responses.response import Turn, initial_resource
 from assistant_magic.testing.state import ServerState
-from assistant_magic.testing.turns import Turn
 
 SPEC = Path(__file__).parent / "data" / "openai-openapi" / "openapi.json"
 

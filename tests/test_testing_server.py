@@ -78,8 +78,10 @@ def raw_request(
 # -- streaming text ---------------------------------------------------------------------------
 
 
-def test_streamed_text_parses_into_typed_events(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text("Hello there, friend.", chunks=["Hello", " there,", " friend."]))
+def test_streamed_text_parses_into_typed_events(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(Text("Hello there, friend.", chunks=["Hello", " there,", " friend."]))
 
     events = list(client.responses.create(model=MODEL, input="hi", stream=True))
 
@@ -102,12 +104,12 @@ def test_streamed_text_parses_into_typed_events(srv: ScriptedServer, client: ope
     assert response.completed_at is not None
     assert response.usage is not None and response.usage.output_tokens == 3
     assert response.usage.total_tokens == response.usage.input_tokens + 3
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_sse_wire_format(srv: ScriptedServer) -> None:
+def test_sse_wire_format(unchecked_server: ScriptedServer) -> None:
     request = urllib.request.Request(
-        srv.base_url + "/responses",
+        unchecked_server.base_url + "/responses",
         data=json.dumps({"model": MODEL, "input": "hi", "stream": True}).encode(),
         headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"},
     )
@@ -122,10 +124,12 @@ def test_sse_wire_format(srv: ScriptedServer) -> None:
     assert json.loads(data_line.removeprefix("data: "))["type"] == "response.created"
     assert frames[-1].startswith("event: response.completed")
     assert "[DONE]" not in raw
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_default_reply_echoes_last_user_text(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_default_reply_echoes_last_user_text(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     response = client.responses.create(
         model=MODEL,
         input=[
@@ -139,11 +143,13 @@ def test_default_reply_echoes_last_user_text(srv: ScriptedServer, client: openai
 
     assert "".join(deltas) == "You said: second question"
     assert len(deltas) == 4  # streamed word by word
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_stream_helper_gives_final_response(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text("Streamed through the helper."))
+def test_stream_helper_gives_final_response(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(Text("Streamed through the helper."))
 
     with client.responses.stream(model=MODEL, input="go", instructions="Be brief.") as stream:
         texts = [e.delta for e in stream if e.type == "response.output_text.delta"]
@@ -152,13 +158,13 @@ def test_stream_helper_gives_final_response(srv: ScriptedServer, client: openai.
     assert "".join(texts) == "Streamed through the helper."
     assert final.output_text == "Streamed through the helper."
     assert final.instructions == "Be brief."
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_non_streaming_create_returns_whole_response(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(Text("All at once.", usage={"input_tokens": 50, "output_tokens": 3}))
+    unchecked_server.script(Text("All at once.", usage={"input_tokens": 50, "output_tokens": 3}))
 
     response = client.responses.create(model="gpt-5.4", input="hi", metadata={"cell": "7"})
 
@@ -170,28 +176,30 @@ def test_non_streaming_create_returns_whole_response(
     assert (response.usage.input_tokens, response.usage.total_tokens) == (50, 53)
     assert response.usage.input_tokens_details.cached_tokens == 0
     assert client.responses.retrieve(response.id).output_text == "All at once."
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_reply_factory_sees_the_request(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_reply_factory_sees_the_request(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     seen: list[ReplyContext] = []
 
     def shout(context: ReplyContext) -> Text:
         seen.append(context)
         return Text((context.last_user_text or "").upper())
 
-    srv.script(shout)
+    unchecked_server.script(shout)
     response = client.responses.create(model=MODEL, input="quiet please")
 
     assert response.output_text == "QUIET PLEASE"
     assert seen[0].body["model"] == MODEL
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 # -- conversations -----------------------------------------------------------------------------
 
 
-def test_conversation_lifecycle(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_conversation_lifecycle(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
     conversation = client.conversations.create(
         metadata={"notebook": "demo"}, items=[{"role": "user", "content": "seeded"}]
     )
@@ -209,10 +217,10 @@ def test_conversation_lifecycle(srv: ScriptedServer, client: openai.OpenAI) -> N
     )
     with pytest.raises(openai.NotFoundError):
         client.conversations.retrieve(conversation.id)
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_conversation_items_crud(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_conversation_items_crud(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
     conversation = client.conversations.create()
     assert list(client.conversations.items.list(conversation.id)) == []
 
@@ -242,14 +250,14 @@ def test_conversation_items_crud(srv: ScriptedServer, client: openai.OpenAI) -> 
     assert [i.id for i in remaining] == [ids[0], ids[2]]
     with pytest.raises(openai.NotFoundError):
         client.conversations.items.retrieve(ids[1], conversation_id=conversation.id)
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_response_on_conversation_appends_input_and_answer(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     conversation = client.conversations.create()
-    srv.script(Text("First answer."), Text("Second answer."))
+    unchecked_server.script(Text("First answer."), Text("Second answer."))
 
     first = client.responses.create(model=MODEL, input="question one", conversation=conversation.id)
     stream = client.responses.create(
@@ -268,14 +276,14 @@ def test_response_on_conversation_appends_input_and_answer(
     ]
     assert all(i.status == "completed" and i.id.startswith("msg_") for i in items)
     assert items[1].id == output_message(first.output[0]).id
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_previous_response_id_carries_the_transcript(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     first = client.responses.create(model=MODEL, input="remember me")
-    srv.script(lambda context: Text(f"{len(context.history)} items before"))
+    unchecked_server.script(lambda context: Text(f"{len(context.history)} items before"))
 
     second = client.responses.create(model=MODEL, input="and?", previous_response_id=first.id)
 
@@ -283,11 +291,11 @@ def test_previous_response_id_carries_the_transcript(
     assert second.previous_response_id == first.id
     with pytest.raises(openai.NotFoundError):
         client.responses.create(model=MODEL, input="x", previous_response_id="resp_nope")
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_pending_function_call_blocks_next_response(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     conversation = client.conversations.create()
     client.conversations.items.create(
@@ -307,11 +315,11 @@ def test_pending_function_call_blocks_next_response(
     assert accepted.output_text == "You said: so?"
     kinds = [i.type for i in client.conversations.items.list(conversation.id, order="asc")]
     assert kinds == ["function_call", "function_call_output", "message", "message"]
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_function_call_output_in_the_same_request_satisfies_the_rule(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     conversation = client.conversations.create(
         items=[{"type": "function_call", "call_id": "call_7", "name": "f", "arguments": "{}"}]
@@ -324,14 +332,16 @@ def test_function_call_output_in_the_same_request_satisfies_the_rule(
     )
 
     assert response.status == "completed"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 # -- errors and retries ------------------------------------------------------------------------
 
 
-def test_wrong_api_key_is_rejected_like_the_real_api(srv: ScriptedServer) -> None:
-    wrong = openai.OpenAI(base_url=srv.base_url, api_key="sk-abcdefghijklmnopqrstuvwxyz")
+def test_wrong_api_key_is_rejected_like_the_real_api(unchecked_server: ScriptedServer) -> None:
+    wrong = openai.OpenAI(
+        base_url=unchecked_server.base_url, api_key="sk-abcdefghijklmnopqrstuvwxyz"
+    )
 
     with pytest.raises(openai.AuthenticationError) as rejected:
         wrong.responses.create(model=MODEL, input="hi")
@@ -340,25 +350,25 @@ def test_wrong_api_key_is_rejected_like_the_real_api(srv: ScriptedServer) -> Non
     assert isinstance(body, dict) and body["code"] == "invalid_api_key"
     assert body["message"].startswith("Incorrect API key provided: sk-ab***")
     assert "fghijklmnopqrstuvwx" not in body["message"]
-    assert len(srv.requests) == 1  # 401 is not retried
-    assert srv.validation_errors == []
+    assert len(unchecked_server.requests) == 1  # 401 is not retried
+    assert unchecked_server.validation_errors == []
 
 
-def test_missing_api_key_is_rejected(srv: ScriptedServer) -> None:
-    request = urllib.request.Request(srv.base_url + "/models")
+def test_missing_api_key_is_rejected(unchecked_server: ScriptedServer) -> None:
+    request = urllib.request.Request(unchecked_server.base_url + "/models")
     with pytest.raises(urllib.error.HTTPError) as rejected:
         urllib.request.urlopen(request, timeout=5)
     assert rejected.value.code == 401
     assert "didn't provide an API key" in json.loads(rejected.value.read())["error"]["message"]
 
 
-def test_unknown_model_is_404(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_unknown_model_is_404(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
     with pytest.raises(openai.NotFoundError) as rejected:
         client.responses.create(model="gpt-nope", input="hi")
 
     assert rejected.value.code == "model_not_found"
     assert "The model `gpt-nope` does not exist" in rejected.value.message
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_any_model_when_models_is_none() -> None:
@@ -369,7 +379,9 @@ def test_any_model_when_models_is_none() -> None:
         assert server.validation_errors == []
 
 
-def test_unknown_conversation_is_404(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_unknown_conversation_is_404(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     with pytest.raises(openai.NotFoundError) as rejected:
         client.responses.create(model=MODEL, input="hi", conversation="conv_missing")
 
@@ -379,52 +391,54 @@ def test_unknown_conversation_is_404(srv: ScriptedServer, client: openai.OpenAI)
         "param": "conversation",
         "code": None,
     }
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_rate_limit_retry_after_is_honoured(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_rate_limit_retry_after_is_honoured(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     # 0.6 s is longer than the SDK's own first backoff (at most 0.5 s): only the header explains it.
-    srv.script(HttpError(429, retry_after=0.6), Text("ok"))
+    unchecked_server.script(HttpError(429, retry_after=0.6), Text("ok"))
 
     response = client.responses.create(model=MODEL, input="hi")
 
     assert response.output_text == "ok"
-    first, second = srv.requests_to("POST", "/v1/responses")
+    first, second = unchecked_server.requests_to("POST", "/v1/responses")
     assert second.received_at - first.received_at >= 0.6
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_server_error_then_success(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(HttpError(500, retry_after_ms=20), Text("recovered"))
+def test_server_error_then_success(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
+    unchecked_server.script(HttpError(500, retry_after_ms=20), Text("recovered"))
 
     assert client.responses.create(model=MODEL, input="hi").output_text == "recovered"
-    assert len(srv.requests_to("POST", "/responses")) == 2
-    assert srv.unused_replies == []
-    assert srv.validation_errors == []
+    assert len(unchecked_server.requests_to("POST", "/responses")) == 2
+    assert unchecked_server.unused_replies == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_errors_surface_when_retries_run_out(srv: ScriptedServer) -> None:
-    client = openai.OpenAI(base_url=srv.base_url, api_key=KEY, max_retries=0)
-    srv.script(HttpError(503))
+def test_errors_surface_when_retries_run_out(unchecked_server: ScriptedServer) -> None:
+    client = openai.OpenAI(base_url=unchecked_server.base_url, api_key=KEY, max_retries=0)
+    unchecked_server.script(HttpError(503))
 
     with pytest.raises(openai.InternalServerError) as failed:
         client.responses.create(model=MODEL, input="hi")
 
     assert failed.value.status_code == 503
     assert "overloaded" in failed.value.message
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_unknown_route_is_openai_style_404(srv: ScriptedServer) -> None:
-    status, body = raw_request(srv, "GET", "/v1/nothing/here")
+def test_unknown_route_is_openai_style_404(unchecked_server: ScriptedServer) -> None:
+    status, body = raw_request(unchecked_server, "GET", "/v1/nothing/here")
 
     assert status == 404
     assert body["error"]["message"] == "Invalid URL (GET /v1/nothing/here)"
     assert set(body["error"]) == {"message", "type", "param", "code"}
 
 
-def test_unparsable_json_is_400(srv: ScriptedServer) -> None:
-    status, body = raw_request(srv, "POST", "/v1/responses", b"{not json")
+def test_unparsable_json_is_400(unchecked_server: ScriptedServer) -> None:
+    status, body = raw_request(unchecked_server, "POST", "/v1/responses", b"{not json")
 
     assert status == 400
     assert "could not parse the JSON body" in body["error"]["message"]
@@ -433,8 +447,8 @@ def test_unparsable_json_is_400(srv: ScriptedServer) -> None:
 # -- stream endings ----------------------------------------------------------------------------
 
 
-def test_queued_stream(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text("Eventually.", queued=True))
+def test_queued_stream(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
+    unchecked_server.script(Text("Eventually.", queued=True))
 
     events = list(client.responses.create(model=MODEL, input="hi", stream=True))
 
@@ -447,11 +461,11 @@ def test_queued_stream(srv: ScriptedServer, client: openai.OpenAI) -> None:
     assert events[1].response.status == "queued"  # type: ignore[union-attr]
     assert events[2].response.status == "in_progress"  # type: ignore[union-attr]
     assert events[-1].type == "response.completed"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_incomplete_stream(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text("Cut short", status="incomplete"))
+def test_incomplete_stream(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
+    unchecked_server.script(Text("Cut short", status="incomplete"))
 
     events = list(client.responses.create(model=MODEL, input="hi", stream=True))
 
@@ -462,11 +476,11 @@ def test_incomplete_stream(srv: ScriptedServer, client: openai.OpenAI) -> None:
     assert last.response.incomplete_details.reason == "max_output_tokens"
     assert output_message(last.response.output[0]).status == "incomplete"
     assert last.response.output_text == "Cut short"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_failed_stream(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text("one two three four", fail_after=2, fail_message="boom"))
+def test_failed_stream(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
+    unchecked_server.script(Text("one two three four", fail_after=2, fail_message="boom"))
 
     events = list(client.responses.create(model=MODEL, input="hi", stream=True))
 
@@ -476,14 +490,16 @@ def test_failed_stream(srv: ScriptedServer, client: openai.OpenAI) -> None:
     assert last.response.status == "failed"
     assert last.response.error is not None
     assert (last.response.error.code, last.response.error.message) == ("server_error", "boom")
-    assert srv.response(last.response.id)["status"] == "failed"
-    assert srv.validation_errors == []
+    assert unchecked_server.response(last.response.id)["status"] == "failed"
+    assert unchecked_server.validation_errors == []
 
 
-def test_client_disconnect_mid_stream(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_client_disconnect_mid_stream(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     conversation = client.conversations.create()
     long_text = " ".join(f"w{i}" for i in range(200))
-    srv.script(Text(long_text, chunk_delay=0.01))
+    unchecked_server.script(Text(long_text, chunk_delay=0.01))
 
     stream = client.responses.create(
         model=MODEL, input="talk", conversation=conversation.id, stream=True
@@ -496,8 +512,8 @@ def test_client_disconnect_mid_stream(srv: ScriptedServer, client: openai.OpenAI
             break
     stream.close()
 
-    assert srv.wait_for_disconnect() == response_id
-    assert srv.wait_for_status(response_id, "cancelled") == "cancelled"
+    assert unchecked_server.wait_for_disconnect() == response_id
+    assert unchecked_server.wait_for_status(response_id, "cancelled") == "cancelled"
     page = client.conversations.items.list(conversation.id, order="asc")
     items = [message(i) for i in page]
     assert [(i.role, i.status) for i in items] == [
@@ -506,28 +522,32 @@ def test_client_disconnect_mid_stream(srv: ScriptedServer, client: openai.OpenAI
     ]
     partial = text_of(items[1])
     assert partial.startswith("w0 w1 w2") and len(partial) < len(long_text)
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 # -- background and cancel ---------------------------------------------------------------------
 
 
-def test_background_response_can_be_cancelled(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text(" ".join(["slow"] * 100), chunk_delay=0.02))
+def test_background_response_can_be_cancelled(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(Text(" ".join(["slow"] * 100), chunk_delay=0.02))
 
     started = client.responses.create(model=MODEL, input="hi", background=True)
     assert started.status == "queued" and started.background is True
-    srv.wait_for_status(started.id, "in_progress")
+    unchecked_server.wait_for_status(started.id, "in_progress")
 
     cancelled = client.responses.cancel(started.id)
 
     assert cancelled.status == "cancelled"
     assert client.responses.retrieve(started.id).status == "cancelled"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_cancelling_a_background_stream_ends_it(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text(" ".join(["tick"] * 200), chunk_delay=0.01))
+def test_cancelling_a_background_stream_ends_it(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(Text(" ".join(["tick"] * 200), chunk_delay=0.01))
     stream = client.responses.create(model=MODEL, input="hi", background=True, stream=True)
 
     kinds: list[str] = []
@@ -542,12 +562,14 @@ def test_cancelling_a_background_stream_ends_it(srv: ScriptedServer, client: ope
     assert kinds[:3] == ["response.created", "response.queued", "response.in_progress"]
     assert kinds[-1] == "response.output_text.delta"  # no terminal event: the stream just ends
     assert kinds.count("response.output_text.delta") < 200
-    assert srv.response(response_id)["status"] == "cancelled"
-    assert srv.validation_errors == []
+    assert unchecked_server.response(response_id)["status"] == "cancelled"
+    assert unchecked_server.validation_errors == []
 
 
-def test_background_stream_outlives_its_client(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(Text(" ".join(["tock"] * 60), chunk_delay=0.005))
+def test_background_stream_outlives_its_client(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(Text(" ".join(["tock"] * 60), chunk_delay=0.005))
     stream = client.responses.create(model=MODEL, input="hi", background=True, stream=True)
     response_id = ""
     for event in stream:
@@ -557,27 +579,27 @@ def test_background_stream_outlives_its_client(srv: ScriptedServer, client: open
             break
     stream.close()
 
-    assert srv.wait_for_disconnect() == response_id
-    assert srv.wait_for_status(response_id, "completed", "cancelled") == "completed"
+    assert unchecked_server.wait_for_disconnect() == response_id
+    assert unchecked_server.wait_for_status(response_id, "completed", "cancelled") == "completed"
     assert client.responses.retrieve(response_id).output_text == " ".join(["tock"] * 60)
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_background_response_completes_and_can_be_polled(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(Text("done in the background"))
+    unchecked_server.script(Text("done in the background"))
 
     started = client.responses.create(model=MODEL, input="hi", background=True)
-    srv.wait_for_status(started.id, "completed")
+    unchecked_server.wait_for_status(started.id, "completed")
 
     assert client.responses.retrieve(started.id).output_text == "done in the background"
     with pytest.raises(openai.BadRequestError):
         client.responses.cancel(started.id)
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_cancel_needs_background(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_cancel_needs_background(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
     response = client.responses.create(model=MODEL, input="hi")
 
     with pytest.raises(openai.BadRequestError) as rejected:
@@ -586,47 +608,47 @@ def test_cancel_needs_background(srv: ScriptedServer, client: openai.OpenAI) -> 
     assert rejected.value.message.endswith(
         "Only responses created with background=true can be cancelled."
     )
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_delete_response(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_delete_response(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
     response = client.responses.create(model=MODEL, input="hi")
 
     client.responses.delete(response.id)
 
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve(response.id)
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 # -- models, records ---------------------------------------------------------------------------
 
 
-def test_models(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_models(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
     assert sorted(m.id for m in client.models.list()) == ["gpt-5.4", "gpt-5.4-mini"]
     assert client.models.retrieve("gpt-5.4").owned_by == "system"
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("gpt-0")
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_requests_are_recorded(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_requests_are_recorded(unchecked_server: ScriptedServer, client: openai.OpenAI) -> None:
     client.responses.create(model=MODEL, input="hi", extra_query={"trace": "1"})
 
-    (recorded,) = srv.requests
+    (recorded,) = unchecked_server.requests
     assert (recorded.method, recorded.path) == ("POST", "/v1/responses")
     assert recorded.query == {"trace": "1"}
     assert recorded.headers["authorization"] == f"Bearer {KEY}"
     assert recorded.body == {"model": MODEL, "input": "hi"}
 
-    srv.script(Text("unused"))
-    srv.reset()
-    assert srv.requests == [] and srv.unused_replies == []
+    unchecked_server.script(Text("unused"))
+    unchecked_server.reset()
+    assert unchecked_server.requests == [] and unchecked_server.unused_replies == []
 
 
-def test_script_rejects_unknown_reply_types(srv: ScriptedServer) -> None:
+def test_script_rejects_unknown_reply_types(unchecked_server: ScriptedServer) -> None:
     with pytest.raises(TypeError):
-        srv.script("just a string")  # type: ignore[arg-type]
+        unchecked_server.script("just a string")  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         Text("abc", chunks=["a", "b"])
 
@@ -634,33 +656,40 @@ def test_script_rejects_unknown_reply_types(srv: ScriptedServer) -> None:
 # -- validation of requests --------------------------------------------------------------------
 
 
-def test_request_violating_the_schema_is_rejected_and_recorded(srv: ScriptedServer) -> None:
-    status, body = raw_request(srv, "POST", "/v1/responses", {"model": MODEL, "input": 42})
+def test_request_violating_the_schema_is_rejected_and_recorded(
+    unchecked_server: ScriptedServer,
+) -> None:
+    status, body = raw_request(
+        unchecked_server, "POST", "/v1/responses", {"model": MODEL, "input": 42}
+    )
 
     assert status == 400
     assert body["error"]["message"].startswith("[scripted server] POST /v1/responses request body")
-    (problem,) = srv.validation_errors
+    (problem,) = unchecked_server.validation_errors
     assert "CreateResponse at $.input" in problem
 
 
-def test_unknown_top_level_parameter_is_rejected(srv: ScriptedServer) -> None:
+def test_unknown_top_level_parameter_is_rejected(unchecked_server: ScriptedServer) -> None:
     status, body = raw_request(
-        srv, "POST", "/v1/responses", {"model": MODEL, "input": "hi", "temprature": 0.2}
+        unchecked_server,
+        "POST",
+        "/v1/responses",
+        {"model": MODEL, "input": "hi", "temprature": 0.2},
     )
 
     assert status == 400
     assert body["error"]["message"] == "Unrecognized request argument supplied: temprature"
-    assert srv.validation_errors == [
+    assert unchecked_server.validation_errors == [
         "POST /v1/responses request body: unknown parameter 'temprature'"
     ]
-    assert srv.requests_to("POST", "/v1/responses")[0].body["temprature"] == 0.2
+    assert unchecked_server.requests_to("POST", "/v1/responses")[0].body["temprature"] == 0.2
 
 
-def test_bad_item_inside_conversation_items_request(srv: ScriptedServer) -> None:
-    conversation_id = raw_request(srv, "POST", "/v1/conversations", {})[1]["id"]
+def test_bad_item_inside_conversation_items_request(unchecked_server: ScriptedServer) -> None:
+    conversation_id = raw_request(unchecked_server, "POST", "/v1/conversations", {})[1]["id"]
 
     status, body = raw_request(
-        srv,
+        unchecked_server,
         "POST",
         f"/v1/conversations/{conversation_id}/items",
         {"items": [{"type": "message", "role": "user", "content": [{"type": "input_txt"}]}]},

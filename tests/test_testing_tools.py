@@ -29,14 +29,11 @@ from assistant_magic.testing import (
     ToolCalls,
     ToolResult,
 )
+from assistant_magic.testing.chunking import split_arguments
 from assistant_magic.testing.openapi import TrafficValidator, load_spec
-from assistant_magic.testing.response_events import (
-    initial_resource,
-    split_arguments,
-    tool_call_events,
-)
+from assistant_magic.testing.responses.events import tool_call_events
+from assistant_magic.testing.responses.response import Turn, initial_resource
 from assistant_magic.testing.state import ServerState
-from assistant_magic.testing.turns import Turn
 
 from conftest import SPEC
 
@@ -92,8 +89,10 @@ def rejection(error: pytest.ExceptionInfo[openai.BadRequestError]) -> Any:
 # -- streaming ---------------------------------------------------------------------------------
 
 
-def test_one_call_streams_as_typed_events(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(FunctionCall("add", {"a": 1, "b": 2}, call_id="call_add1"))
+def test_one_call_streams_as_typed_events(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(FunctionCall("add", {"a": 1, "b": 2}, call_id="call_add1"))
 
     events = list(client.responses.create(model=MODEL, input="1+2?", tools=TOOLS, stream=True))
 
@@ -132,13 +131,13 @@ def test_one_call_streams_as_typed_events(srv: ScriptedServer, client: openai.Op
     assert calls_of(completed.response) == [finished]
     assert completed.response.output_text == ""
     assert completed.response.usage is not None and completed.response.usage.output_tokens > 0
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_stream_helper_assembles_calls_and_parses_strict_arguments(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(ToolCalls([FunctionCall("add", {"a": 2, "b": 3})], argument_chunks=5))
+    unchecked_server.script(ToolCalls([FunctionCall("add", {"a": 2, "b": 3})], argument_chunks=5))
 
     with client.responses.stream(
         model=MODEL, input="2+3?", tools=[function_tool("add", strict=True)]
@@ -151,14 +150,17 @@ def test_stream_helper_assembles_calls_and_parses_strict_arguments(
     assert len(snapshots) == 5 and snapshots[-1] == '{"a": 2, "b": 3}'
     (call,) = final.output
     assert call.type == "function_call" and call.parsed_arguments == {"a": 2, "b": 3}
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_parallel_calls_in_one_step(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(ToolCalls([FunctionCall("add", {"a": 1, "b": 1}), FunctionCall("now")]))
+def test_parallel_calls_in_one_step(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(ToolCalls([FunctionCall("add", {"a": 1, "b": 1}), FunctionCall("now")]))
 
     events = list(client.responses.create(model=MODEL, input="go", tools=TOOLS, stream=True))
 
+    # "{}" is two characters: two pieces
     assert [e.type for e in events[2:-1]] == [
         *CALL_SEQUENCE,
         "response.output_item.added",
@@ -166,7 +168,7 @@ def test_parallel_calls_in_one_step(srv: ScriptedServer, client: openai.OpenAI) 
         "response.function_call_arguments.delta",
         "response.function_call_arguments.done",
         "response.output_item.done",
-    ]  # "{}" is two characters: two pieces
+    ]
     added = [e for e in events if isinstance(e, ResponseOutputItemAddedEvent)]
     assert [e.output_index for e in added] == [0, 1]
     final = events[-1]
@@ -175,11 +177,13 @@ def test_parallel_calls_in_one_step(srv: ScriptedServer, client: openai.OpenAI) 
     assert (first.name, second.name, second.arguments) == ("add", "now", "{}")
     assert first.call_id != second.call_id
     assert all(c.call_id.startswith("call_") and len(c.call_id) == 29 for c in (first, second))
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_text_then_calls_in_one_step(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(ToolCalls([FunctionCall("now")], text="Let me check the time."))
+def test_text_then_calls_in_one_step(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(ToolCalls([FunctionCall("now")], text="Let me check the time."))
 
     events = list(client.responses.create(model=MODEL, input="time?", tools=TOOLS, stream=True))
 
@@ -204,13 +208,13 @@ def test_text_then_calls_in_one_step(srv: ScriptedServer, client: openai.OpenAI)
     assert isinstance(message, ResponseOutputMessage) and message.status == "completed"
     assert final.response.output_text == "Let me check the time."
     assert function_call(call).name == "now"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_non_streaming_answers_the_same_response(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(
+    unchecked_server.script(
         ToolCalls([FunctionCall("add", {"a": 1, "b": 2}), FunctionCall("now")], text="On it.")
     )
 
@@ -223,24 +227,26 @@ def test_non_streaming_answers_the_same_response(
         ("now", "completed"),
     ]
     assert client.responses.retrieve(response.id).output == response.output
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_background_tool_calls_complete_and_can_be_polled(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(FunctionCall("now"))
+    unchecked_server.script(FunctionCall("now"))
 
     started = client.responses.create(model=MODEL, input="go", tools=TOOLS, background=True)
-    srv.wait_for_status(started.id, "completed")
+    unchecked_server.wait_for_status(started.id, "completed")
 
     (call,) = calls_of(client.responses.retrieve(started.id))
     assert call.name == "now"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_arguments_are_sent_verbatim(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(
+def test_arguments_are_sent_verbatim(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(
         ToolCalls(
             [
                 FunctionCall("add", '{"a": "one", "b": '),  # invalid JSON
@@ -263,15 +269,17 @@ def test_arguments_are_sent_verbatim(srv: ScriptedServer, client: openai.OpenAI)
     deltas = [e for e in events if isinstance(e, ResponseFunctionCallArgumentsDeltaEvent)]
     assert "".join(d.delta for d in deltas if d.output_index == 0) == '{"a": "one", "b": '
     assert [d.output_index for d in deltas].count(2) == 0  # empty arguments: no delta at all
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 # -- two rounds ----------------------------------------------------------------------------------
 
 
-def test_two_round_exchange_on_a_conversation(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_two_round_exchange_on_a_conversation(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     conversation = client.conversations.create()
-    srv.script(ToolCalls([FunctionCall("add", {"a": 2, "b": 2}), FunctionCall("now")]))
+    unchecked_server.script(ToolCalls([FunctionCall("add", {"a": 2, "b": 2}), FunctionCall("now")]))
 
     first = client.responses.create(
         model=MODEL, input="2+2, and the time?", tools=TOOLS, conversation=conversation.id
@@ -301,11 +309,13 @@ def test_two_round_exchange_on_a_conversation(srv: ScriptedServer, client: opena
         now.call_id,
     ]
     assert items[1].id == add.id and getattr(items[1], "status", None) == "completed"
-    assert srv.tool_outputs == [(add.call_id, "4"), (now.call_id, "12:00")]
-    assert srv.validation_errors == []
+    assert unchecked_server.tool_outputs == [(add.call_id, "4"), (now.call_id, "12:00")]
+    assert unchecked_server.validation_errors == []
 
 
-def test_factory_answers_from_tool_outputs(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_factory_answers_from_tool_outputs(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     seen: list[ReplyContext] = []
 
     def summarise(context: ReplyContext) -> Text:
@@ -313,7 +323,7 @@ def test_factory_answers_from_tool_outputs(srv: ScriptedServer, client: openai.O
         total = context.tool_outputs["call_sum"]
         return Text(f"The sum is {total}.")
 
-    srv.script(FunctionCall("add", {"a": 20, "b": 22}, call_id="call_sum"), summarise)
+    unchecked_server.script(FunctionCall("add", {"a": 20, "b": 22}, call_id="call_sum"), summarise)
 
     first = client.responses.create(model=MODEL, input="20+22?", tools=TOOLS)
     second = client.responses.create(
@@ -331,12 +341,14 @@ def test_factory_answers_from_tool_outputs(srv: ScriptedServer, client: openai.O
     ]
     assert context.offered_tools == ["add", "now"]
     assert context.tool_choice == "auto"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_tool_output_as_content_parts(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_tool_output_as_content_parts(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     first = client.responses.create(model=MODEL, input="go", tools=TOOLS)
-    srv.script(FunctionCall("now", call_id="call_parts"))
+    unchecked_server.script(FunctionCall("now", call_id="call_parts"))
     called = client.responses.create(
         model=MODEL, tools=TOOLS, previous_response_id=first.id, input="time?"
     )
@@ -354,18 +366,20 @@ def test_tool_output_as_content_parts(srv: ScriptedServer, client: openai.OpenAI
     )
 
     assert answered.output_text == "Tool results: now: noon"
-    assert srv.tool_outputs == [("call_parts", [{"type": "input_text", "text": "noon"}])]
-    assert srv.validation_errors == []
+    assert unchecked_server.tool_outputs == [
+        ("call_parts", [{"type": "input_text", "text": "noon"}])
+    ]
+    assert unchecked_server.validation_errors == []
 
 
 # -- the pairing rules ---------------------------------------------------------------------------
 
 
 def test_unanswered_call_blocks_the_conversation(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     conversation = client.conversations.create()
-    srv.script(FunctionCall("now", call_id="call_open"), Text("kept for later"))
+    unchecked_server.script(FunctionCall("now", call_id="call_open"), Text("kept for later"))
     client.responses.create(model=MODEL, input="time?", tools=TOOLS, conversation=conversation.id)
 
     with pytest.raises(openai.BadRequestError) as rejected:
@@ -377,14 +391,15 @@ def test_unanswered_call_blocks_the_conversation(
         "param": "input",
         "code": None,
     }
-    assert srv.unused_replies == [Text("kept for later")]  # a rejected request takes no reply
-    assert srv.validation_errors == []
+    # a rejected request takes no reply
+    assert unchecked_server.unused_replies == [Text("kept for later")]
+    assert unchecked_server.validation_errors == []
 
 
 def test_unanswered_call_blocks_a_previous_response_chain(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(FunctionCall("now", call_id="call_chain"))
+    unchecked_server.script(FunctionCall("now", call_id="call_chain"))
     called = client.responses.create(model=MODEL, input="time?", tools=TOOLS)
     answered = client.responses.create(
         model=MODEL, previous_response_id=called.id, input=[output_item("call_chain", "9:00")]
@@ -396,10 +411,12 @@ def test_unanswered_call_blocks_a_previous_response_chain(
 
     assert rejected.value.message.endswith("No tool output found for function call call_chain.")
     assert later.output_text == "You said: and?"  # the answered chain goes on
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_output_for_an_unknown_call_is_rejected(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_output_for_an_unknown_call_is_rejected(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     conversation = client.conversations.create()
 
     with pytest.raises(openai.BadRequestError) as rejected:
@@ -414,13 +431,15 @@ def test_output_for_an_unknown_call_is_rejected(srv: ScriptedServer, client: ope
         "code": None,
     }
     assert list(client.conversations.items.list(conversation.id)) == []  # nothing joined
-    assert srv.tool_outputs == []
-    assert srv.validation_errors == []
+    assert unchecked_server.tool_outputs == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_second_output_for_one_call_is_rejected(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_second_output_for_one_call_is_rejected(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     conversation = client.conversations.create()
-    srv.script(FunctionCall("now", call_id="call_twice"))
+    unchecked_server.script(FunctionCall("now", call_id="call_twice"))
     client.responses.create(model=MODEL, input="time?", tools=TOOLS, conversation=conversation.id)
 
     with pytest.raises(openai.BadRequestError) as in_one_request:
@@ -445,14 +464,16 @@ def test_second_output_for_one_call_is_rejected(srv: ScriptedServer, client: ope
         "code": None,
     }
     assert rejection(in_one_request) == rejection(in_a_later_request) == expected
-    assert srv.tool_outputs == [("call_twice", "1")]
-    assert srv.validation_errors == []
+    assert unchecked_server.tool_outputs == [("call_twice", "1")]
+    assert unchecked_server.validation_errors == []
 
 
 def test_resending_a_stored_call_is_a_duplicate_item(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(FunctionCall("now", call_id="call_again"), FunctionCall("now", call_id="call_own"))
+    unchecked_server.script(
+        FunctionCall("now", call_id="call_again"), FunctionCall("now", call_id="call_own")
+    )
     called = client.responses.create(model=MODEL, input="time?", tools=TOOLS)
     (call,) = calls_of(called)
     resent: Any = call.model_dump(exclude_none=True)
@@ -479,15 +500,15 @@ def test_resending_a_stored_call_is_a_duplicate_item(
         "code": None,
     }
     assert function_call(stateless.output[0]).call_id == "call_own"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_hang_up_mid_arguments_drops_the_unfinished_call(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     conversation = client.conversations.create()
     long_arguments = json.dumps({"a": 1, "b": 2, "note": "x" * 400})
-    srv.script(
+    unchecked_server.script(
         ToolCalls(
             [
                 FunctionCall("now", call_id="call_done"),
@@ -508,8 +529,8 @@ def test_hang_up_mid_arguments_drops_the_unfinished_call(
             break
     stream.close()
 
-    assert srv.wait_for_disconnect() == response_id
-    assert srv.wait_for_status(response_id, "cancelled") == "cancelled"
+    assert unchecked_server.wait_for_disconnect() == response_id
+    assert unchecked_server.wait_for_status(response_id, "cancelled") == "cancelled"
     items = list(client.conversations.items.list(conversation.id, order="asc"))
     assert [(i.type, getattr(i, "call_id", None)) for i in items] == [
         ("message", None),
@@ -529,11 +550,11 @@ def test_hang_up_mid_arguments_drops_the_unfinished_call(
         model=MODEL, conversation=conversation.id, input=[output_item("call_done", "noon")]
     )
     assert resumed.output_text == "Tool results: now: noon"
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_outputs_added_as_conversation_items_are_recorded(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
     conversation = client.conversations.create(
         items=[{"type": "function_call", "call_id": "call_c", "name": "now", "arguments": "{}"}]
@@ -543,22 +564,22 @@ def test_outputs_added_as_conversation_items_are_recorded(
     response = client.responses.create(model=MODEL, conversation=conversation.id, input="so?")
 
     assert response.output_text == "You said: so?"
-    assert srv.tool_outputs == [("call_c", "5 pm")]
-    assert srv.validation_errors == []
+    assert unchecked_server.tool_outputs == [("call_c", "5 pm")]
+    assert unchecked_server.validation_errors == []
 
 
 # -- what the request allowed --------------------------------------------------------------------
 
 
 def test_calling_a_tool_that_was_not_offered_is_recorded(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(FunctionCall("delete_everything"))
+    unchecked_server.script(FunctionCall("delete_everything"))
 
     response = client.responses.create(model=MODEL, input="go", tools=TOOLS)
 
     assert calls_of(response)[0].name == "delete_everything"  # answered all the same
-    (problem,) = srv.validation_errors
+    (problem,) = unchecked_server.validation_errors
     assert problem.startswith(
         "scripted reply to POST /v1/responses calls 'delete_everything', which is not among the "
         "offered tools ['add', 'now']"
@@ -567,20 +588,20 @@ def test_calling_a_tool_that_was_not_offered_is_recorded(
 
 
 def test_calling_tools_when_none_were_offered_is_recorded(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(FunctionCall("now"))
+    unchecked_server.script(FunctionCall("now"))
 
     client.responses.create(model=MODEL, input="go")
 
-    (problem,) = srv.validation_errors
+    (problem,) = unchecked_server.validation_errors
     assert "calls 'now', but the request offers no function tools" in problem
 
 
 def test_undeclared_calls_are_scripted_on_purpose(
-    srv: ScriptedServer, client: openai.OpenAI
+    unchecked_server: ScriptedServer, client: openai.OpenAI
 ) -> None:
-    srv.script(
+    unchecked_server.script(
         FunctionCall("made_up", undeclared=True),
         FunctionCall("now", undeclared=True),
         FunctionCall("add", undeclared=True),
@@ -591,28 +612,32 @@ def test_undeclared_calls_are_scripted_on_purpose(
     refused = client.responses.create(model=MODEL, input="go", tools=TOOLS, tool_choice="none")
 
     assert [calls_of(r)[0].name for r in (offered, bare, refused)] == ["made_up", "now", "add"]
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
-def test_tool_choice_none_forbids_calls(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(FunctionCall("now"), Text("Fine."))
+def test_tool_choice_none_forbids_calls(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(FunctionCall("now"), Text("Fine."))
 
     client.responses.create(model=MODEL, input="go", tools=TOOLS, tool_choice="none")
     text = client.responses.create(model=MODEL, input="go", tools=TOOLS, tool_choice="none")
 
     assert text.output_text == "Fine."
-    (problem,) = srv.validation_errors
+    (problem,) = unchecked_server.validation_errors
     assert "calls 'now', but the request set tool_choice 'none'" in problem
 
 
-def test_forced_function_needs_that_call(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_forced_function_needs_that_call(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     forced: Any = {"type": "function", "name": "add"}
-    srv.script(FunctionCall("add"), Text("no call"), FunctionCall("now"))
+    unchecked_server.script(FunctionCall("add"), Text("no call"), FunctionCall("now"))
 
     for _ in range(3):
         client.responses.create(model=MODEL, input="go", tools=TOOLS, tool_choice=forced)
 
-    assert srv.validation_errors == [
+    assert unchecked_server.validation_errors == [
         "scripted reply to POST /v1/responses is text, but tool_choice function 'add' requires a "
         "tool call",
         "scripted reply to POST /v1/responses calls 'now', but tool_choice forces function 'add' "
@@ -620,35 +645,45 @@ def test_forced_function_needs_that_call(srv: ScriptedServer, client: openai.Ope
     ]
 
 
-def test_required_tool_choice_needs_a_call(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(ToolCalls([FunctionCall("add"), FunctionCall("now")]), Text("chatting instead"))
+def test_required_tool_choice_needs_a_call(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(
+        ToolCalls([FunctionCall("add"), FunctionCall("now")]), Text("chatting instead")
+    )
 
     client.responses.create(model=MODEL, input="go", tools=TOOLS, tool_choice="required")
     client.responses.create(model=MODEL, input="go", tools=TOOLS, tool_choice="required")
 
-    assert srv.validation_errors == [
+    assert unchecked_server.validation_errors == [
         "scripted reply to POST /v1/responses is text, but tool_choice 'required' requires a "
         "tool call"
     ]
 
 
-def test_allowed_tools_narrow_the_calls(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_allowed_tools_narrow_the_calls(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     choice: Any = {
         "type": "allowed_tools",
         "mode": "auto",
         "tools": [{"type": "function", "name": "now"}],
     }
-    srv.script(FunctionCall("now"), FunctionCall("add"))
+    unchecked_server.script(FunctionCall("now"), FunctionCall("add"))
 
     client.responses.create(model=MODEL, input="go", tools=TOOLS, tool_choice=choice)
     client.responses.create(model=MODEL, input="go", tools=TOOLS, tool_choice=choice)
 
-    (problem,) = srv.validation_errors
+    (problem,) = unchecked_server.validation_errors
     assert "calls 'add', which tool_choice allowed_tools does not allow ['now']" in problem
 
 
-def test_request_contradictions_are_recorded(srv: ScriptedServer, client: openai.OpenAI) -> None:
-    srv.script(FunctionCall("add"), ToolCalls([FunctionCall("add"), FunctionCall("now")]))
+def test_request_contradictions_are_recorded(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
+    unchecked_server.script(
+        FunctionCall("add"), ToolCalls([FunctionCall("add"), FunctionCall("now")])
+    )
 
     client.responses.create(
         model=MODEL,
@@ -658,7 +693,7 @@ def test_request_contradictions_are_recorded(srv: ScriptedServer, client: openai
     )
     client.responses.create(model=MODEL, input="go", tools=TOOLS, parallel_tool_calls=False)
 
-    first, second, third = srv.validation_errors
+    first, second, third = unchecked_server.validation_errors
     assert first == (
         "POST /v1/responses request: tool_choice forces function 'add', which is not among the "
         "offered tools ['now']"
@@ -673,7 +708,7 @@ def test_request_contradictions_are_recorded(srv: ScriptedServer, client: openai
 # -- scripting -----------------------------------------------------------------------------------
 
 
-def test_tool_call_scripts_are_checked_early(srv: ScriptedServer) -> None:
+def test_tool_call_scripts_are_checked_early(unchecked_server: ScriptedServer) -> None:
     with pytest.raises(ValueError):
         ToolCalls([])
     with pytest.raises(ValueError):
@@ -681,19 +716,21 @@ def test_tool_call_scripts_are_checked_early(srv: ScriptedServer) -> None:
     with pytest.raises(ValueError):
         ToolCalls([FunctionCall("a")], argument_chunks=0)
     assert ToolCalls(FunctionCall("a")).calls == (FunctionCall("a"),)  # type: ignore[arg-type]
-    srv.script(FunctionCall("a"), ToolCalls([FunctionCall("b")]))
-    assert len(srv.unused_replies) == 2
+    unchecked_server.script(FunctionCall("a"), ToolCalls([FunctionCall("b")]))
+    assert len(unchecked_server.unused_replies) == 2
 
 
-def test_a_replayed_call_gets_a_fresh_call_id(srv: ScriptedServer, client: openai.OpenAI) -> None:
+def test_a_replayed_call_gets_a_fresh_call_id(
+    unchecked_server: ScriptedServer, client: openai.OpenAI
+) -> None:
     call = FunctionCall("now")
-    srv.script(call, call)
+    unchecked_server.script(call, call)
 
     first = client.responses.create(model=MODEL, input="go", tools=TOOLS)
     second = client.responses.create(model=MODEL, input="go", tools=TOOLS)
 
     assert calls_of(first)[0].call_id != calls_of(second)[0].call_id
-    assert srv.validation_errors == []
+    assert unchecked_server.validation_errors == []
 
 
 def test_argument_pieces_join_back() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from assistant_magic.events import Usage
-from assistant_magic.store import Store, ThreadRecord, ToolCallRecord, TurnRecord
+from assistant_magic.store import AskRecord, Store, ThreadRecord, ToolCallRecord
 from assistant_magic.transcript import export, to_markdown
 
 CREATED = 1_700_000_000.0  # 2023-11-14T22:13:20 UTC
@@ -43,7 +43,7 @@ def thread(title: str = "Plot ${x} in {braces}", remote_id: str | None = "conv_4
     )
 
 
-def turn(
+def ask(
     seq: int,
     user_text: str,
     answer_text: str,
@@ -51,8 +51,8 @@ def turn(
     status: str = "completed",
     model: str = "gpt-4o",
     error: str | None = None,
-) -> TurnRecord:
-    return TurnRecord(
+) -> AskRecord:
+    return AskRecord(
         id=seq,
         thread_id="th_0123456789ab",
         seq=seq,
@@ -77,18 +77,18 @@ HEADER = (
 
 
 def test_small_thread_with_failed_and_interrupted_turns() -> None:
-    turns = [
-        turn(
+    asks = [
+        ask(
             1,
             'What does f"{x!r}" print when x = "$HOME"?\n\n```python\nprint({"a": 1})\n```\n',
             "It prints `'$HOME'`; `{\"a\": 1}` is a dict.\n",
         ),
-        turn(2, "Faster model, please: {{ }} $$", "Sure: $$ {{ }}", model="gpt-4o-mini"),
-        turn(3, "And then?", "", status="failed", error="ApiError: 429 rate limited\nretry later"),
-        turn(4, "Write a long essay", "Once upon a", status="interrupted"),
+        ask(2, "Faster model, please: {{ }} $$", "Sure: $$ {{ }}", model="gpt-4o-mini"),
+        ask(3, "And then?", "", status="failed", error="ApiError: 429 rate limited\nretry later"),
+        ask(4, "Write a long essay", "Once upon a", status="interrupted"),
     ]
 
-    assert to_markdown(thread(), turns) == (
+    assert to_markdown(thread(), asks) == (
         HEADER + "\n"
         "## You\n"
         "\n"
@@ -130,9 +130,9 @@ def test_small_thread_with_failed_and_interrupted_turns() -> None:
     )
 
 
-def test_untitled_local_thread_with_a_pending_turn() -> None:
+def test_untitled_local_thread_with_a_pending_ask() -> None:
     doc = to_markdown(
-        thread(title="", remote_id=None), [turn(1, "    indented code", "", status="pending")]
+        thread(title="", remote_id=None), [ask(1, "    indented code", "", status="pending")]
     )
 
     assert doc == (
@@ -152,14 +152,14 @@ def test_untitled_local_thread_with_a_pending_turn() -> None:
 
 
 def test_other_unfinished_statuses_say_what_is_left() -> None:
-    turns = [
-        turn(1, "a", "", status="interrupted"),
-        turn(2, "b", "cut sho", status="incomplete"),
-        turn(3, "c", "", status="cancelled"),
-        turn(4, "d", "", status="failed"),
+    asks = [
+        ask(1, "a", "", status="interrupted"),
+        ask(2, "b", "cut sho", status="incomplete"),
+        ask(3, "c", "", status="cancelled"),
+        ask(4, "d", "", status="failed"),
     ]
 
-    notes = [line for line in to_markdown(thread(), turns).splitlines() if line.startswith("*")]
+    notes = [line for line in to_markdown(thread(), asks).splitlines() if line.startswith("*")]
 
     assert notes == [
         "*interrupted — no answer*",
@@ -170,13 +170,13 @@ def test_other_unfinished_statuses_say_what_is_left() -> None:
 
 
 def test_export_writes_utf8_and_returns_the_path(tmp_path: Path) -> None:
-    turns = [turn(1, "naïve café ∑", "résumé ✓")]
+    asks = [ask(1, "naïve café ∑", "résumé ✓")]
     target = tmp_path / "exports" / "thread.md"
 
-    written = export(thread(), turns, target)
+    written = export(thread(), asks, target)
 
     assert written == target
-    assert target.read_bytes() == to_markdown(thread(), turns).encode("utf-8")
+    assert target.read_bytes() == to_markdown(thread(), asks).encode("utf-8")
     assert "naïve café ∑" in target.read_text(encoding="utf-8")
 
 
@@ -185,11 +185,11 @@ def test_transcript_of_a_stored_thread(tmp_path: Path) -> None:
         t = store.create_thread(
             model="gpt-4o", dialect="responses", base_url="http://localhost", notebook="nb"
         )
-        first = store.start_turn(t.id, "Sum {a} and ${b}", "gpt-4o")
-        store.finish_turn(first.id, status="completed", answer_text="{a} + ${b}")
+        first = store.start_ask(t.id, "Sum {a} and ${b}", "gpt-4o")
+        store.finish_ask(first.id, status="completed", answer_text="{a} + ${b}")
         stored = store.get_thread(t.id)
         assert stored is not None
-        doc = to_markdown(stored, store.turns(t.id))
+        doc = to_markdown(stored, store.asks(t.id))
 
     assert doc.startswith(f"# Sum {{a}} and ${{b}}\n\nThread `{t.id}` · model `gpt-4o` · ")
     assert doc.endswith("## You\n\nSum {a} and ${b}\n\n## Assistant\n\n{a} + ${b}\n")
@@ -199,7 +199,7 @@ def test_transcript_of_a_stored_thread(tmp_path: Path) -> None:
 
 
 def tool_call(
-    turn_id: int,
+    ask_id: int,
     seq: int,
     round: int,
     name: str,
@@ -209,26 +209,26 @@ def tool_call(
     duration: float | None = None,
 ) -> ToolCallRecord:
     return ToolCallRecord(
-        id=100 * turn_id + seq,
-        turn_id=turn_id,
+        id=100 * ask_id + seq,
+        ask_id=ask_id,
         round=round,
         seq=seq,
-        call_id=f"call_{turn_id}_{seq}",
+        call_id=f"call_{ask_id}_{seq}",
         name=name,
         arguments=arguments,
         output=output,
         status=status,
         duration=duration,
-        started=CREATED + turn_id + seq / 10,
-        finished=None if status == "pending" else CREATED + turn_id + seq / 10 + 0.05,
+        started=CREATED + ask_id + seq / 10,
+        finished=None if status == "pending" else CREATED + ask_id + seq / 10 + 0.05,
     )
 
 
 def test_tool_calls_are_listed_before_the_answer() -> None:
-    turns = [
-        turn(1, "How strong are Mamezou and Tanuki? Then clean up.", "Mamezou: **530000**."),
-        turn(2, "Plot it", "", status="interrupted"),
-        turn(3, "Thanks", "You're welcome."),
+    asks = [
+        ask(1, "How strong are Mamezou and Tanuki? Then clean up.", "Mamezou: **530000**."),
+        ask(2, "Plot it", "", status="interrupted"),
+        ask(3, "Thanks", "You're welcome."),
     ]
     calls = {
         1: [
@@ -260,7 +260,7 @@ def test_tool_calls_are_listed_before_the_answer() -> None:
         99: [tool_call(99, 1, 1, "not_in_these_turns", "{}", "ok", "x")],
     }
 
-    assert to_markdown(thread(), turns, calls) == (
+    assert to_markdown(thread(), asks, calls) == (
         HEADER + "\n"
         "## You\n"
         "\n"
@@ -295,7 +295,7 @@ def test_tool_calls_are_listed_before_the_answer() -> None:
         "You're welcome.\n"
     )
     # Without the calls, the transcript is the one it always was.
-    assert "🔧" not in to_markdown(thread(), turns)
+    assert "🔧" not in to_markdown(thread(), asks)
 
 
 def test_tool_call_values_cannot_break_the_line() -> None:
@@ -315,7 +315,7 @@ def test_tool_call_values_cannot_break_the_line() -> None:
         for i, (name, arguments, status, output) in enumerate(calls, 1)
     ]
 
-    doc = to_markdown(thread(), [turn(1, "q", "answer")], {1: records})
+    doc = to_markdown(thread(), [ask(1, "q", "answer")], {1: records})
 
     lines = [line for line in doc.splitlines() if line.startswith("- 🔧 ")]
     assert lines == [
@@ -336,15 +336,15 @@ def test_export_with_tool_calls_from_the_store(tmp_path: Path) -> None:
         t = store.create_thread(
             model="gpt-4o", dialect="chat", base_url="http://localhost", notebook="nb"
         )
-        first = store.start_turn(t.id, "Strength?", "gpt-4o")
+        first = store.start_ask(t.id, "Strength?", "gpt-4o")
         record = store.start_tool_call(
             first.id, round=1, call_id="call_1", name="calc_strength", arguments='{"n": 1}'
         )
         store.finish_tool_call(record.id, status="ok", output="530000", duration=0.5)
-        store.finish_turn(first.id, status="completed", answer_text="530000")
+        store.finish_ask(first.id, status="completed", answer_text="530000")
         stored = store.get_thread(t.id)
         assert stored is not None
-        target = export(stored, store.turns(t.id), tmp_path / "t.md", store.thread_tool_calls(t.id))
+        target = export(stored, store.asks(t.id), tmp_path / "t.md", store.thread_tool_calls(t.id))
 
     assert target.read_text(encoding="utf-8").endswith(
         "## Assistant\n\n- 🔧 `calc_strength(n=1)` → `530000` (0.50 s)\n\n530000\n"

@@ -107,7 +107,7 @@ def test_a_bad_image_is_one_line_and_the_answer_stands(  # type: ignore[no-untyp
         ip.run_line_magic("config", config)
     server.script(ImageGeneration(image=data, text="Here it is."))
     error, out = run(ip, "%%ask --image-generation -o picture\nDraw", capsys)
-    assert error is None, "a bad image never fails the turn"
+    assert error is None, "a bad image never fails the ask"
     assert ip.user_ns["picture"] == "Here it is."
     assert ip.user_ns["picture"].images == ()
     (notice,) = [line for line in out.splitlines() if line.startswith("[assistant] ⓘ")]
@@ -149,7 +149,7 @@ def test_a_chat_model_sees_a_tool_picture_after_the_results(ip, server, capsys) 
         "    '''What the scouter sees.'''\n"
         "    return Image.new('RGB', (32, 24), (0, 200, 0))\n"
     )
-    run(ip, "%assistant --api chat", capsys)
+    run(ip, "%assistant --dialect chat", capsys)
     run(ip, "%assistant tools add scouter_snapshot", capsys)
 
     def describe(context: ReplyContext) -> Text:
@@ -171,7 +171,7 @@ def test_a_chat_model_sees_a_tool_picture_after_the_results(ip, server, capsys) 
     run(ip, "%%ask\nAnd now?", capsys)
     replayed = [m["role"] for m in server.chat_messages(-1)]
     assert replayed == ["user", "assistant", "tool", "assistant", "user"], (
-        "later turns replay the result's text description; the picture was for that step"
+        "later asks replay the result's text description; the picture was for that step"
     )
 
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import io
 
+from assistant_magic.ask import AskOutcome
 from assistant_magic.events import ResponseStarted, StatusChanged, TextDelta, Usage, UsageReported
-from assistant_magic.session import TurnOutcome
 from assistant_magic.view import TextView, WidgetView, make_view, status_label, usage_text
 
 
-def outcome(status: str = "completed", text: str = "Hello **world**") -> TurnOutcome:
-    return TurnOutcome(
+def outcome(status: str = "completed", text: str = "Hello **world**") -> AskOutcome:
+    return AskOutcome(
         status=status,
         text=text,
         model="gpt-5.4-mini",
         thread_id="th_1",
-        turn_id=1,
+        ask_id=1,
         elapsed=1.25,
         usage=Usage(input_tokens=12, output_tokens=5, total_tokens=17, cached_tokens=2),
     )

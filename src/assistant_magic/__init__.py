@@ -1,7 +1,14 @@
-"""assistant_magic: an AI assistant inside Jupyter.
+"""assistant_magic: an AI assistant inside Jupyter, and the Python API under it.
 
 ``%load_ext assistant_magic`` registers ``%assistant`` (configure, manage the thread) and
 ``%%ask`` (ask, streaming the answer). Loading imports nothing heavy.
+
+From Python, with no IPython::
+
+    from assistant_magic import Assistant
+    answer = Assistant(model="gpt-5.4-mini").ask("Hello?")
+
+See ARCHITECTURE.md for how an ask flows through the modules.
 """
 
 from __future__ import annotations
@@ -13,7 +20,17 @@ from .errors import AssistantError
 if TYPE_CHECKING:
     from IPython.core.interactiveshell import InteractiveShell
 
-__all__ = ["AssistantError", "load_ipython_extension", "tool", "unload_ipython_extension"]
+__all__ = [
+    "Answer",
+    "Assistant",
+    "AssistantError",
+    "Options",
+    "load_ipython_extension",
+    "tool",
+    "unload_ipython_extension",
+]
+#: Imported on first use, so `%load_ext` stays instant: name -> module.
+_LAZY = {"Answer": "answer", "Assistant": "assistant", "Options": "options", "tool": "tools"}
 __version__ = "0.1.0"
 
 _ATTR = "_assistant_magics"
@@ -22,11 +39,10 @@ _BOUND_THREAD_ATTR = "_assistant_magic_bound_thread"
 
 
 def __getattr__(name: str) -> Any:
-    # `assistant_magic.tool` is imported on first use, so `%load_ext` stays instant.
-    if name == "tool":
-        from .tools import tool
+    if name in _LAZY:
+        import importlib
 
-        return tool
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

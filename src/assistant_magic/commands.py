@@ -1,8 +1,8 @@
 """The `%assistant` subcommands: thread, tools, files, history, usage, cleanup.
 
-Each checks its words, asks the session (or the toolbox) to act, and prints what happened in a
-line or a small table. The magic only parses the line and picks the command; what runs a turn
-(retry) stays with the magic.
+Each checks its words, asks the assistant's threads (or its toolbox) to act, and prints what
+happened in a line or a small table. The magic only parses the line and picks the command; what
+runs an ask (retry) stays with the magic.
 """
 
 from __future__ import annotations
@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import AssistantError
 from .redaction import redact
 
 if TYPE_CHECKING:
-    from .session import Session
+    from .assistant import Assistant
     from .settings import Settings
     from .store import FileRecord, ThreadRecord
-    from .toolbox import ToolBox
 
 THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
 TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
@@ -30,36 +29,34 @@ OTHER_COMMANDS = "retry | history [N] | usage | cleanup"
 
 
 class Commands:
-    def __init__(
-        self,
-        session: Session,
-        settings: Callable[[], Settings],
-        toolbox: ToolBox,
-        prices: Mapping[str, Any],
-    ) -> None:
-        self.session = session
-        self.settings = settings
-        self.toolbox = toolbox
-        self.prices = prices
+    """The subcommands of `%assistant`, acting on an `Assistant`."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant = assistant
+        self.threads = assistant.threads
+        self.toolbox = assistant.toolbox
+
+    def settings(self) -> Settings:
+        return self.assistant.settings()
 
     # -- threads -------------------------------------------------------------------------------
 
     def thread(self, words: list[str]) -> None:
-        self.session.check_store()
+        self.threads.check_store()
         verb, rest = (words[0], words[1:]) if words else ("show", [])
-        session = self.session
+        threads = self.threads
         if verb == "show" and not rest:
             print(self.describe_bound_thread())
         elif verb == "new" and not rest:
-            thread = session.new_thread(self.settings())
+            thread = threads.new(self.settings())
             print(f"New thread {thread.id} bound to this kernel.")
         elif verb == "list" and not rest:
             self._list_threads()
         elif verb == "use" and len(rest) == 1:
-            thread = session.use_thread(rest[0])
+            thread = threads.use(rest[0])
             print(f"Bound {self._describe(thread)}")
         elif verb == "delete" and len(rest) == 1:
-            thread, remote = session.delete_thread(rest[0], self.settings())
+            thread, remote = threads.delete(rest[0], self.settings())
             where = " and on the server" if remote else ""
             if thread.remote_id and not remote:
                 where = f" (its server copy on {thread.base_url} was left alone)"
@@ -67,7 +64,7 @@ class Commands:
         elif verb == "export" and len(rest) <= 1:
             self._export(rest[0] if rest else None)
         elif verb == "resume" and not rest:
-            thread = session.resume()
+            thread = threads.resume()
             print(f"Resumed {self._describe(thread)}")
         elif verb in ("use", "delete"):
             raise AssistantError(
@@ -77,13 +74,13 @@ class Commands:
             raise AssistantError(f"Unknown thread command {' '.join(words)!r}: {THREAD_COMMANDS}.")
 
     def describe_bound_thread(self) -> str:
-        thread = self.session.refresh_thread()
+        thread = self.threads.refresh()
         if thread is None:
             return "none yet: the first %%ask creates one (or %assistant thread resume)"
         return self._describe(thread)
 
     def _describe(self, thread: ThreadRecord) -> str:
-        count = self.session.store.message_count(thread.id)
+        count = self.threads.store.message_count(thread.id)
         title = f'"{thread.title}"' if thread.title else "(untitled)"
         server = thread.remote_id or (
             "kept in the local store" if thread.dialect == "chat" else "not on the server yet"
@@ -91,18 +88,18 @@ class Commands:
         return f"{thread.id} · {server} · {title} · {count} messages · {thread.model}"
 
     def _list_threads(self) -> None:
-        session = self.session
-        threads = session.store.list_threads(limit=50)
+        store = self.threads.store
+        threads = store.list_threads(limit=50)
         if not threads:
             print("No threads yet: the first %%ask creates one.")
             return
-        bound = session.thread.id if session.thread else None
+        bound = self.threads.thread.id if self.threads.thread else None
         print(f"  {'id':<16} {'updated':<16} {'msgs':>4}  {'model':<14} title")
         for thread in threads:
             mark = "*" if thread.id == bound else " "
-            here = "" if thread.notebook == session.notebook else f"  [{thread.notebook}]"
+            here = "" if thread.notebook == self.threads.notebook else f"  [{thread.notebook}]"
             updated = time.strftime("%Y-%m-%d %H:%M", time.localtime(thread.updated))
-            count = session.store.message_count(thread.id)
+            count = store.message_count(thread.id)
             print(
                 f"{mark} {thread.id:<16} {updated:<16} {count:>4}  {thread.model:<14} "
                 f"{thread.title or '(untitled)'}{here}"
@@ -111,8 +108,7 @@ class Commands:
     def _export(self, path: str | None) -> None:
         from .transcript import export
 
-        session = self.session
-        thread = session.thread
+        thread = self.threads.thread
         if thread is None:
             raise AssistantError("No thread is bound: ask something first, or thread use ID.")
         target = Path(os.path.expanduser(path)) if path else Path(f"{thread.id}.md")
@@ -121,11 +117,11 @@ class Commands:
                 f"{target} is a directory: name a file, e.g. %assistant thread export "
                 f"{target / (thread.id + '.md')}"
             )
-        store = session.store
+        store = self.threads.store
         try:
             written = export(
                 thread,
-                store.turns(thread.id),
+                store.asks(thread.id),
                 target,
                 tool_calls=store.thread_tool_calls(thread.id),
             )
@@ -133,51 +129,51 @@ class Commands:
             raise AssistantError(
                 f"Cannot write {target}: {exc.strerror or exc}. Choose another path."
             ) from None
-        print(f"Exported {session.store.message_count(thread.id)} messages to {written}")
+        print(f"Exported {store.message_count(thread.id)} messages to {written}")
 
     # -- what the thread did ---------------------------------------------------------------------
 
     def history(self, count: str) -> None:
-        self.session.check_store()
-        from .history import recent_turns
+        self.threads.check_store()
+        from .history import recent_asks
 
         if not count.isdigit() or int(count) < 1:
-            raise AssistantError(f"history takes a number of turns, not {count!r}: e.g. history 3")
-        session = self.session
-        if session.thread is None:
+            raise AssistantError(f"history takes a number of asks, not {count!r}: e.g. history 3")
+        thread = self.threads.thread
+        if thread is None:
             print("No thread is bound yet: the first %%ask creates one.")
             return
-        store = session.store
+        store = self.threads.store
         # More than the thread holds means all of it (and SQLite takes no larger integer).
-        turns = store.turns(session.thread.id, limit=min(int(count), 2**62))
+        asks = store.asks(thread.id, limit=min(int(count), 2**62))
         # Redacted again on the way out: a store written by an older version may hold a secret.
-        print(redact(recent_turns(turns, store.thread_tool_calls(session.thread.id))))
+        print(redact(recent_asks(asks, store.thread_tool_calls(thread.id))))
 
     def usage(self) -> None:
-        self.session.check_store()
+        self.threads.check_store()
         from .pricing import PriceTable
         from .usage_report import report
 
-        session = self.session
-        table = PriceTable.default().with_overrides(self.prices)  # a bad entry fails here
+        store, asked = self.threads.store, self.assistant.ask_ids
+        prices = self.assistant.options.prices
+        table = PriceTable.default().with_overrides(prices)  # a bad entry fails here
         sections = []
-        if session.thread is not None:
-            thread = session.thread
-            asks = len(session.store.turns(thread.id))
+        if self.threads.thread is not None:
+            thread = self.threads.thread
+            asks = len(store.asks(thread.id))
             sections.append(
                 (f"This thread ({thread.id}, {asks} asks)",
-                 session.store.usage_by_model(thread_id=thread.id))
+                 store.usage_by_model(thread_id=thread.id))
             )  # fmt: skip
         sections.append(
-            (f"This kernel session ({len(session.turn_ids)} asks)",
-             session.store.usage_by_model(turn_ids=session.turn_ids))
-        )  # fmt: skip
+            (f"This kernel session ({len(asked)} asks)", store.usage_by_model(ask_ids=asked))
+        )
         print(report(sections, table))
 
     def cleanup(self) -> None:
-        self.session.check_store()
-        thread = self.session.thread
-        deleted = self.session.cleanup(self.settings())
+        self.threads.check_store()
+        thread = self.threads.thread
+        deleted = self.threads.cleanup(self.settings())
         what = ", ".join(deleted) if deleted else "nothing was on the server"
         print(
             f"Cleaned up {thread.id if thread else 'the thread'}: {what}. Its transcript stays "
@@ -223,10 +219,9 @@ class Commands:
                 print(f"  {line}")
 
     def files(self, words: list[str]) -> None:
-        self.session.check_store()
-        session = self.session
-        thread = session.refresh_thread()
-        records = session.files()
+        self.threads.check_store()
+        thread = self.threads.refresh()
+        records = self.threads.files()
         if not words:
             if not records:
                 print("No files attached on this thread: %%ask --attach PATH_OR_NAME.")
@@ -237,7 +232,7 @@ class Commands:
         if words[0] != "delete" or len(words) < 2 or thread is None:
             raise AssistantError(f"Unknown files command {' '.join(words)!r}: {FILE_COMMANDS}.")
         chosen = records if words[1:] == ["all"] else _pick(records, words[1:])
-        session.delete_files(thread, chosen, self.settings())
+        self.threads.delete_files(thread, chosen, self.settings())
         print(f"Deleted {len(chosen)} file{'s' if len(chosen) != 1 else ''}.")
 
 

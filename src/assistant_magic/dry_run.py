@@ -30,7 +30,7 @@ def describe(
     server_history: bool,
 ) -> str:
     lines = [
-        f"Dry run, nothing sent: {settings.api} API at {settings.public_base_url}, "
+        f"Dry run, nothing sent: {settings.dialect} dialect at {settings.public_base_url}, "
         f"model {settings.model}."
     ]
     for endpoint, body in requests:
@@ -42,8 +42,8 @@ def describe(
     lines.append(f"Tools: {', '.join(tools) if tools else 'none'}.")
     tokens = sum(count_tokens(body) for _, body in requests)
     kept = (
-        ", plus the thread's earlier turns, which the server keeps"
-        if server_history and settings.api != "chat"
+        ", plus the thread's earlier asks, which the server keeps"
+        if server_history and settings.dialect != "chat"
         else ""
     )
     lines.append(f"Estimated input: ~{tokens:,} tokens ({counting_method()}){kept}.")

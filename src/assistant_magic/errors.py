@@ -25,7 +25,7 @@ class ConfigurationError(AssistantError):
 
 
 class ApiError(AssistantError):
-    """The server refused or failed a request; the turn that caused it is kept for a retry."""
+    """The server refused or failed a request; the ask that caused it is kept for a retry."""
 
     def __init__(self, message: str, *, status: int | None = None) -> None:
         super().__init__(message)
@@ -36,5 +36,5 @@ class StoreError(AssistantError):
     """The thread store cannot be read or written (damaged, unwritable, deleted, replaced)."""
 
 
-class TurnInterrupted(AssistantError):
-    """The user interrupted a turn; the partial answer is kept and the thread stays usable."""
+class AskInterrupted(AssistantError):
+    """The user interrupted an ask; the partial answer is kept and the thread stays usable."""

@@ -1,6 +1,6 @@
-"""The small vocabulary every backend speaks while a turn runs.
+"""The small vocabulary every dialect speaks while an ask runs.
 
-Backends turn wire formats into these events; the session routes them to the view and the store.
+Backends ask wire formats into these events; the ask routes them to the view and the store.
 Nothing here knows HTTP or IPython.
 """
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 #: Run status as the user sees it. It follows the Responses API's ``status`` (and the seed's run
-#: status); ``interrupted`` is ours: the user stopped the turn from the notebook.
+#: status); ``interrupted`` is ours: the user stopped the ask from the notebook.
 Status: TypeAlias = Literal[
     "starting",
     "queued",
@@ -39,7 +39,7 @@ class Usage:
     cached_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
-        """Two requests' usage together (a turn's rounds, a thread's turns)."""
+        """Two requests' usage together (an ask's rounds, a thread's asks)."""
         return Usage(
             self.input_tokens + other.input_tokens,
             self.output_tokens + other.output_tokens,
@@ -113,7 +113,7 @@ class ToolCallFinished:
 class ImageData:
     """An image the model made, still undecoded: bytes, or base64 text as the wire carried it.
 
-    Only the images module decodes images; the turn loop hands these to it.
+    Only the images module decodes images; the rounds hands these to it.
     """
 
     data: bytes | str
@@ -143,16 +143,16 @@ class TableShown:
 
 @dataclass(frozen=True)
 class Notice:
-    """Something the user should know about this turn (a tool changed, a limit was hit)."""
+    """Something the user should know about this ask (a tool changed, a limit was hit)."""
 
     text: str
 
 
 @dataclass(frozen=True)
-class TurnFinished:
+class ResponseFinished:
     """The last event of one model response: what the server finally said about it.
 
-    When the model asked for tools, `tool_calls` lists them and the turn goes on.
+    When the model asked for tools, `tool_calls` lists them and the ask goes on.
     """
 
     status: Status
@@ -177,5 +177,5 @@ Event: TypeAlias = (
     | ImageShown
     | TableShown
     | Notice
-    | TurnFinished
+    | ResponseFinished
 )

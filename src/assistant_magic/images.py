@@ -8,9 +8,6 @@ hostile or oversized image ends as one `ImageError` line saying what was wrong a
 came from. What comes out is an `AssistantImage`: the loaded image plus the original bytes, which
 is what gets displayed, saved and sent to a model.
 
-`Answer` is the result of an ask (`%%ask -o result`): the answer's text, as a `str`, that also
-carries the images which came with it.
-
 Importing this module is cheap: Pillow is imported by the functions that need it, and matplotlib
 never (a figure is rendered through its own ``savefig``).
 """
@@ -27,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import AssistantError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable
     from pathlib import Path
     from typing import TypeGuard
 
@@ -35,7 +32,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_LIMITS",
-    "Answer",
     "AssistantImage",
     "ImageError",
     "ImageLimits",
@@ -551,37 +547,6 @@ def save_all(
             stem = f"{stem}-{seen[stem]}"
         paths.append(image.save(directory, stem=stem))
     return paths
-
-
-class Answer(str):
-    """The text of an answer, plus the images that came with it.
-
-    It is the text: ``answer == "..."``, ``answer.split()``, ``print(answer)``,
-    ``json.dumps(answer)`` work as for any ``str`` (and str methods return plain strings).
-    Shown alone in a cell, it renders as Markdown.
-    """
-
-    images: tuple[AssistantImage, ...]
-
-    def __new__(cls, text: str = "", images: Sequence[AssistantImage] = ()) -> Answer:
-        self = super().__new__(cls, text)
-        self.images = tuple(images)
-        return self
-
-    @property
-    def text(self) -> str:
-        """The answer as a plain ``str``."""
-        return str.__str__(self)
-
-    def save_images(self, directory: Path | str, *, prefix: str = "") -> list[Path]:
-        """Save the images in `directory` (see `save_all`); returns their paths."""
-        return save_all(self.images, directory, prefix=prefix)
-
-    def _repr_markdown_(self) -> str:
-        return self.text
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.text, self.images))
 
 
 def _where(source: str, name: str) -> str:

@@ -19,8 +19,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from .errors import AssistantError
 from .local_server import GEMMA_WITH_TOOLS
@@ -197,3 +198,46 @@ def _answers(url: str) -> bool:
             return bool(reply.status == 200)
     except (urllib.error.URLError, OSError):
         return False
+
+
+#: Small local models run on until the context is full when left unbounded.
+LOCAL_MAX_OUTPUT_TOKENS = 512
+
+
+class LocalModels:
+    """The one local model server of a kernel: started on demand, replaced when another model
+    is asked for, stopped with the kernel."""
+
+    def __init__(self) -> None:
+        self.server: LocalServer | None = None
+
+    def start(self, path: str, context: int, progress: Callable[[str], None]) -> LocalServer:
+        """The server for the model at `path` ("": the default model), started once."""
+        model = check_model(Path(os.path.expanduser(path)) if path else default_model())
+        server = self.server
+        if server is not None and (server.model != model or not server.running):
+            server.stop()
+            self.server = server = None
+        if server is None:
+            self.server = server = LocalServer(model, context=context)
+        server.start(progress=progress)
+        return server
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def local_options(
+    server: LocalServer, *, model: str | None, prices: Mapping[str, Any], max_output_tokens: int
+) -> dict[str, Any]:
+    """The options that point asks at a local server: the chat dialect on its URL, the model it
+    serves, no API bill (unless priced otherwise), and answers bounded."""
+    name = model or server.model.stem
+    changes: dict[str, Any] = {"base_url": server.base_url, "dialect": "chat", "model": name}
+    if name not in prices:
+        changes["prices"] = {**prices, name: [0, 0, 0]}
+    if not max_output_tokens:
+        changes["max_output_tokens"] = LOCAL_MAX_OUTPUT_TOKENS
+    return changes

@@ -1,4 +1,4 @@
-"""What a turn costs: token prices from a small, editable table, and an honest "unknown".
+"""What an ask costs: token prices from a small, editable table, and an honest "unknown".
 
 The shipped table (`prices.json`, next to this module) lists OpenAI's list prices for the models a
 notebook user is likely to run, with the date they were checked. Users correct or extend it with
@@ -137,7 +137,7 @@ class PriceTable:
 def format_cost(dollars: float | None, model: str) -> str:
     """A cost as a person reads it: "$1.23", "$0.0012", "<$0.0001", or why there is none.
 
-    Turns usually cost fractions of a cent, so sub-dollar amounts keep four decimals; "<$0.0001"
+    Asks usually cost fractions of a cent, so sub-dollar amounts keep four decimals; "<$0.0001"
     says "tiny but not free", which "$0.0000" would hide. An unknown price names the model and the
     setting that fixes it.
     """

@@ -1,53 +1,33 @@
-"""What one turn runs with: the model, the server, and where the key came from.
+"""What one ask runs with: the options, the server and dialect resolved, and the key.
 
-The magics hold configuration as traitlets; before each turn they are resolved, with the
-environment, into one immutable `Settings`. The API key lives only here and in the HTTP client:
-it is never printed, logged or stored, and `redact` scrubs it from any text we show.
+`resolve` reads the environment once per ask into an immutable `Settings`. The API key lives only
+here and in the HTTP client: it is never printed, logged or stored, and `redact` scrubs it from any
+text we show.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import ConfigurationError
+from .options import DIALECTS, FIELDS, Options
 from .redaction import SECRETS, mask, public_url, redact
 
 OPENAI_BASE_URL = "https://api.openai.com/v1"
-DIALECTS = ("responses", "chat", "assistants")
 
 
 @dataclass(frozen=True)
-class Settings:
-    model: str
-    instructions: str
-    base_url: str
-    base_url_source: str
-    api: str
-    api_source: str
-    api_key_env: str
+class Settings(Options):
+    """The options as one ask runs with them: the base URL and the dialect resolved (never
+    "auto"), and the key read from the environment (see `resolve`)."""
+
+    base_url_source: str = "default"
+    dialect_source: str = "configured"
     api_key: str | None = field(default=None, repr=False)
-    timeout: float = 600.0
-    max_retries: int = 2
-    #: Tools the server runs itself, by Responses API name: "code_interpreter", ...
-    hosted_tools: tuple[str, ...] = ()
-    #: Previews streamed while an image is generated.
-    partial_images: int = 0
-    max_image_bytes: int = 25 * 1024 * 1024
-    max_image_pixels: int = 50_000_000
-    #: Tokens the model reads; dialects that resend the thread leave old turns out beyond it.
-    context_window: int = 0
-    #: Longest answer in tokens (0: the server's own limit).
-    max_output_tokens: int = 0
-    #: Sampling temperature (None: the model's default).
-    temperature: float | None = None
-    #: Assistants API: an existing assistant to run with ("": make one from this configuration).
-    assistant_id: str = ""
-    #: The user's prices per 1M tokens, over the shipped table (see `pricing`).
-    prices: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def masked_key(self) -> str:
@@ -109,23 +89,27 @@ def _not_a_url(url: str, why: str = "") -> ConfigurationError:
     )
 
 
-API_ENV = "ASSISTANT_MAGIC_API"
+#: Where the dialect may be set for a whole environment (the second is its older name).
+DIALECT_ENVS = ("ASSISTANT_MAGIC_DIALECT", "ASSISTANT_MAGIC_API")
 
 
-def resolve_api(
+def resolve_dialect(
     configured: str, base_url: str, environ: Mapping[str, str] | None = None
 ) -> tuple[str, str]:
-    """The wire dialect: as configured, else from $ASSISTANT_MAGIC_API, else from the server:
+    """The wire dialect: as configured, else from $ASSISTANT_MAGIC_DIALECT, else from the server:
     the Responses API on OpenAI's own endpoint, Chat Completions elsewhere (what Ollama, vLLM,
     llama.cpp and LM Studio speak)."""
     env = os.environ if environ is None else environ
     source = "configured"
-    if configured == "auto" and env.get(API_ENV, "").strip():
-        configured, source = env[API_ENV].strip(), f"${API_ENV}"
+    named = next(
+        ((name, env[name].strip()) for name in DIALECT_ENVS if env.get(name, "").strip()), None
+    )
+    if configured == "auto" and named is not None:
+        configured, source = named[1], f"${named[0]}"
     if configured != "auto":
         if configured not in DIALECTS:
             raise ConfigurationError(
-                f"Unknown API {configured!r}: choose one of {', '.join(('auto', *DIALECTS))}."
+                f"Unknown dialect {configured!r}: choose one of {', '.join(('auto', *DIALECTS))}."
             )
         return configured, source
     if is_openai(base_url):
@@ -134,51 +118,26 @@ def resolve_api(
 
 
 def resolve(
-    *,
-    model: str,
-    instructions: str,
-    base_url: str,
-    api: str,
-    api_key_env: str,
-    timeout: float,
-    max_retries: int,
-    hosted_tools: tuple[str, ...] = (),
-    partial_images: int = 0,
-    max_image_bytes: int = 25 * 1024 * 1024,
-    max_image_pixels: int = 50_000_000,
-    context_window: int = 0,
-    max_output_tokens: int = 0,
-    temperature: float | None = None,
-    assistant_id: str = "",
-    prices: Mapping[str, Any] | None = None,
-    environ: Mapping[str, str] | None = None,
+    options: Options | None = None, environ: Mapping[str, str] | None = None, **changes: Any
 ) -> Settings:
+    """`options` (with `changes`) and the environment, as one ask runs with them."""
+    options = replace(options or Options(), **changes)
     env = os.environ if environ is None else environ
-    if not model.strip():
-        raise ConfigurationError("No model: set one with %assistant --model NAME.")
-    url, url_source = resolve_base_url(base_url, env)
-    dialect, dialect_source = resolve_api(api, url, env)
-    key = env.get(api_key_env, "").strip() or None
+    url, url_source = resolve_base_url(options.base_url, env)
+    dialect, dialect_source = resolve_dialect(options.dialect, url, env)
+    key = env.get(options.api_key_env, "").strip() or None
     SECRETS.add(key)
     SECRETS.add_url(url)
-    return Settings(
-        model=model.strip(),
-        instructions=instructions,
+    values = {spec.name: getattr(options, spec.name) for spec in FIELDS}
+    values.update(
+        model=options.model.strip(),
+        assistant_id=options.assistant_id.strip(),
         base_url=url,
+        dialect=dialect,
+    )
+    return Settings(
+        **values,
         base_url_source=url_source,
-        api=dialect,
-        api_source=dialect_source,
-        api_key_env=api_key_env,
+        dialect_source=dialect_source,
         api_key=key,
-        timeout=timeout,
-        max_retries=max_retries,
-        hosted_tools=hosted_tools,
-        partial_images=partial_images,
-        max_image_bytes=max_image_bytes,
-        max_image_pixels=max_image_pixels,
-        context_window=context_window,
-        max_output_tokens=max_output_tokens,
-        temperature=temperature,
-        assistant_id=assistant_id.strip(),
-        prices=dict(prices or {}),
     )

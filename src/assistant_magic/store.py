@@ -1,18 +1,17 @@
-"""A local SQLite record of every thread and turn, whatever the wire dialect.
+"""A local SQLite record of every thread and ask, whatever the wire dialect.
 
 With the Responses API the conversation itself lives on the server; this store keeps what the
 user needs locally: which threads exist, where they came from, what was asked and answered, so
 threads can be listed, resumed after a kernel restart, exported and retried. Dialects that keep no
-server-side history (Chat Completions) will rebuild their requests from the turns stored here.
+server-side history (Chat Completions) will rebuild their requests from the asks stored here.
 
 One file is shared by every kernel of the user (WAL + ``busy_timeout``), and the connection is
-opened on first use so that loading the extension costs no disk access. The schema is versioned
-with ``PRAGMA user_version``: ``MIGRATIONS`` is an append-only list of steps, and step ``n``
-brings a database from version ``n - 1`` to ``n``.
+opened on first use so that loading the extension costs no disk access.
 
-Version 2 adds ``tool_calls``: every call of a notebook function the model asked for during a
-turn, with its raw arguments and the output sent back, in the order the calls were made, so that a
-dialect without server-side history can replay them exactly.
+Besides threads and asks it keeps ``tool_calls`` (every call of a notebook function the model
+asked for during an ask, with its raw arguments and the output sent back, in the order the calls
+were made, so that a dialect without server-side history can replay them exactly) and ``files``.
+The schema and its migrations are in `store_schema`, the records in `records`.
 """
 
 from __future__ import annotations
@@ -24,251 +23,57 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from assistant_magic.errors import AssistantError, StoreError
-from assistant_magic.events import FINAL_STATUSES, Usage
-from assistant_magic.interrupts import deferred_interrupts
-from assistant_magic.redaction import redact
+from .errors import AssistantError, StoreError
+from .events import FINAL_STATUSES, Usage
+from .interrupts import deferred_interrupts
+from .records import (
+    ASK_COLUMNS,
+    THREAD_COLUMNS,
+    TOOL_CALL_COLUMNS,
+    UPDATABLE_THREAD_FIELDS,
+    AskRecord,
+    FileRecord,
+    ThreadRecord,
+    ToolCallRecord,
+    ask_from_row,
+    make_title,
+    new_thread_id,
+    thread_from_row,
+    thread_values,
+    usage_values,
+)
+from .redaction import redact
+from .store_schema import BUSY_TIMEOUT_S, SCHEMA_VERSION, migrate, transaction
 
 __all__ = [
-    "MIGRATIONS",
     "SCHEMA_VERSION",
     "STORE_ENV",
     "TOOL_CALL_FINAL_STATUSES",
+    "AskRecord",
     "FileRecord",
     "Store",
     "ThreadRecord",
     "ToolCallRecord",
-    "TurnRecord",
     "make_title",
 ]
 
 #: Environment variable that moves the store (tests, shared machines, per-project stores).
 STORE_ENV = "ASSISTANT_MAGIC_STORE"
 
-TITLE_MAX = 60
 PENDING = "pending"
 #: How a tool call can end; until then it is `PENDING`.
 TOOL_CALL_FINAL_STATUSES: frozenset[str] = frozenset({"ok", "error", "denied", "interrupted"})
 #: How every SQLite database file begins.
 SQLITE_HEADER = b"SQLite format 3\x00"
-#: How long a write waits for another kernel's transaction before giving up.
-BUSY_TIMEOUT_S = 5.0
-
-#: Append-only: never edit a released step, add a new one. Each step runs in one transaction
-#: together with the ``user_version`` bump, so a crash leaves the database at a whole version.
-MIGRATIONS: list[tuple[str, ...]] = [
-    (
-        """
-        CREATE TABLE threads (
-            id        TEXT PRIMARY KEY,
-            title     TEXT NOT NULL DEFAULT '',
-            model     TEXT NOT NULL,
-            dialect   TEXT NOT NULL,
-            base_url  TEXT NOT NULL,
-            remote_id TEXT,
-            notebook  TEXT NOT NULL,
-            created   REAL NOT NULL,
-            updated   REAL NOT NULL
-        )
-        """,
-        "CREATE INDEX threads_by_updated ON threads (updated)",
-        "CREATE INDEX threads_by_notebook ON threads (notebook, updated)",
-        "CREATE INDEX threads_by_remote_id ON threads (remote_id)",
-        """
-        CREATE TABLE turns (
-            id            INTEGER PRIMARY KEY,
-            thread_id     TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
-            seq           INTEGER NOT NULL,
-            user_text     TEXT NOT NULL,
-            answer_text   TEXT NOT NULL DEFAULT '',
-            model         TEXT NOT NULL,
-            status        TEXT NOT NULL DEFAULT 'pending',
-            response_id   TEXT,
-            error         TEXT,
-            input_tokens  INTEGER,
-            output_tokens INTEGER,
-            total_tokens  INTEGER,
-            cached_tokens INTEGER,
-            started       REAL NOT NULL,
-            finished      REAL,
-            UNIQUE (thread_id, seq)
-        )
-        """,
-    ),
-    # 2: tool calls. Statuses are checked in Python, not by a CHECK constraint, so that a new
-    # status never needs a table rebuild (SQLite cannot alter a constraint).
-    (
-        """
-        CREATE TABLE tool_calls (
-            id        INTEGER PRIMARY KEY,
-            turn_id   INTEGER NOT NULL REFERENCES turns (id) ON DELETE CASCADE,
-            round     INTEGER NOT NULL,
-            seq       INTEGER NOT NULL,
-            call_id   TEXT NOT NULL,
-            name      TEXT NOT NULL,
-            arguments TEXT NOT NULL,
-            output    TEXT NOT NULL DEFAULT '',
-            status    TEXT NOT NULL DEFAULT 'pending',
-            duration  REAL,
-            started   REAL NOT NULL,
-            finished  REAL
-        )
-        """,
-        # Also serves the ON DELETE CASCADE from turns.
-        "CREATE UNIQUE INDEX tool_calls_by_turn ON tool_calls (turn_id, seq)",
-        "CREATE UNIQUE INDEX tool_calls_by_call_id ON tool_calls (turn_id, round, call_id)",
-    ),
-    # 3: files uploaded to the server for a thread (attachments), so they can be listed and
-    # deleted with it. A file outlives the turn that sent it, so only the thread cascades.
-    (
-        """
-        CREATE TABLE files (
-            id        INTEGER PRIMARY KEY,
-            thread_id TEXT NOT NULL REFERENCES threads (id) ON DELETE CASCADE,
-            file_id   TEXT NOT NULL,
-            filename  TEXT NOT NULL,
-            purpose   TEXT NOT NULL,
-            size      INTEGER NOT NULL,
-            created   REAL NOT NULL
-        )
-        """,
-        "CREATE INDEX files_by_thread ON files (thread_id, id)",
-        "CREATE INDEX files_by_file_id ON files (file_id)",
-    ),
-    # 4: the vector store that file search reads for a thread.
-    ("ALTER TABLE threads ADD COLUMN vector_store_id TEXT",),
-    # 5: the assistant an Assistants-API thread runs with, and whether this package made it
-    # (only then does cleaning up delete it).
-    (
-        "ALTER TABLE threads ADD COLUMN assistant_id TEXT",
-        "ALTER TABLE threads ADD COLUMN assistant_owned INTEGER NOT NULL DEFAULT 0",
-    ),
-]
-
-SCHEMA_VERSION = len(MIGRATIONS)
-
-_THREAD_COLUMNS = (
-    "id, title, model, dialect, base_url, remote_id, notebook, created, updated, vector_store_id,"
-    " assistant_id, assistant_owned"
-)
-_TURN_COLUMNS = (
-    "id, thread_id, seq, user_text, answer_text, model, status, response_id, error,"
-    " input_tokens, output_tokens, total_tokens, cached_tokens, started, finished"
-)
-#: Qualified: tool calls are read joined with their turns (``c`` and ``t``).
-_TOOL_CALL_COLUMNS = (
-    "c.id, c.turn_id, c.round, c.seq, c.call_id, c.name, c.arguments, c.output, c.status,"
-    " c.duration, c.started, c.finished"
-)
-#: Fields ``update_thread`` may change; id and timestamps belong to the store.
-_UPDATABLE = frozenset(
-    {"title", "model", "dialect", "base_url", "remote_id", "notebook", "vector_store_id"}
-    | {"assistant_id", "assistant_owned"}
-)
 _AMBIGUOUS_SHOWN = 5
 
 
-@dataclass(frozen=True)
-class ThreadRecord:
-    id: str
-    """Local id, ``th_`` + 12 hex chars: the id users see and type."""
-    title: str
-    """First user message on one line (see `make_title`); ``""`` until the first turn."""
-    model: str
-    dialect: str
-    """``"responses"``, ``"chat"`` or ``"assistants"``."""
-    base_url: str
-    remote_id: str | None
-    """Server-side id (``conv_...``, ``thread_...``); None for dialects that keep history
-    locally."""
-    notebook: str
-    """Key of the notebook the thread was created in (a path or ``ipython:<cwd>``)."""
-    created: float
-    updated: float
-    vector_store_id: str | None = None
-    """The server-side vector store file search reads for this thread, once it has one."""
-    assistant_id: str | None = None
-    """Assistants API: the assistant the thread's runs use (``asst_...``)."""
-    assistant_owned: bool = False
-    """Whether this package created that assistant (and so may delete it)."""
-
-
-@dataclass(frozen=True)
-class TurnRecord:
-    id: int
-    thread_id: str
-    seq: int
-    """1, 2, ... within the thread."""
-    user_text: str
-    answer_text: str
-    model: str
-    status: str
-    """``pending`` until finished, then one of `events.FINAL_STATUSES`."""
-    response_id: str | None
-    error: str | None
-    usage: Usage | None
-    started: float
-    finished: float | None
-
-
-@dataclass(frozen=True)
-class ToolCallRecord:
-    id: int
-    turn_id: int
-    round: int
-    """1, 2, ...: the model step within the turn that asked for the call."""
-    seq: int
-    """1, 2, ... within the turn, across rounds; assigned by the store."""
-    call_id: str
-    """The model's id for the call (``call_...``); unique within the turn."""
-    name: str
-    arguments: str
-    """The JSON text the model sent, verbatim (it may not be valid JSON)."""
-    output: str
-    """The text sent back to the model; ``""`` while pending."""
-    status: str
-    """``pending``, then one of `TOOL_CALL_FINAL_STATUSES`."""
-    duration: float | None
-    """Seconds the function ran; None if it did not run (denied) or was not timed."""
-    started: float
-    finished: float | None
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    """A file attached on a thread: uploaded to the server, or an image sent inline."""
-
-    id: int
-    thread_id: str
-    file_id: str
-    """The server's id (``file-...``); ``""`` for an image sent inline (nothing to delete)."""
-    filename: str
-    purpose: str
-    size: int
-    created: float
-
-
-def make_title(text: str) -> str:
-    """First non-empty line of ``text``, whitespace collapsed, at most 60 chars."""
-    line = next((" ".join(ln.split()) for ln in text.splitlines() if ln.strip()), "")
-    if len(line) <= TITLE_MAX:
-        return line
-    return line[: TITLE_MAX - 1].rstrip() + "…"
-
-
-def new_thread_id() -> str:
-    import uuid  # here: uuid pulls in `platform`, a few ms on every extension load
-
-    return "th_" + uuid.uuid4().hex[:12]
-
-
 class Store:
-    """Threads and turns in one SQLite file, safe to share between kernels and threads."""
+    """Threads and asks in one SQLite file, safe to share between kernels and threads."""
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -276,7 +81,7 @@ class Store:
         #: (device, inode) of the file the connection has open: a file deleted or replaced
         #: under a live connection takes every later write with it, so it is checked.
         self._identity: tuple[int, int] | None = None
-        # One connection for the kernel; a widget timer thread may read while a turn writes.
+        # One connection for the kernel; a widget timer thread may read while an ask writes.
         self._lock = threading.RLock()
         self._last_time = 0.0
 
@@ -377,10 +182,10 @@ class Store:
         )
         try:
             conn.execute("PRAGMA journal_mode = WAL")
-            # With WAL, NORMAL syncs at checkpoints only: a turn does not pay an fsync per write.
+            # With WAL, NORMAL syncs at checkpoints only: an ask does not pay an fsync per write.
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            _migrate(conn, self.path)
+            migrate(conn, self.path)
         except BaseException:
             conn.close()
             raise
@@ -391,7 +196,7 @@ class Store:
         # A write is whole or absent: an interrupt waits until it is committed or rolled back.
         with deferred_interrupts(), self._lock, self._failures("written"):
             conn = self._connection()
-            with _transaction(conn, self.path):
+            with transaction(conn, self.path):
                 yield conn
 
     def _read(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
@@ -455,8 +260,8 @@ class Store:
                 updated=now,
             )
             conn.execute(
-                f"INSERT INTO threads ({_THREAD_COLUMNS}) VALUES ({', '.join('?' * 12)})",
-                _thread_values(record),
+                f"INSERT INTO threads ({THREAD_COLUMNS}) VALUES ({', '.join('?' * 12)})",
+                thread_values(record),
             )
         return record
 
@@ -493,7 +298,7 @@ class Store:
 
     def update_thread(self, thread_id: str, **fields: object) -> ThreadRecord:
         """Change ``title``, ``model``, ``remote_id``, ...; always bumps ``updated``."""
-        unknown = set(fields) - _UPDATABLE
+        unknown = set(fields) - UPDATABLE_THREAD_FIELDS
         if unknown:
             raise TypeError(f"update_thread() cannot set {', '.join(sorted(unknown))}")
         assignments = "".join(f"{name} = ?, " for name in fields)
@@ -509,7 +314,7 @@ class Store:
             return self._threads_where("id = ?", (thread_id,))[0]
 
     def delete_thread(self, thread_id: str) -> None:
-        """Delete the thread and its turns; deleting a missing thread does nothing."""
+        """Delete the thread and its asks; deleting a missing thread does nothing."""
         with self._write() as conn:
             conn.execute("DELETE FROM threads WHERE id = ?", (thread_id,))
 
@@ -518,16 +323,16 @@ class Store:
     ) -> list[ThreadRecord]:
         # rowid breaks ties so threads written in the same clock tick still list newest first.
         rows = self._read(
-            f"SELECT {_THREAD_COLUMNS} FROM threads WHERE {where}"
+            f"SELECT {THREAD_COLUMNS} FROM threads WHERE {where}"
             " ORDER BY updated DESC, rowid DESC LIMIT ?",
             (*params, -1 if limit is None else limit),
         )
-        return [_thread_from_row(row) for row in rows]
+        return [thread_from_row(row) for row in rows]
 
-    # -- turns ----------------------------------------------------------------------------
+    # -- asks ----------------------------------------------------------------------------
 
-    def start_turn(self, thread_id: str, user_text: str, model: str) -> TurnRecord:
-        """Record a pending turn; the first one also names the thread."""
+    def start_ask(self, thread_id: str, user_text: str, model: str) -> AskRecord:
+        """Record a pending ask; the first one also names the thread."""
         user_text = redact(user_text)
         with self._write() as conn:
             now = self._now()
@@ -540,95 +345,81 @@ class Store:
                 raise _missing_thread(thread_id)
             # Inside BEGIN IMMEDIATE, so another kernel cannot take the same seq meanwhile.
             (seq,) = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM turns WHERE thread_id = ?", (thread_id,)
+                "SELECT COALESCE(MAX(seq), 0) + 1 FROM asks WHERE thread_id = ?", (thread_id,)
             ).fetchone()
             cursor = conn.execute(
-                "INSERT INTO turns (thread_id, seq, user_text, model, status, started)"
+                "INSERT INTO asks (thread_id, seq, user_text, model, status, started)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (thread_id, seq, user_text, model, PENDING, now),
             )
-            turn_id = cursor.lastrowid
-        assert turn_id is not None
-        return TurnRecord(
-            id=turn_id,
-            thread_id=thread_id,
-            seq=seq,
-            user_text=user_text,
-            answer_text="",
-            model=model,
-            status=PENDING,
-            response_id=None,
-            error=None,
-            usage=None,
-            started=now,
-            finished=None,
-        )
+            # Read back in the transaction: one place turns a row into a record.
+            return self._asks_where("id = ?", (cursor.lastrowid,))[0]
 
-    def finish_turn(
+    def finish_ask(
         self,
-        turn_id: int,
+        ask_id: int,
         *,
         status: str,
         answer_text: str,
         response_id: str | None = None,
         usage: Usage | None = None,
         error: str | None = None,
-    ) -> TurnRecord:
-        """Record how a turn ended; also bumps the thread's ``updated``."""
+    ) -> AskRecord:
+        """Record how an ask ended; also bumps the thread's ``updated``."""
         if status not in FINAL_STATUSES:
-            raise ValueError(f"not a final turn status: {status!r}")
-        tokens = _usage_values(usage)
+            raise ValueError(f"not a final ask status: {status!r}")
+        tokens = usage_values(usage)
         answer_text, error = redact(answer_text), redact(error) if error else error
         with self._write() as conn:
             now = self._now()
             cursor = conn.execute(
-                "UPDATE turns SET status = ?, answer_text = ?, response_id = ?, error = ?,"
+                "UPDATE asks SET status = ?, answer_text = ?, response_id = ?, error = ?,"
                 " input_tokens = ?, output_tokens = ?, total_tokens = ?, cached_tokens = ?,"
                 " finished = ? WHERE id = ?",
-                (status, answer_text, response_id, error, *tokens, now, turn_id),
+                (status, answer_text, response_id, error, *tokens, now, ask_id),
             )
             if cursor.rowcount == 0:
-                raise _missing_turn(turn_id)
+                raise _missing_ask(ask_id)
             conn.execute(
                 "UPDATE threads SET updated = ?"
-                " WHERE id = (SELECT thread_id FROM turns WHERE id = ?)",
-                (now, turn_id),
+                " WHERE id = (SELECT thread_id FROM asks WHERE id = ?)",
+                (now, ask_id),
             )
-            return self._turns_where("id = ?", (turn_id,))[0]
+            return self._asks_where("id = ?", (ask_id,))[0]
 
-    def turns(self, thread_id: str, *, limit: int | None = None) -> list[TurnRecord]:
-        """The thread's turns, oldest first; with ``limit``, only the last ``limit`` of them."""
+    def asks(self, thread_id: str, *, limit: int | None = None) -> list[AskRecord]:
+        """The thread's asks, oldest first; with ``limit``, only the last ``limit`` of them."""
         if limit is None:
-            return self._turns_where("thread_id = ?", (thread_id,))
+            return self._asks_where("thread_id = ?", (thread_id,))
         # The last `limit` seqs, read newest first and turned back into conversation order.
-        newest = self._turns_where("thread_id = ?", (thread_id,), newest_first=True, limit=limit)
+        newest = self._asks_where("thread_id = ?", (thread_id,), newest_first=True, limit=limit)
         return newest[::-1]
 
-    def last_turn(self, thread_id: str) -> TurnRecord | None:
-        newest = self._turns_where("thread_id = ?", (thread_id,), newest_first=True, limit=1)
+    def last_ask(self, thread_id: str) -> AskRecord | None:
+        newest = self._asks_where("thread_id = ?", (thread_id,), newest_first=True, limit=1)
         return newest[0] if newest else None
 
     def message_count(self, thread_id: str) -> int:
         """User messages plus non-empty answers, as a chat UI would count bubbles."""
         (count,) = self._read(
-            "SELECT COUNT(*) + COALESCE(SUM(answer_text != ''), 0) FROM turns WHERE thread_id = ?",
+            "SELECT COUNT(*) + COALESCE(SUM(answer_text != ''), 0) FROM asks WHERE thread_id = ?",
             (thread_id,),
         )[0]
         return int(count)
 
     def usage_by_model(
-        self, *, thread_id: str | None = None, turn_ids: Sequence[int] | None = None
+        self, *, thread_id: str | None = None, ask_ids: Sequence[int] | None = None
     ) -> dict[str, Usage]:
-        """Tokens used, summed per model: of one thread's turns, or of the turns named."""
+        """Tokens used, summed per model: of one thread's asks, or of the asks named."""
         params: tuple[object, ...]
         if thread_id is not None:
             where, params = "thread_id = ?", (thread_id,)
         else:
-            ids = list(turn_ids or ())
+            ids = list(ask_ids or ())
             where, params = f"id IN ({', '.join('?' * len(ids))})", tuple(ids)
         rows = self._read(
             "SELECT model, SUM(input_tokens), SUM(output_tokens), SUM(total_tokens),"
-            f" SUM(cached_tokens) FROM turns WHERE {where} AND total_tokens IS NOT NULL"
+            f" SUM(cached_tokens) FROM asks WHERE {where} AND total_tokens IS NOT NULL"
             " GROUP BY model ORDER BY model",
             params,
         )
@@ -637,33 +428,33 @@ class Store:
     def tool_call_count(self, thread_id: str) -> int:
         """Calls of notebook functions the model made on the thread (refused ones too)."""
         (count,) = self._read(
-            "SELECT COUNT(*) FROM tool_calls c JOIN turns t ON c.turn_id = t.id"
+            "SELECT COUNT(*) FROM tool_calls c JOIN asks t ON c.ask_id = t.id"
             " WHERE t.thread_id = ?",
             (thread_id,),
         )[0]
         return int(count)
 
-    def _turns_where(
+    def _asks_where(
         self,
         where: str,
         params: tuple[object, ...],
         *,
         newest_first: bool = False,
         limit: int | None = None,
-    ) -> list[TurnRecord]:
+    ) -> list[AskRecord]:
         order = "DESC" if newest_first else "ASC"
         rows = self._read(
-            f"SELECT {_TURN_COLUMNS} FROM turns WHERE {where} ORDER BY seq {order} LIMIT ?",
+            f"SELECT {ASK_COLUMNS} FROM asks WHERE {where} ORDER BY seq {order} LIMIT ?",
             (*params, -1 if limit is None else limit),
         )
-        return [_turn_from_row(row) for row in rows]
+        return [ask_from_row(row) for row in rows]
 
     # -- tool calls -----------------------------------------------------------------------
 
     def start_tool_call(
-        self, turn_id: int, *, round: int, call_id: str, name: str, arguments: str
+        self, ask_id: int, *, round: int, call_id: str, name: str, arguments: str
     ) -> ToolCallRecord:
-        """Record a pending call, next in the turn's order; ``arguments`` is kept verbatim.
+        """Record a pending call, next in the ask's order; ``arguments`` is kept verbatim.
 
         Calls are recorded in the order they were made, so ``round`` never goes back to an
         earlier step, and a ``call_id`` appears once per round (some servers number their
@@ -673,45 +464,30 @@ class Store:
             raise ValueError(f"tool call rounds start at 1, not {round}")
         arguments = redact(arguments)
         with self._write() as conn:
-            if conn.execute("SELECT 1 FROM turns WHERE id = ?", (turn_id,)).fetchone() is None:
-                raise _missing_turn(turn_id)
-            # Inside BEGIN IMMEDIATE, like the turn's seq.
+            if conn.execute("SELECT 1 FROM asks WHERE id = ?", (ask_id,)).fetchone() is None:
+                raise _missing_ask(ask_id)
+            # Inside BEGIN IMMEDIATE, like the ask's seq.
             seq, last_round, reused = conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1, COALESCE(MAX(round), 0),"
-                " COALESCE(SUM(call_id = ? AND round = ?), 0) FROM tool_calls WHERE turn_id = ?",
-                (call_id, round, turn_id),
+                " COALESCE(SUM(call_id = ? AND round = ?), 0) FROM tool_calls WHERE ask_id = ?",
+                (call_id, round, ask_id),
             ).fetchone()
             if round < last_round:
                 raise ValueError(
-                    f"turn {turn_id} already has calls of round {last_round}; cannot add one"
+                    f"ask {ask_id} already has calls of round {last_round}; cannot add one"
                     f" to round {round}"
                 )
             if reused:
                 raise ValueError(
-                    f"round {round} of turn {turn_id} already has a tool call {call_id!r}"
+                    f"round {round} of ask {ask_id} already has a tool call {call_id!r}"
                 )
             now = self._now()
             cursor = conn.execute(
-                "INSERT INTO tool_calls (turn_id, round, seq, call_id, name, arguments, status,"
+                "INSERT INTO tool_calls (ask_id, round, seq, call_id, name, arguments, status,"
                 " started) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (turn_id, round, seq, call_id, name, arguments, PENDING, now),
+                (ask_id, round, seq, call_id, name, arguments, PENDING, now),
             )
-            record_id = cursor.lastrowid
-        assert record_id is not None
-        return ToolCallRecord(
-            id=record_id,
-            turn_id=turn_id,
-            round=round,
-            seq=seq,
-            call_id=call_id,
-            name=name,
-            arguments=arguments,
-            output="",
-            status=PENDING,
-            duration=None,
-            started=now,
-            finished=None,
-        )
+            return self._tool_calls_where("c.id = ?", (cursor.lastrowid,))[0]
 
     def finish_tool_call(
         self, record_id: int, *, status: str, output: str, duration: float | None
@@ -741,17 +517,17 @@ class Store:
                 )
             return self._tool_calls_where("c.id = ?", (record_id,))[0]
 
-    def tool_calls(self, turn_id: int) -> list[ToolCallRecord]:
-        """The turn's calls in the order they were made (``seq``)."""
-        return self._tool_calls_where("c.turn_id = ?", (turn_id,))
+    def tool_calls(self, ask_id: int) -> list[ToolCallRecord]:
+        """The ask's calls in the order they were made (``seq``)."""
+        return self._tool_calls_where("c.ask_id = ?", (ask_id,))
 
     def thread_tool_calls(self, thread_id: str) -> dict[int, list[ToolCallRecord]]:
-        """Every call of the thread by turn id, turns oldest first; turns without calls are
+        """Every call of the thread by ask id, asks oldest first; asks without calls are
         left out."""
-        by_turn: dict[int, list[ToolCallRecord]] = {}
+        by_ask: dict[int, list[ToolCallRecord]] = {}
         for call in self._tool_calls_where("t.thread_id = ?", (thread_id,)):
-            by_turn.setdefault(call.turn_id, []).append(call)
-        return by_turn
+            by_ask.setdefault(call.ask_id, []).append(call)
+        return by_ask
 
     def pending_tool_calls(self, thread_id: str) -> list[ToolCallRecord]:
         """The thread's calls that never got an output (crash, interrupt), oldest first."""
@@ -789,112 +565,12 @@ class Store:
 
     def _tool_calls_where(self, where: str, params: tuple[object, ...]) -> list[ToolCallRecord]:
         rows = self._read(
-            f"SELECT {_TOOL_CALL_COLUMNS} FROM tool_calls AS c JOIN turns AS t"
-            f" ON t.id = c.turn_id WHERE {where} ORDER BY t.seq, c.seq",
+            f"SELECT {TOOL_CALL_COLUMNS} FROM tool_calls AS c JOIN asks AS t"
+            f" ON t.id = c.ask_id WHERE {where} ORDER BY t.seq, c.seq",
             params,
         )
-        # _TOOL_CALL_COLUMNS lists the columns in field order.
+        # TOOL_CALL_COLUMNS lists the columns in field order.
         return [ToolCallRecord(*row) for row in rows]
-
-
-# -- schema -------------------------------------------------------------------------------
-
-
-def _migrate(conn: sqlite3.Connection, path: str) -> None:
-    """Bring the database to `SCHEMA_VERSION`, one step per transaction."""
-    steps = MIGRATIONS  # read at call time: tests append a step to rehearse an upgrade
-    while True:
-        # The write lock is taken before reading the version: two kernels opening a fresh file
-        # at once must not both run step 1.
-        with _transaction(conn, path):
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            if version > len(steps):
-                raise AssistantError(
-                    f"the thread store {path} has schema version {version} but this"
-                    f" assistant-magic reads up to {len(steps)}: upgrade the package"
-                    " (pip install -U assistant-magic)"
-                )
-            if version == len(steps):
-                return
-            for statement in steps[version]:
-                conn.execute(statement)
-            # PRAGMA takes no parameters; the value is our own int.
-            conn.execute(f"PRAGMA user_version = {version + 1:d}")
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection, path: str) -> Iterator[None]:
-    """A write transaction: committed if the block completes, rolled back otherwise."""
-    # IMMEDIATE takes the write lock up front, so a write never has to upgrade a read lock
-    # (the upgrade can fail with SQLITE_BUSY at once, without waiting for busy_timeout).
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if "locked" not in str(exc) and "busy" not in str(exc):
-            raise
-        raise AssistantError(
-            f"the thread store {path} stayed locked by another process for"
-            f" {BUSY_TIMEOUT_S:g} s; try again"
-        ) from exc
-    try:
-        yield
-        conn.execute("COMMIT")
-    finally:
-        # Also after a failed COMMIT, which leaves the transaction open. A damaged file may
-        # refuse the rollback too: the error to report is the first one, and the caller then
-        # drops the connection (see Store._failures).
-        if conn.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-
-
-def _thread_values(t: ThreadRecord) -> tuple[object, ...]:
-    return (
-        t.id,
-        t.title,
-        t.model,
-        t.dialect,
-        t.base_url,
-        t.remote_id,
-        t.notebook,
-        t.created,
-        t.updated,
-        t.vector_store_id,
-        t.assistant_id,
-        int(t.assistant_owned),
-    )
-
-
-def _thread_from_row(row: tuple[Any, ...]) -> ThreadRecord:
-    # _THREAD_COLUMNS lists the columns in field order; SQLite keeps the flag as 0 or 1.
-    record = ThreadRecord(*row)
-    return replace(record, assistant_owned=bool(record.assistant_owned))
-
-
-def _usage_values(usage: Usage | None) -> tuple[int | None, ...]:
-    if usage is None:
-        return (None, None, None, None)
-    return (usage.input_tokens, usage.output_tokens, usage.total_tokens, usage.cached_tokens)
-
-
-def _turn_from_row(row: tuple[Any, ...]) -> TurnRecord:
-    # _TURN_COLUMNS lists the columns in field order, with usage spread over four columns.
-    id_, thread_id, seq, user_text, answer_text, model, status, response_id, error = row[:9]
-    tokens, (started, finished) = row[9:13], row[13:]
-    return TurnRecord(
-        id=id_,
-        thread_id=thread_id,
-        seq=seq,
-        user_text=user_text,
-        answer_text=answer_text,
-        model=model,
-        status=status,
-        response_id=response_id,
-        error=error,
-        usage=None if tokens[0] is None else Usage(*tokens),
-        started=started,
-        finished=finished,
-    )
 
 
 def _reason(exc: BaseException) -> str:
@@ -923,9 +599,9 @@ def _remedy(exc: BaseException, path: str) -> str:
     return f"try again, or set {STORE_ENV} to another file."
 
 
-def _missing_turn(turn_id: int) -> AssistantError:
+def _missing_ask(ask_id: int) -> AssistantError:
     return AssistantError(
-        f"turn {turn_id} is no longer in the thread store (deleted from another kernel?)"
+        f"ask {ask_id} is no longer in the thread store (deleted from another kernel?)"
     )
 
 

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .redaction import redact
-from .store import ThreadRecord, ToolCallRecord, TurnRecord
+from .store import AskRecord, ThreadRecord, ToolCallRecord
 from .view import seconds
 
 __all__ = ["export", "to_markdown"]
@@ -31,23 +31,23 @@ ToolCalls = Mapping[int, Sequence[ToolCallRecord]]
 
 
 def to_markdown(
-    thread: ThreadRecord, turns: Sequence[TurnRecord], tool_calls: ToolCalls | None = None
+    thread: ThreadRecord, asks: Sequence[AskRecord], tool_calls: ToolCalls | None = None
 ) -> str:
-    """Title, one metadata line, then ``## You`` / ``## Assistant`` sections per turn.
+    """Title, one metadata line, then ``## You`` / ``## Assistant`` sections per ask.
 
-    ``tool_calls`` maps turn ids to their calls (as `Store.thread_tool_calls` returns them);
-    they are listed under the turn's ``## Assistant`` heading, before the answer.
+    ``tool_calls`` maps ask ids to their calls (as `Store.thread_tool_calls` returns them);
+    they are listed under the ask's ``## Assistant`` heading, before the answer.
     """
     blocks = [f"# {thread.title or UNTITLED}", _metadata_line(thread)]
-    for turn in turns:
-        calls = tool_calls.get(turn.id, ()) if tool_calls is not None else ()
-        blocks.extend(_turn_blocks(thread, turn, calls))
+    for ask in asks:
+        calls = tool_calls.get(ask.id, ()) if tool_calls is not None else ()
+        blocks.extend(_ask_blocks(thread, ask, calls))
     return "\n\n".join(blocks) + "\n"
 
 
 def export(
     thread: ThreadRecord,
-    turns: Sequence[TurnRecord],
+    asks: Sequence[AskRecord],
     path: str | os.PathLike[str],
     tool_calls: ToolCalls | None = None,
 ) -> Path:
@@ -55,7 +55,7 @@ def export(
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     # Redacted again on the way out: a store written by an older version may hold a secret.
-    text = redact(to_markdown(thread, turns, tool_calls))
+    text = redact(to_markdown(thread, asks, tool_calls))
     target.write_text(text, encoding="utf-8", newline="\n")
     return target
 
@@ -73,20 +73,18 @@ def _local_iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).astimezone().isoformat(timespec="seconds")
 
 
-def _turn_blocks(
-    thread: ThreadRecord, turn: TurnRecord, calls: Sequence[ToolCallRecord]
-) -> list[str]:
+def _ask_blocks(thread: ThreadRecord, ask: AskRecord, calls: Sequence[ToolCallRecord]) -> list[str]:
     heading = "## Assistant"
-    if turn.model and turn.model != thread.model:
-        heading += f" ({turn.model})"
-    blocks = ["## You", _body(turn.user_text), heading]
+    if ask.model and ask.model != thread.model:
+        heading += f" ({ask.model})"
+    blocks = ["## You", _body(ask.user_text), heading]
     if calls:
         blocks.append("\n".join(_tool_call_line(c) for c in sorted(calls, key=lambda c: c.seq)))
-    note = _status_note(turn)
+    note = _status_note(ask)
     if note:
         blocks.append(note)
-    if turn.answer_text.strip():
-        blocks.append(_body(turn.answer_text))
+    if ask.answer_text.strip():
+        blocks.append(_body(ask.answer_text))
     return blocks
 
 
@@ -95,18 +93,18 @@ def _body(text: str) -> str:
     return text.strip("\r\n")
 
 
-def _status_note(turn: TurnRecord) -> str | None:
+def _status_note(ask: AskRecord) -> str | None:
     """An italic line saying why the answer is missing or partial; None when it is complete."""
-    if turn.status == "completed":
+    if ask.status == "completed":
         return None
-    if turn.status == "pending":
+    if ask.status == "pending":
         return "*no answer yet*"
-    if turn.status == "failed":
+    if ask.status == "failed":
         # Collapsed to one line: a newline would end the italics.
-        error = " ".join((turn.error or "").split())
+        error = " ".join((ask.error or "").split())
         return f"*failed: {error}*" if error else "*failed*"
-    partial = "partial answer" if turn.answer_text.strip() else "no answer"
-    return f"*{turn.status} — {partial}*"
+    partial = "partial answer" if ask.answer_text.strip() else "no answer"
+    return f"*{ask.status} — {partial}*"
 
 
 # -- tool calls ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""How a running turn looks: a live widget in Jupyter, plain text elsewhere.
+"""How a running ask looks: a live widget in Jupyter, plain text elsewhere.
 
 The widget view shows the status line (status, model, elapsed time, tokens) as an ipywidgets
 HTML widget whose plain-text fallback is the same status line, so a saved notebook never shows
@@ -33,7 +33,7 @@ from .events import (
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
 
-    from .session import TurnOutcome, TurnView
+    from .session import AskOutcome, AskView
 
 LABELS = {
     "starting": ("…", "starting"),
@@ -115,8 +115,8 @@ class _TurnState:
         self.usage: Usage | None = None
         self.text: list[str] = []
         self.started = time.monotonic()
-        self.elapsed: float | None = None  # frozen when the turn ends
-        self.cost = ""  # what the turn cost, once known
+        self.elapsed: float | None = None  # frozen when the ask ends
+        self.cost = ""  # what the ask cost, once known
         #: Tool calls and notices, in the order they happened (a call's line is updated).
         self.lines: dict[str, str] = {}
 
@@ -140,7 +140,7 @@ class _TurnState:
         elif isinstance(event, ImageShown) and not event.partial:
             self.lines[f"image-{event.key}"] = image_line(event)
 
-    def end(self, outcome: TurnOutcome) -> None:
+    def end(self, outcome: AskOutcome) -> None:
         self.status, self.model = outcome.status, outcome.model
         self.usage = outcome.usage or self.usage
         self.elapsed = outcome.elapsed
@@ -205,7 +205,7 @@ class TextView:
             self._say(f"▦ {event.title}:")
             self.out.write(f"{event.value}\n")
 
-    def finish(self, outcome: TurnOutcome) -> None:
+    def finish(self, outcome: AskOutcome) -> None:
         self._state.end(outcome)
         if not self._state.text and outcome.text:
             self.out.write(outcome.text)
@@ -268,7 +268,7 @@ class WidgetView:
         else:
             self._render()
 
-    def finish(self, outcome: TurnOutcome) -> None:
+    def finish(self, outcome: AskOutcome) -> None:
         self._stop.set()
         if self._timer is not None:
             self._timer.join()
@@ -342,7 +342,7 @@ class WidgetView:
         return f'<div style="{font}"><div>{pill}{others}</div>{lines}</div>'
 
 
-def make_view(mode: str, shell: object, refresh_interval: float = 0.05) -> TurnView:
+def make_view(mode: str, shell: object, refresh_interval: float = 0.05) -> AskView:
     """The widget view where a kernel can show widgets, the text view elsewhere."""
     if mode == "text" or (mode == "auto" and not _in_kernel(shell)):
         return TextView()

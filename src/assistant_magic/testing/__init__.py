@@ -75,31 +75,19 @@ Everything here works with the base install. Validation alone needs the ``[test]
 given a spec says so in one line (a ``ValidationUnavailableWarning``) and runs unchecked.
 """
 
-from .openapi import (
-    SPEC_ENV_VAR,
-    OpenApiSpec,
-    TrafficValidator,
-    ValidationUnavailableWarning,
-    load_spec,
-)
+from .hosted_steps import Citation, CodeInterpreter, FileSearch, ImageGeneration, SearchResult
+from .openapi import SPEC_ENV_VAR, TrafficValidator, ValidationUnavailableWarning, load_spec
+from .openapi_spec import OpenApiSpec
+from .reply_context import InputFile, InputImage, ReplyContext, ToolResult
 from .script import (
-    Citation,
-    CodeInterpreter,
-    FileSearch,
     FunctionCall,
     HttpError,
-    ImageGeneration,
-    InputFile,
-    InputImage,
     Reply,
-    ReplyContext,
     ReplyFactory,
     RunFailure,
     ScriptItem,
-    SearchResult,
     Text,
     ToolCalls,
-    ToolResult,
     echo,
 )
 from .server import DEFAULT_MODELS, ScriptedServer

@@ -34,7 +34,7 @@ from typing import Any
 from PIL import Image
 
 from .items import Item
-from .script import InputFile, InputImage
+from .reply_context import InputFile, InputImage
 from .state import StoredFile
 from .wire import ApiFailure, scripted_failure
 

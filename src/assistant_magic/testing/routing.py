@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from .wire import Answer, ApiFailure, RecordedRequest
 
@@ -22,6 +22,14 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     rejection: Rejection | None = None
+
+
+class Routes(Protocol):
+    """Where an API registers its handlers: a :class:`Router`, or a :class:`Guarded` view."""
+
+    def add(
+        self, method: str, template: str, handler: Handler, *, rejection: Rejection | None = None
+    ) -> None: ...
 
 
 class Router:
@@ -48,6 +56,20 @@ class Router:
             if match and route.method == method.upper():
                 return route, match.groupdict()
         raise ApiFailure(404, f"Invalid URL ({method.upper()} /v1{path})")
+
+
+@dataclass(frozen=True)
+class Guarded:
+    """Routes added through it answer only what ``guard`` lets through (the Assistants API's
+    beta header, checked before any of its handlers runs)."""
+
+    routes: Routes
+    guard: Callable[[Handler], Handler]
+
+    def add(
+        self, method: str, template: str, handler: Handler, *, rejection: Rejection | None = None
+    ) -> None:
+        self.routes.add(method, template, self.guard(handler), rejection=rejection)
 
 
 def _compile(template: str) -> re.Pattern[str]:

@@ -6,74 +6,46 @@ uploads, OpenAI's error bodies, retry headers. With the OpenAPI spec available, 
 body, JSON answer and stream event is checked against it and mismatches collect in
 ``validation_errors``.
 
-Each request goes through one pipeline: record -> authenticate -> route -> validate the body ->
-the API family's handler -> validate what goes out.
+Each request goes through one pipeline (``pipeline``): record -> authenticate -> route ->
+validate the body -> the API family's handler -> validate what goes out. The sockets are
+``http_server``'s.
 
 Three dialects answer from the same script: the Responses API (``POST /v1/responses``, with
 conversations), Chat Completions (``POST /v1/chat/completions``, the whole thread in each
-request's ``messages``; see ``chat_api``) and the legacy Assistants API (``/v1/assistants``,
-``/v1/threads``: each step of a run takes a reply; see ``assistants_api`` and ``runs``).
+request's ``messages``; see ``chat``) and the legacy Assistants API (``/v1/assistants``,
+``/v1/threads``: each step of a run takes a reply; see ``assistants``). Files, containers, vector
+stores and models are in ``resources``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import json
 import os
-import secrets
-import socket
-import sys
 import threading
-import time
-from collections.abc import Callable, Generator, Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
-from .assistants_api import AssistantsApi, AssistantsSettings
-from .chat_api import AutoToolStreams, ChatApi
-from .containers_api import ContainersApi
-from .conversations_api import ConversationsApi
-from .files_api import FilesApi, store_upload
-from .models_api import ModelsApi
-from .multipart import MultipartForm, is_multipart, parse_multipart
-from .openapi import traffic_validator
-from .responses_api import ResponsesApi, ResponsesSettings
-from .routing import Route, Router
-from .runs import RunSettings
+from .assistants.api import AssistantsApi
+from .assistants.runs import RunSettings
+from .chat.api import AutoToolStreams, ChatApi
+from .http_server import LoopbackServer
+from .openapi import TrafficValidator, traffic_validator
+from .pipeline import Pipeline
+from .playback import PlaybackSettings
+from .resources.containers import ContainersApi
+from .resources.files import FilesApi, store_upload
+from .resources.models import ModelsApi
+from .resources.vector_stores import VectorStoresApi, add_store_file, new_vector_store
+from .responses.api import ResponsesApi
+from .responses.conversations import ConversationsApi
+from .routing import Router
 from .script import REPLY_TYPES, ReplyFactory, ScriptItem, echo
-from .sse import ClientDisconnected, HangUp, SseWriter, encode_json
 from .state import Container, ServerState, StoredFile, VectorStore
-from .vector_stores_api import VectorStoresApi, add_store_file, new_vector_store
-from .wire import (
-    Answer,
-    ApiFailure,
-    BytesAnswer,
-    Dropped,
-    Event,
-    EventStream,
-    JsonAnswer,
-    RecordedRequest,
-    scripted_failure,
-)
+from .wire import Answer, RecordedRequest
 
 DEFAULT_MODELS = ("gpt-5.4-mini", "gpt-5.4")
-
-_MISSING_KEY = (
-    "You didn't provide an API key. You need to provide your API key in an Authorization header "
-    "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with "
-    "blank username) if you're accessing the API from your browser and are prompted for a "
-    "username and password. You can obtain an API key from "
-    "https://platform.openai.com/account/api-keys."
-)
-_BAD_JSON = (
-    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using "
-    "your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was "
-    "not valid JSON. If you have trouble figuring out how to fix this, please contact us through "
-    "our help center at help.openai.com.)"
-)
 
 
 class ScriptedServer:
@@ -88,13 +60,13 @@ class ScriptedServer:
     ``chunk_delay``: seconds before each streamed delta, unless a reply sets its own.
     ``port``: 0 picks a free port.
     ``vector_store_file_polls``: how many reads a file added to a vector store reports
-    ``in_progress`` before it is ``completed`` (0: at once); see ``vector_stores_api``.
+    ``in_progress`` before it is ``completed`` (0: at once); see ``resources.vector_stores``.
     ``chat_only``: speak only Chat Completions (and files, models, ...), answering 404 on
     ``/v1/responses``, ``/v1/conversations``, ``/v1/assistants`` and ``/v1/threads`` as llama.cpp's
     server or Ollama do.
     ``assistants``: speak the Assistants API (False: 404 on ``/v1/assistants`` and ``/v1/threads``).
     ``run_polls_per_state``: answers each server-side state of a run nobody streams (queued,
-    in_progress, cancelling) lasts; the next read moves it on (see ``runs``).
+    in_progress, cancelling) lasts; the next read moves it on (see ``assistants.runs``).
     ``run_expires_after``: seconds a run may wait on its client (``requires_action``, or a stream
     that hung up) before it expires on its next read (None: never).
     ``run_streaming``: False refuses ``stream: true`` on runs (400, ``param: "stream"``), as
@@ -126,48 +98,61 @@ class ScriptedServer:
         run_streaming: bool = True,
         chat_auto_tool_streams: AutoToolStreams = "streamed",
     ) -> None:
-        self.api_key = api_key
         self.models = frozenset(models) if models is not None else None
         self._requested_port = port
         self._state = ServerState()
-        self.validator = traffic_validator(openapi)
-        self._router = Router()
+        router = Router()
+        self._pipeline = Pipeline(self._state, router, traffic_validator(openapi), api_key)
         self.chat_only = chat_only
-        settings = ResponsesSettings(self.models, chunk_delay, default_reply, self._check_event)
-        if not chat_only:
-            ResponsesApi(self._state, settings).register(self._router)
-            ConversationsApi(self._state).register(self._router)
-        ChatApi(self._state, settings, auto_tool_streams=chat_auto_tool_streams).register(
-            self._router
+        playback = PlaybackSettings(
+            self.models, chunk_delay, default_reply, self._pipeline.check_event
         )
+        if not chat_only:
+            ResponsesApi(self._state, playback).register(router)
+            ConversationsApi(self._state).register(router)
+        ChatApi(self._state, playback, auto_tool_streams=chat_auto_tool_streams).register(router)
         self._run_settings = RunSettings(run_polls_per_state, run_expires_after, run_streaming)
         if assistants and not chat_only:
-            assistants_settings = AssistantsSettings(
-                self.models,
-                chunk_delay,
-                default_reply,
-                self._check_assistant_event,
-                self._run_settings,
+            run_playback = dataclasses.replace(
+                playback, check_event=self._pipeline.check_assistant_event
             )
-            AssistantsApi(self._state, assistants_settings).register(self._router)
-        ModelsApi(self.models).register(self._router)
-        FilesApi(self._state).register(self._router)
-        ContainersApi(self._state).register(self._router)
+            AssistantsApi(self._state, run_playback, self._run_settings).register(router)
+        ModelsApi(self.models).register(router)
+        FilesApi(self._state).register(router)
+        ContainersApi(self._state).register(router)
         self._vector_stores_api = VectorStoresApi(self._state, file_polls=vector_store_file_polls)
-        self._vector_stores_api.register(self._router)
-        self._httpd: _HttpServer | None = None
+        self._vector_stores_api.register(router)
+        self._httpd: LoopbackServer | None = None
         self._thread: threading.Thread | None = None
         #: Called on the request's thread just before each answer, stream, and stream event goes
         #: out, with what it is ("POST /v1/responses 200", "POST /v1/responses event
         #: response.created"): a test can interrupt its client at that exact moment.
         self.before_send: Callable[[str], None] | None = None
 
+    @property
+    def api_key(self) -> str | None:
+        """The bearer key every request must carry (None: no auth); may be changed."""
+        return self._pipeline.api_key
+
+    @api_key.setter
+    def api_key(self, key: str | None) -> None:
+        self._pipeline.api_key = key
+
+    @property
+    def validator(self) -> TrafficValidator | None:
+        """The OpenAPI checks run on all traffic (None: unchecked)."""
+        return self._pipeline.validator
+
+    def respond(self, request: RecordedRequest, *, unparsable: bool = False) -> Answer:
+        """Everything between reading a request and writing the answer (see ``pipeline``)."""
+        return self._pipeline.respond(request, unparsable=unparsable, before_send=self.before_send)
+
     # -- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> ScriptedServer:
         if self._httpd is not None:
             return self
-        self._httpd = _HttpServer(("127.0.0.1", self._requested_port), self)
+        self._httpd = LoopbackServer(("127.0.0.1", self._requested_port), self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -446,328 +431,3 @@ class ScriptedServer:
         with self._state.lock:
             if not self._state.lock.wait_for(predicate, timeout):
                 raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
-
-    # -- the request pipeline --------------------------------------------------------------
-
-    def respond(self, request: RecordedRequest, *, unparsable: bool = False) -> Answer:
-        """Everything between reading a request and writing the answer."""
-        with self._state.lock:
-            self._state.requests.append(request)
-            self._state.changed()
-        path = request.path.removeprefix("/v1") if request.path.startswith("/v1/") else None
-        try:
-            self._authenticate(request.headers.get("authorization"))
-            if path is None:
-                raise ApiFailure(404, f"Invalid URL ({request.method} {request.path})")
-            route, params = self._router.resolve(request.method, path)
-            if unparsable:
-                raise ApiFailure(400, _BAD_JSON)
-            self._check_request(request.method, path, request.body, route)
-            answer = route.handler(dataclasses.replace(request, params=params))
-        except ApiFailure as failure:
-            answer = failure.answer()
-        except Exception as exc:  # a bug here must fail the test, not be retried by the SDK
-            self._record([f"server bug on {request.method} {request.path}: {exc!r}"])
-            answer = ApiFailure(
-                500, f"{exc!r}", type="server_error", headers={"x-should-retry": "false"}
-            ).answer()
-        answer = self._validated(request, path, answer)
-        self._note_rejection(request, answer)
-        return self._tapped(request, answer)
-
-    def _validated(self, request: RecordedRequest, path: str | None, answer: Answer) -> Answer:
-        if isinstance(answer, EventStream) and answer.dialect == "chat" and path is not None:
-            chunks = self._checked_chunks(request.method, path, answer.events)
-            return EventStream(chunks, answer.on_disconnect, answer.dialect)
-        if isinstance(answer, EventStream) and answer.dialect == "assistants":
-            events = self._checked_assistant_events(answer.events)
-            return EventStream(events, answer.on_disconnect, answer.dialect)
-        if isinstance(answer, EventStream):
-            return EventStream(self._checked(answer.events), answer.on_disconnect)
-        if isinstance(answer, JsonAnswer) and self.validator is not None and path is not None:
-            self._record(
-                self.validator.answer_violations(request.method, path, answer.status, answer.body)
-            )
-        return answer
-
-    def _note_rejection(self, request: RecordedRequest, answer: Answer) -> None:
-        if isinstance(answer, JsonAnswer) and answer.status >= 400:
-            error = answer.body.get("error") if isinstance(answer.body, dict) else None
-            message = error.get("message") if isinstance(error, dict) else answer.body
-            with self._state.lock:
-                self._state.rejections.append(
-                    f"{request.method} {request.path} {answer.status}: {message}"
-                )
-                self._state.changed()
-
-    def _tapped(self, request: RecordedRequest, answer: Answer) -> Answer:
-        """The answer, with `before_send` called before it and each of its events goes out."""
-        tap = self.before_send
-        if tap is None:
-            return answer
-        where = f"{request.method} {request.path}"
-        if not isinstance(answer, EventStream):
-            tap(f"{where} {getattr(answer, 'status', 'dropped')}")
-            return answer
-        tap(f"{where} stream")
-
-        def events() -> Generator[Event, None, None]:
-            try:
-                for event in answer.events:
-                    tap(f"{where} event {event.get('type') or event.get('event') or 'chunk'}")
-                    yield event
-            finally:
-                answer.events.close()
-
-        return EventStream(events(), answer.on_disconnect, answer.dialect)
-
-    def _authenticate(self, authorization: str | None) -> None:
-        if self.api_key is None:
-            return
-        if not authorization:
-            raise ApiFailure(401, _MISSING_KEY)
-        scheme, _, key = authorization.partition(" ")
-        if scheme.lower() != "bearer" or key.strip() != self.api_key:
-            raise ApiFailure(
-                401,
-                f"Incorrect API key provided: {mask_key(key.strip())}. You can find your API key "
-                "at https://platform.openai.com/account/api-keys.",
-                code="invalid_api_key",
-            )
-
-    def _check_request(self, method: str, path: str, body: object, route: Route) -> None:
-        if self.validator is None:
-            return
-        if isinstance(body, MultipartForm):
-            problems = self.validator.form_violations(method, path, body.fields, body.files)
-            if problems:
-                self._record(problems)
-                raise scripted_failure(400, problems[0])
-            return
-        unknown = self.validator.unknown_parameters(method, path, body)
-        if unknown:
-            self._record(
-                [f"{method} /v1{path} request body: unknown parameter {name!r}" for name in unknown]
-            )
-            noun = "argument" if len(unknown) == 1 else "arguments"
-            raise ApiFailure(400, f"Unrecognized request {noun} supplied: {', '.join(unknown)}")
-        problems = self.validator.request_violations(method, path, body)
-        if problems:
-            self._record(problems)
-            known = route.rejection(body) if route.rejection is not None else None
-            if known is not None:
-                raise known  # the real API's words for this one
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise scripted_failure(400, problems[0] + more)
-
-    def _checked(self, events: Generator[Event, None, None]) -> Generator[Event, None, None]:
-        for event in events:
-            self._check_event(event)
-            yield event
-
-    def _checked_chunks(
-        self, method: str, path: str, chunks: Generator[Event, None, None]
-    ) -> Generator[Event, None, None]:
-        for number, chunk in enumerate(chunks):
-            if self.validator is not None:
-                self._record(self.validator.chunk_violations(method, path, chunk, number))
-            yield chunk
-
-    def _check_event(self, event: Event) -> None:
-        if self.validator is not None:
-            self._record(self.validator.event_violations(event))
-
-    def _checked_assistant_events(
-        self, events: Generator[Event, None, None]
-    ) -> Generator[Event, None, None]:
-        for event in events:
-            self._check_assistant_event(event)
-            yield event
-
-    def _check_assistant_event(self, event: Event) -> None:
-        if self.validator is not None:
-            self._record(self.validator.assistant_event_violations(event))
-
-    def _record(self, messages: list[str]) -> None:
-        self._state.report(messages)
-
-
-def mask_key(key: str) -> str:
-    """Show a key the way the API's 401 does: a few characters at each end."""
-    if len(key) < 8:
-        return "*" * len(key)
-    return key[:5] + "*" * max(3, len(key) - 7) + key[-2:]
-
-
-class _HttpServer(ThreadingHTTPServer):
-    """Tracks open connections so ``stop()`` can end idle keep-alive ones at once."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], app: ScriptedServer) -> None:
-        super().__init__(address, _Handler)
-        self.app = app
-        self._connections: set[socket.socket] = set()
-        self._connections_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        with self._connections_lock:
-            self._connections.add(request)
-        super().process_request(request, client_address)
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._connections_lock:
-            self._connections.discard(request)
-        super().shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client hanging up an idle keep-alive connection is normal life, not a server bug.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)
-
-    def close_connections(self) -> None:
-        with self._connections_lock:
-            connections = list(self._connections)
-        for connection in connections:
-            with contextlib.suppress(OSError):  # already closed by the client
-                connection.shutdown(socket.SHUT_RDWR)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers, body and each SSE chunk are separate writes; with Nagle's algorithm the second
-    # waits for the client's delayed ACK, adding ~40 ms to every exchange.
-    disable_nagle_algorithm = True
-    server: _HttpServer
-
-    def do_GET(self) -> None:
-        self._serve()
-
-    do_POST = do_DELETE = do_PUT = do_PATCH = do_GET
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # tests read server.requests, not stderr
-
-    def _serve(self) -> None:
-        received = time.monotonic()
-        raw = self._read_body()
-        content_type = self.headers.get("Content-Type")
-        if is_multipart(content_type):
-            body = parse_multipart(str(content_type), raw)
-            unparsable = body is None
-        else:
-            body, unparsable = _parse_json(raw)
-        url = urlsplit(self.path)
-        request = RecordedRequest(
-            method=self.command,
-            path=url.path,
-            query=dict(parse_qsl(url.query, keep_blank_values=True)),
-            headers={name.lower(): value for name, value in self.headers.items()},
-            body=body,
-            received_at=received,
-        )
-        answer = self.server.app.respond(request, unparsable=unparsable)
-        try:
-            if isinstance(answer, JsonAnswer):
-                self._send_json(answer)
-            elif isinstance(answer, BytesAnswer):
-                self._send_bytes(answer)
-            elif isinstance(answer, Dropped):
-                self.close_connection = True  # not a byte: the client sees the connection close
-            else:
-                self._send_stream(answer)
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            self.close_connection = True
-
-    def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            return self._read_chunked()
-        length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
-
-    def _read_chunked(self) -> bytes:
-        data = b""
-        while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                self.rfile.readline()
-                return data
-            data += self.rfile.read(size)
-            self.rfile.readline()
-
-    def _common_headers(self, content_type: str) -> None:
-        self.send_header("Content-Type", content_type)
-        self.send_header("x-request-id", f"req_{secrets.token_hex(16)}")
-        self.send_header("openai-version", "2020-10-01")
-
-    def _send_json(self, answer: JsonAnswer) -> None:
-        payload = encode_json(answer.body)
-        self.send_response(answer.status)
-        self._common_headers("application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def _send_bytes(self, answer: BytesAnswer) -> None:
-        self.send_response(answer.status)
-        self._common_headers(answer.content_type)
-        self.send_header("Content-Length", str(len(answer.content)))
-        for name, value in answer.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(answer.content)
-
-    def _send_stream(self, stream: EventStream) -> None:
-        writer = SseWriter(self.wfile)
-        try:
-            self.send_response(200)
-            self._common_headers("text/event-stream; charset=utf-8")
-            self.send_header("Transfer-Encoding", "chunked")
-            self.send_header("Cache-Control", "no-cache")
-            self.end_headers()
-            if stream.dialect == "chat":
-                self._send_chunks(writer, stream)
-            elif stream.dialect == "assistants":
-                for event in stream.events:
-                    writer.send_named(event["event"], event["data"])
-            else:
-                for event in stream.events:
-                    writer.send(event)
-            writer.close()
-        except HangUp as hang_up:
-            if hang_up.last_frame is not None:
-                with contextlib.suppress(ClientDisconnected):
-                    writer.send_raw(hang_up.last_frame)
-            self.close_connection = True  # the body stays unterminated, as on a broken network
-        except (ClientDisconnected, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
-            self.close_connection = True
-            stream.on_disconnect()
-
-    @staticmethod
-    def _send_chunks(writer: SseWriter, stream: EventStream) -> None:
-        """Chat Completions framing: ``data:`` lines, then ``data: [DONE]`` unless it failed."""
-        failed = False
-        for chunk in stream.events:
-            writer.send_data(chunk)
-            failed = _ends_stream(chunk)
-        if not failed:
-            writer.send_done()
-
-
-def _ends_stream(event: Event) -> bool:
-    """An ``{"error": ...}`` frame ends a chat stream: no ``[DONE]`` follows it."""
-    return "error" in event and "object" not in event
-
-
-def _parse_json(raw: bytes) -> tuple[Any, bool]:
-    """The parsed body and whether it was unparsable (an empty body is simply None)."""
-    if not raw.strip():
-        return None, False
-    try:
-        return json.loads(raw), False
-    except ValueError:
-        return None, True

@@ -18,10 +18,15 @@ from typing import TYPE_CHECKING, Any
 from .items import CALL_ANSWERS
 
 if TYPE_CHECKING:
-    from .runs import Run
+    from .assistants.runs import Run
+    from .responses.response import Turn
     from .script import ScriptItem
-    from .turns import Turn
     from .wire import RecordedRequest
+
+
+def by_id(objects: Iterable[dict[str, Any]], ident: str) -> dict[str, Any] | None:
+    """The object with this ``id`` among ``objects`` (kept in a list, in order), if any."""
+    return next((found for found in objects if found.get("id") == ident), None)
 
 
 @dataclass
@@ -38,9 +43,6 @@ class Conversation:
             "created_at": self.created_at,
             "metadata": dict(self.metadata),
         }
-
-    def find(self, item_id: str) -> dict[str, Any] | None:
-        return next((item for item in self.items if item.get("id") == item_id), None)
 
 
 @dataclass
@@ -65,7 +67,7 @@ class AssistantThread:
         }
 
     def find(self, message_id: str) -> dict[str, Any] | None:
-        return next((m for m in self.messages if m.get("id") == message_id), None)
+        return by_id(self.messages, message_id)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""What a request lets the model call (``tools``, ``tool_choice``, ``parallel_tool_calls``), and
-the ways a scripted reply can break that.
+"""What a request lets the model call, and the ways a scripted reply can break that.
+
+The request says it in ``tools``, ``tool_choice`` and ``parallel_tool_calls``.
 
 The real model never calls a function the request did not offer, never calls one under
 ``tool_choice: "none"``, and always calls (the forced one) under ``"required"`` or a forced

@@ -7,7 +7,7 @@ only the server touches sockets.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -82,6 +82,23 @@ class Dropped:
 Answer = JsonAnswer | EventStream | BytesAnswer | Dropped
 
 
+#: Milliseconds the ``openai-poll-after-ms`` header asks pollers to wait.
+POLL_AFTER_MS = 10
+
+
+def poll_answer(body: Any, *, busy: bool) -> JsonAnswer:
+    """``body``, with the hint the openai SDK's pollers honour while the work it reports is
+    unfinished (``busy``), so polling tests stay fast."""
+    headers = {"openai-poll-after-ms": str(POLL_AFTER_MS)} if busy else {}
+    return JsonAnswer(body, headers=headers)
+
+
+def is_error_frame(event: Mapping[str, Any]) -> bool:
+    """Whether a chat stream's frame is an ``{"error": ...}`` one, which ends it without
+    ``data: [DONE]`` (a chunk also has an ``object``)."""
+    return "error" in event and "object" not in event
+
+
 def error_body(
     message: str,
     *,
@@ -119,6 +136,16 @@ class ApiFailure(Exception):
         return JsonAnswer(body, self.status, self.headers)
 
 
+def missing_parameter(name: str) -> ApiFailure:
+    """The real API's words for a required parameter left out."""
+    return ApiFailure(
+        400,
+        f"Missing required parameter: '{name}'.",
+        param=name,
+        code="missing_required_parameter",
+    )
+
+
 def not_found(kind: str, ident: str, *, param: str | None = None) -> ApiFailure:
     """The real API's wording for a missing object: ``Conversation with id 'x' not found.``"""
     return ApiFailure(404, f"{kind} with id '{ident}' not found.", param=param)
@@ -143,37 +170,7 @@ def mistake_failure(problem: str) -> ApiFailure:
     )
 
 
-def list_page(
-    resources: list[dict[str, Any]],
-    query: dict[str, str],
-    *,
-    default_limit: int,
-    max_limit: int | None = None,
-) -> dict[str, Any]:
-    """One page of a cursor-paginated list (``resources`` oldest first): ``order`` (default
-    "desc"), ``limit``, ``after`` and ``before`` (the page just before that id) from the query,
-    in the spec's list envelope."""
-    order = query.get("order", "desc")
-    if order not in ("asc", "desc"):
-        raise ApiFailure(400, f"Invalid value for 'order': '{order}'.", param="order")
-    raw = query.get("limit", str(default_limit))
-    limit = int(raw) if raw.isdigit() else 0
-    if limit < 1 or (max_limit is not None and limit > max_limit):
-        raise scripted_failure(400, f"Invalid 'limit': {raw}.", param="limit")
-    ordered = resources if order == "asc" else resources[::-1]
-    after = query.get("after")
-    if after:
-        ids = [resource.get("id") for resource in ordered]
-        ordered = ordered[ids.index(after) + 1 :] if after in ids else []
-    before = query.get("before")
-    if before:
-        ids = [resource.get("id") for resource in ordered]
-        ordered = ordered[: ids.index(before)] if before in ids else []
-    page = ordered[-limit:] if before and not after else ordered[:limit]
-    return {
-        "object": "list",
-        "data": page,
-        "first_id": page[0]["id"] if page else "",
-        "last_id": page[-1]["id"] if page else "",
-        "has_more": len(ordered) > limit,
-    }
+def json_object(value: object) -> Mapping[str, Any]:
+    """``value`` if it is a JSON object, else an empty one: handlers read bodies the spec check
+    may have let through in any shape (or that came without a spec to check them)."""
+    return value if isinstance(value, Mapping) else {}

@@ -1,0 +1,230 @@
+"""`Assistant`: the Python API under the magics. Ask from a script or a test, no IPython needed.
+
+    from assistant_magic import Assistant
+
+    assistant = Assistant(model="gpt-5.4-mini", instructions="You act as Frieza.")
+    answer = assistant.ask("Please tell me the battle strength of Mamezou", tools=[calc_strength])
+    print(answer, answer.outcome.usage)
+
+One object owns the options, the thread store and the bound thread, the tools it may offer and
+one dialect per server. Each `ask` resolves the options with the environment (the key, the base
+URL, the dialect), runs one ask on the bound thread and returns its `Answer`; what happens while
+it runs goes to the `view` it is given. The magics are a grammar over this object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .answer import Answer
+from .ask import Ask, AskView, Question, Unseen, Unsent, first_request
+from .attachments import inline_text_files
+from .budgets import budget_for
+from .dialects.interface import server_files
+from .errors import AssistantError
+from .options import Options
+from .rounds import ToolPlan
+from .settings import resolve
+from .threads import Threads
+
+if TYPE_CHECKING:
+    from .attachments import Attachment
+    from .dialects.interface import Dialect
+    from .settings import Settings
+    from .tools import ToolBox
+
+#: What the tools of an ask may be given as: names in the namespace, or the functions.
+ToolSpec = str | Callable[..., Any]
+DialectMaker = Callable[["Settings"], "Dialect"]
+
+
+class BudgetSpent(AssistantError):
+    """The thread's token budget is used up: nothing was sent."""
+
+
+class Assistant:
+    """An assistant bound to one thread. Options are the fields of `Options`, given as
+    keywords; `store` is the thread store's file (default: $ASSISTANT_MAGIC_STORE, else the
+    user's data directory); tools named by a string are looked up in `namespace`."""
+
+    def __init__(
+        self,
+        options: Options | None = None,
+        *,
+        store: str | Path | None = None,
+        notebook: str = "python",
+        namespace: Mapping[str, Any] | None = None,
+        approve: Callable[[Any, str], bool | None] | None = None,
+        environ: Mapping[str, str] | None = None,
+        dialect_maker: DialectMaker | None = None,
+        **changes: Any,
+    ) -> None:
+        from .store import Store
+        from .tools import ToolBox
+
+        self.options = replace(options or Options(), **changes)
+        self.environ = environ
+        self._make_dialect = dialect_maker
+        self._dialects: dict[tuple[object, ...], Dialect] = {}
+        path = store or self.options.store_path or Store.default_path()
+        self.threads = Threads(path, notebook, self.dialect)
+        self.toolbox: ToolBox = ToolBox(
+            namespace={} if namespace is None else namespace, approve=approve or _deny
+        )
+        #: The asks made through this object, for `%assistant usage`.
+        self.ask_ids: list[int] = []
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def settings(self, **changes: Any) -> Settings:
+        """The options (with `changes`) as an ask would run with them now."""
+        return resolve(replace(self.options, **changes) if changes else self.options, self.environ)
+
+    def dialect(self, settings: Settings) -> Dialect:
+        """The dialect for the settings' server, made once per server; a missing key fails
+        here, before anything is sent."""
+        settings.require_key()
+        key = (
+            settings.dialect,
+            settings.base_url,
+            settings.api_key,
+            settings.timeout,
+            settings.max_retries,
+        )
+        if key not in self._dialects:
+            from .dialects import create_dialect
+
+            self._dialects[key] = (self._make_dialect or create_dialect)(settings)
+        dialect = self._dialects[key]
+        dialect.settings = settings  # the key names the server; the rest may change per ask
+        return dialect
+
+    # -- asking --------------------------------------------------------------------------------
+
+    def ask(
+        self,
+        question: str,
+        *,
+        view: AskView | None = None,
+        tools: Sequence[ToolSpec] | None = None,
+        tool_choice: str = "auto",
+        attachments: Sequence[str | Attachment] = (),
+        **changes: Any,
+    ) -> Answer:
+        """Ask on the bound thread (a new one at first); the answer, with its images and how
+        the ask went (`Answer.outcome`). Raises `AssistantError` with one line on failure,
+        `AskInterrupted` when interrupted (the partial answer is kept on the thread)."""
+        settings = self.settings(**changes)
+        budget = budget_for(settings, self.threads.store, self.threads.thread)
+        if budget.spent:
+            raise BudgetSpent(budget.spent_message())
+        prepared = self._question(question, settings, tools, tool_choice, attachments)
+        prepared = replace(prepared, plan=replace(prepared.plan, budget=budget))
+        run = Ask(prepared, self.threads, view or Unseen())
+        try:
+            outcome = run.run()
+        finally:
+            if run.record_id is not None:
+                self.ask_ids.append(run.record_id)
+        return Answer(outcome.text, outcome.images, outcome=outcome)
+
+    def preview(
+        self,
+        question: str,
+        *,
+        tools: Sequence[ToolSpec] | None = None,
+        tool_choice: str = "auto",
+        attachments: Sequence[str | Attachment] = (),
+        **changes: Any,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """The requests an ask would send first, as ("POST /path", JSON body): nothing is sent,
+        made or recorded (`%%ask --dry-run`)."""
+        settings = self.settings(**changes)
+        prepared = self._question(question, settings, tools, tool_choice, attachments)
+        request = first_request(prepared, self.threads.thread, Unsent(self.threads))
+        return prepared.dialect.preview(request)
+
+    def _question(
+        self,
+        text: str,
+        settings: Settings,
+        tools: Sequence[ToolSpec] | None,
+        tool_choice: str,
+        attachments: Sequence[str | Attachment],
+    ) -> Question:
+        dialect = self.dialect(settings)
+        # How tools run follows this ask's options too.
+        self.toolbox.stdout = settings.tool_stdout
+        self.toolbox.result_limit = settings.tool_result_limit
+        names = self.tool_names(tools, tool_choice)
+        offered, notices = self.toolbox.resolve(names)  # a broken tool fails here, unsent
+        attached = self._attachments(attachments, settings)
+        if server_files(dialect) is None:  # the files go into the message: the thread keeps them
+            text, attached = inline_text_files(text, attached)
+        plan = ToolPlan(
+            self.toolbox,
+            names=tuple(names),
+            max_rounds=settings.max_tool_rounds,
+            choice=tool_choice,
+        )
+        return Question(
+            text=text,
+            settings=settings,
+            dialect=dialect,
+            plan=plan,
+            tools=tuple(offered),
+            attachments=tuple(attached),
+            notices=tuple(notices),
+        )
+
+    def tool_names(self, tools: Sequence[ToolSpec] | None, tool_choice: str = "auto") -> list[str]:
+        """The tools an ask offers (None: those registered and those marked with `@tool`),
+        checked against `tool_choice`; functions given are added to the namespace."""
+        if tools is None:
+            names = self.toolbox.available()
+        else:
+            names = [self._tool_name(tool) for tool in tools]
+        if tool_choice not in ("auto", "required", "none", *names):
+            offered = ", ".join(names) or "none"
+            raise AssistantError(
+                f"--tool-choice {tool_choice}: not a tool of this ask (tools: {offered}); use "
+                "auto, required, none or one of them."
+            )
+        if tool_choice == "required" and not names:
+            raise AssistantError("--tool-choice required, but this ask offers no tools.")
+        return names
+
+    def _tool_name(self, tool: ToolSpec) -> str:
+        if isinstance(tool, str):
+            return tool
+        name = getattr(tool, "__name__", "")
+        if not name.isidentifier():
+            raise AssistantError(f"{tool!r} has no name to offer it by: define it with def.")
+        self.toolbox.namespace[name] = tool  # type: ignore[index]
+        return name
+
+    def _attachments(
+        self, attachments: Sequence[str | Attachment], settings: Settings
+    ) -> list[Attachment]:
+        from .attachments import resolve as resolve_attachments
+        from .images import ImageLimits
+
+        names = [a for a in attachments if isinstance(a, str)]
+        ready = [a for a in attachments if not isinstance(a, str)]
+        if not names:
+            return ready
+        limits = ImageLimits(settings.max_image_bytes, settings.max_image_pixels)
+        return [*resolve_attachments(names, self.toolbox.namespace, limits), *ready]
+
+    def close(self) -> None:
+        for dialect in self._dialects.values():
+            dialect.close()
+        self._dialects.clear()
+        self.threads.close()
+
+
+def _deny(tool: object, display: str) -> bool | None:
+    return False

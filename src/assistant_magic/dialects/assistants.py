@@ -1,0 +1,753 @@
+"""The legacy Assistants API dialect: an assistant, a thread, and one run per ask.
+
+This is the seed article's flow. OpenAI turned the API off on 2026-08-26; servers that
+reimplement it remain, and so do notebooks and assistant ids built on it:
+
+* the thread's first ask creates an assistant from the configuration (model, instructions,
+  tools), or uses the one named by ``--assistant-id``, and creates a thread;
+* each ask adds a user message and creates a run, streamed where the server streams runs and
+  polled with backoff where it does not; the run's statuses and steps go to the view as they come;
+* ``requires_action`` ends a model step with its tool calls; the rounds runs them and the next
+  request submits every output to the waiting run in one ``submit_tool_outputs``;
+* the run's messages come back as text (annotations rendered as notes) and ``image_file``
+  content, fetched from the Files API.
+
+A run with an unanswered ``requires_action`` or still generating blocks the thread, so
+interrupting cancels it and waits until the server says it is cancelled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import warnings
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..errors import ApiError
+from ..events import (
+    Event,
+    ImageData,
+    Notice,
+    ResponseFinished,
+    ResponseStarted,
+    StatusChanged,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallRequested,
+    Usage,
+    UsageReported,
+)
+
+# The Assistants API describes functions, and a forced one, as Chat Completions does.
+from .chat import function_tool, tool_choice
+from .files import SdkFiles
+from .interface import RemoteThread, ResponseRequest, ToolOutput
+from .openai_sdk import api_errors, dialect_offered, raise_api_error
+
+if TYPE_CHECKING:
+    from ..citations import Citation
+
+# Using this API is the point of this module; the SDK's deprecation notices are for new code.
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=__name__)
+
+ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
+STATUS_EVENTS = {
+    "thread.run.queued": "queued",
+    "thread.run.in_progress": "in_progress",
+    "thread.run.cancelling": "cancelling",
+}
+FINAL_EVENTS = {
+    "thread.run.completed": "completed",
+    "thread.run.incomplete": "incomplete",
+    "thread.run.failed": "failed",
+    "thread.run.cancelled": "cancelled",
+    "thread.run.expired": "expired",
+}
+#: What the Assistants API calls the hosted tools it has (it has no image generation).
+HOSTED_TOOLS = ("code_interpreter", "file_search")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
+#: Polling a run that is not streamed: first wait, growth, longest wait (seconds).
+POLL_FIRST, POLL_GROWTH, POLL_LONGEST = 0.1, 1.5, 2.0
+#: How long an interrupted run may take to reach "cancelled".
+CANCEL_WAIT = 15.0
+#: The API refuses a smaller ``max_completion_tokens``.
+MIN_COMPLETION_TOKENS = 256
+#: Who made the assistants and threads this package creates (visible in the server's listings).
+METADATA = {"created_by": "assistant_magic"}
+
+
+class _NotStreamed(Exception):
+    """The server answered a streamed request with no events (it ignored ``stream``)."""
+
+
+class AssistantsDialect(SdkFiles):
+    """The legacy Assistants API: an assistant, a thread and a run per ask; files too."""
+
+    name: ClassVar[str] = "assistants"
+    uploads_images: ClassVar[bool] = True
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self._thread_of_run: dict[str, str] = {}  # run id -> thread id, for cancel
+        self._waiting_run: dict[str, str] = {}  # thread id -> run waiting for tool outputs
+        self._assistant_tools: dict[str, list[dict[str, Any]]] = {}  # reused assistants' own
+        self._reported: dict[str, set[str]] = {}  # run id -> its messages already reported
+        #: Threads whose last run here was answered: their last message cannot be a question
+        #: left unanswered, so the next ask need not look.
+        self._answered: set[str] = set()
+        self._streams_runs = True  # until the server shows it does not stream runs
+
+    # -- threads -------------------------------------------------------------------------------
+
+    def create_thread(self, first: ResponseRequest) -> RemoteThread:
+        assistant_id = self.settings.assistant_id
+        owned = not assistant_id
+        if owned:
+            with dialect_offered(self.settings, "assistants", "/assistants"):
+                assistant = self.client.beta.assistants.create(
+                    model=first.model,
+                    name="assistant_magic",
+                    instructions=first.instructions or None,
+                    tools=_tools(first, ()),  # type: ignore[arg-type]
+                    metadata=METADATA,
+                )
+            assistant_id = assistant.id
+        else:
+            self._reused_tools(assistant_id)  # a wrong id fails here, before a thread is made
+        with api_errors(self.settings):
+            thread = self.client.beta.threads.create(metadata=METADATA)
+        return RemoteThread(thread.id, assistant_id, owns_assistant=owned)
+
+    def delete_thread(self, remote: RemoteThread) -> None:
+        with api_errors(self.settings, missing_ok=True):
+            self.client.beta.threads.delete(remote.id)
+        if remote.owns_assistant and remote.assistant_id:
+            with api_errors(self.settings, missing_ok=True):
+                self.client.beta.assistants.delete(remote.assistant_id)
+
+    def _reused_tools(self, assistant_id: str) -> list[dict[str, Any]]:
+        """The tools an assistant this package did not make already has (kept on each run)."""
+        if assistant_id not in self._assistant_tools:
+            try:
+                with api_errors(self.settings):
+                    assistant = self.client.beta.assistants.retrieve(assistant_id)
+            except ApiError as exc:
+                if exc.status != 404:
+                    raise
+                raise ApiError(
+                    f"No assistant {assistant_id} at {self.settings.public_base_url}: check "
+                    "%assistant --assistant-id (or clear it with --assistant-id '').",
+                    status=404,
+                ) from None
+            self._assistant_tools[assistant_id] = [
+                tool.model_dump(exclude_none=True) for tool in assistant.tools
+            ]
+        return self._assistant_tools[assistant_id]
+
+    # -- asks ---------------------------------------------------------------------------------
+
+    def stream(self, request: ResponseRequest) -> Generator[Event, None, None]:
+        remote = request.remote_thread
+        if remote is None or remote.assistant_id is None:
+            raise ApiError("This thread has no assistant: start one with %assistant thread new.")
+        if request.user_text is None:
+            yield from self._submit(remote, request.tool_outputs)
+            return
+        if "image_generation" in request.hosted_tools:
+            yield Notice("image generation is not part of the Assistants API: left out")
+        yield from self._add_message(remote, request)
+        params = self._run_params(remote, request)
+        yield from self._run(remote, params)
+
+    def preview(self, request: ResponseRequest) -> list[tuple[str, dict[str, Any]]]:
+        remote = request.remote_thread
+        thread = remote.id if remote else "(thread made at the first ask)"
+        if remote is None:
+            # The first ask makes the assistant from this request: the run then follows it.
+            remote = RemoteThread(
+                thread,
+                self.settings.assistant_id or "(made at the first ask)",
+                owns_assistant=not self.settings.assistant_id,
+            )
+        message: dict[str, Any] = {"role": "user", "content": request.user_text or ""}
+        if request.images:
+            message["content"] = [
+                {"type": "text", "text": request.user_text or ""},
+                *(
+                    {"type": "image_file", "image_file": {"file_id": f"(upload of {i.name})"}}
+                    for i in request.images
+                ),
+            ]
+        attachments = _attachments(request)
+        if attachments:
+            message["attachments"] = attachments
+        run = {**self._run_params(remote, request), "stream": self._streams_runs}
+        return [
+            (f"POST /threads/{thread}/messages", message),
+            (f"POST /threads/{thread}/runs", run),
+        ]
+
+    def _add_message(
+        self, remote: RemoteThread, request: ResponseRequest
+    ) -> Generator[Event, None, None]:
+        """Add the user's message; a run left active by a broken ask is cancelled first."""
+        if request.vector_store_ids:
+            with api_errors(self.settings):
+                self.client.beta.threads.update(
+                    remote.id,
+                    tool_resources={
+                        "file_search": {"vector_store_ids": list(request.vector_store_ids)}
+                    },
+                )
+        if remote.id not in self._answered and self._unanswered(remote.id, request):
+            return  # a retry: the question is on the thread already, with no answer after it
+        self._answered.discard(remote.id)
+        content = self._content(request)
+        attachments = _attachments(request)
+        try:
+            self._post_message(remote.id, content, attachments)
+        except ApiError as exc:
+            # The API refuses messages while a run is active: one a broken ask left behind.
+            active = self._active_run(remote.id) if exc.status == 400 else None
+            if active is None:
+                raise
+            yield Notice(f"cancelling run {active}, which an earlier ask left unfinished")
+            self._cancel_and_wait(remote.id, active)
+            self._post_message(remote.id, content, attachments)
+
+    def _unanswered(self, thread_id: str, request: ResponseRequest) -> bool:
+        """Whether the thread ends with this very question, unanswered (a failed run left it)."""
+        if request.files:
+            return False
+        with api_errors(self.settings):
+            page = self.client.beta.threads.messages.list(thread_id, limit=1, order="desc")
+        latest = next(iter(page.data), None)
+        if latest is None or latest.role != "user":
+            return False
+        texts = [block.text.value for block in latest.content if block.type == "text"]
+        return texts == [request.user_text]
+
+    def _post_message(
+        self, thread_id: str, content: str | list[dict[str, Any]], attachments: list[dict[str, Any]]
+    ) -> None:
+        import openai
+
+        with api_errors(self.settings):
+            self.client.beta.threads.messages.create(
+                thread_id,
+                role="user",
+                content=content,  # type: ignore[arg-type]
+                attachments=attachments or openai.omit,  # type: ignore[arg-type]
+            )
+
+    def _content(self, request: ResponseRequest) -> str | list[dict[str, Any]]:
+        """The message's content: its text, and its images (uploaded for vision)."""
+        text = request.user_text or ""
+        images = [file for file in request.files if file.image]
+        if not images:
+            return text
+        parts: list[dict[str, Any]] = [{"type": "text", "text": text}]
+        parts += [{"type": "image_file", "image_file": {"file_id": f.file_id}} for f in images]
+        return parts
+
+    def _run_params(self, remote: RemoteThread, request: ResponseRequest) -> dict[str, Any]:
+        """How the run differs from the assistant: an assistant this package made follows the
+        configuration; one it reuses keeps its own model, instructions and tools, plus ours."""
+        assert remote.assistant_id is not None
+        params: dict[str, Any] = {"assistant_id": remote.assistant_id}
+        if remote.owns_assistant:
+            params["model"] = request.model
+            params["instructions"] = request.instructions
+            params["tools"] = _tools(request, ())
+        else:
+            if request.instructions:
+                params["additional_instructions"] = request.instructions
+            params["tools"] = _tools(request, self._reused_tools(remote.assistant_id))
+        if params["tools"] and request.tool_choice != "auto":
+            params["tool_choice"] = tool_choice(request.tool_choice)
+        if request.max_output_tokens:
+            params["max_completion_tokens"] = max(request.max_output_tokens, MIN_COMPLETION_TOKENS)
+        if request.temperature is not None:
+            params["temperature"] = request.temperature
+        return params
+
+    def _run(self, remote: RemoteThread, params: dict[str, Any]) -> Generator[Event, None, None]:
+        runs = self.client.beta.threads.runs
+        yield from self._follow(
+            remote, lambda streamed: runs.create(remote.id, stream=streamed, **params)
+        )
+
+    def _submit(
+        self, remote: RemoteThread, outputs: Sequence[ToolOutput]
+    ) -> Generator[Event, None, None]:
+        """All the outputs the waiting run asked for, in one request."""
+        run_id = self._waiting_run.pop(remote.id, None)
+        if run_id is None:
+            raise ApiError(
+                "No run is waiting for these tool outputs (was the kernel restarted?). Run "
+                "%assistant retry to ask again."
+            )
+        answers = [{"tool_call_id": o.call_id, "output": _output_text(o)} for o in outputs]
+        runs = self.client.beta.threads.runs
+        try:
+            yield from self._follow(
+                remote,
+                lambda streamed: runs.submit_tool_outputs(
+                    run_id,
+                    thread_id=remote.id,
+                    tool_outputs=answers,  # type: ignore[arg-type]
+                    stream=streamed,
+                ),
+            )
+        except ApiError as exc:
+            ended = self._ended_meanwhile(remote.id, run_id) if exc.status == 400 else None
+            if ended is None:
+                raise
+            # The run expired (or was cancelled) while the tools ran: say so, not "400".
+            yield from self._finish(ended, ended.status, self._run_messages(remote.id, run_id))
+
+    def _follow(
+        self, remote: RemoteThread, start: Callable[[bool], Any]
+    ) -> Generator[Event, None, None]:
+        """Start the run's next stretch (`start` creates it, or submits outputs to it), streamed
+        where the server streams runs and polled where it does not, and follow it to its next
+        stop: an end, or tool calls to answer."""
+        if self._streams_runs:
+            stream = self._open_stream(lambda: start(True))
+            if stream is not None:
+                try:
+                    yield from self.read(stream, self._translate(stream, remote))
+                    return
+                except _NotStreamed:  # the server ignored "stream" and made the run anyway
+                    self._streams_runs = False
+                    yield from self._poll(remote, self._only_latest_run(remote.id))
+                    return
+            yield Notice("this server does not stream runs: following the run by polling")
+        with api_errors(self.settings):
+            run = start(False)
+        yield from self._poll(remote, run)
+
+    def _only_latest_run(self, thread_id: str) -> Any:
+        latest = self._latest_run(thread_id)
+        if latest is None:
+            raise ApiError(
+                f"{self.settings.public_base_url} answered the run with no events and made no "
+                "run. Run %assistant retry to try again."
+            )
+        return latest
+
+    def _ended_meanwhile(self, thread_id: str, run_id: str) -> Any | None:
+        """The run, if it has ended (expired, cancelled, failed) instead of waiting."""
+        with contextlib.suppress(ApiError), api_errors(self.settings):
+            run = self.client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+            if run.status in FINAL_EVENTS.values():
+                return run
+        return None
+
+    def _open_stream(self, open_: Callable[[], Any]) -> Any | None:
+        """The run's event stream, or None when the server refuses to stream runs."""
+        import openai
+
+        try:
+            return open_()
+        except openai.APIStatusError as exc:
+            if not _refuses_streaming(exc):
+                raise_api_error(exc, self.settings)
+        except openai.OpenAIError as exc:
+            raise_api_error(exc, self.settings)
+        self._streams_runs = False
+        return None
+
+    # -- reading a run -------------------------------------------------------------------------
+
+    def _translate(self, stream: Any, remote: RemoteThread) -> Generator[Event, None, None]:
+        """SDK stream events → our events, ending with exactly one `ResponseFinished`."""
+        run = _RunProgress()
+        for event in stream:
+            kind, data = event.event, event.data
+            run.seen = True
+            if kind == "thread.run.created":
+                run.run_id = data.id
+                yield from self._started(data, remote)
+            elif kind in STATUS_EVENTS:
+                yield StatusChanged(STATUS_EVENTS[kind])  # type: ignore[arg-type]
+            elif kind == "thread.message.delta":
+                for block in data.delta.content or ():
+                    if block.type == "text" and block.text and block.text.value:
+                        yield TextDelta(block.text.value)
+            elif kind == "thread.message.completed":
+                run.messages.append(data)
+            elif kind == "thread.run.step.delta":
+                yield from run.call_deltas(data)
+            elif kind in ("thread.run.step.completed", "thread.run.step.failed"):
+                yield from _step_notices(data)
+            elif kind == "thread.run.requires_action":
+                yield from self._requires_action(data, remote, self._new(data.id, run.messages))
+                return
+            elif kind in FINAL_EVENTS:
+                messages = run.messages or self._run_messages(remote.id, data.id)
+                yield from self._finish(data, FINAL_EVENTS[kind], self._new(data.id, messages))
+                return
+            elif kind == "error":
+                yield ResponseFinished(
+                    status="failed",
+                    text=_text(run.messages),
+                    response_id=run.run_id,
+                    error=getattr(data, "message", None) or "the server reported an error",
+                )
+                return
+        if not run.seen:
+            raise _NotStreamed()
+        yield ResponseFinished(
+            status="failed",
+            text=_text(run.messages),
+            response_id=run.run_id,
+            error="The stream ended before the run finished.",
+        )
+
+    def _started(self, run: Any, remote: RemoteThread) -> Generator[Event, None, None]:
+        self._thread_of_run[run.id] = remote.id
+        yield ResponseStarted(response_id=run.id, model=run.model)
+        yield StatusChanged(run.status if run.status in STATUS_EVENTS.values() else "queued")
+
+    def _poll(self, remote: RemoteThread, run: Any) -> Generator[Event, None, None]:
+        """Follow a run by retrieving it, waiting longer each time, and listing its new steps."""
+        yield from self._started(run, remote)
+        shown_steps: set[str] = set()
+        status, wait = run.status, POLL_FIRST
+        while run.status in ("queued", "in_progress", "cancelling"):
+            time.sleep(wait)
+            wait = min(wait * POLL_GROWTH, POLL_LONGEST)
+            with api_errors(self.settings):
+                run = self.client.beta.threads.runs.retrieve(run.id, thread_id=remote.id)
+            if run.status != status and run.status in STATUS_EVENTS.values():
+                yield StatusChanged(run.status)
+            status = run.status
+            yield from self._new_steps(remote.id, run.id, shown_steps)
+        messages = self._new(run.id, self._run_messages(remote.id, run.id))
+        text = _text(messages)
+        if text:
+            yield TextDelta(text)
+        if run.status == "requires_action":
+            yield from self._requires_action(run, remote, messages)
+        else:
+            yield from self._finish(run, run.status, messages)
+
+    def _new_steps(
+        self, thread_id: str, run_id: str, shown: set[str]
+    ) -> Generator[Event, None, None]:
+        with api_errors(self.settings):
+            steps = self.client.beta.threads.runs.steps.list(
+                run_id, thread_id=thread_id, order="asc"
+            )
+        for step in steps:
+            if step.id not in shown and step.status in ("completed", "failed"):
+                shown.add(step.id)
+                yield from _step_notices(step)
+
+    def _requires_action(
+        self, run: Any, remote: RemoteThread, messages: Sequence[Any]
+    ) -> Generator[Event, None, None]:
+        self._waiting_run[remote.id] = run.id
+        action = run.required_action
+        calls = tuple(
+            ToolCallRequested(call.id, call.function.name, call.function.arguments)
+            for call in (action.submit_tool_outputs.tool_calls if action else ())
+        )
+        yield StatusChanged("requires_action")
+        yield from self._images(messages)
+        yield ResponseFinished(
+            status="completed",
+            text=_text(messages),
+            response_id=run.id,
+            model=run.model,
+            tool_calls=calls,
+        )
+
+    def _finish(
+        self, run: Any, status: str, messages: Sequence[Any]
+    ) -> Generator[Event, None, None]:
+        self._waiting_run.pop(run.thread_id, None)
+        if status in ("completed", "incomplete") and messages:
+            self._answered.add(run.thread_id)
+        usage = _usage(run.usage)
+        if usage is not None:
+            yield UsageReported(usage)
+        yield from self._images(messages)
+        yield ResponseFinished(
+            status=status,  # type: ignore[arg-type]
+            text=_text(messages),
+            response_id=run.id,
+            usage=usage,
+            error=_run_error(run, status),
+            model=run.model,
+        )
+
+    def _new(self, run_id: str, messages: Sequence[Any]) -> list[Any]:
+        """The messages not yet reported for the run: listing a run's messages after its tool
+        calls returns those written before them too."""
+        reported = self._reported.setdefault(run_id, set())
+        fresh = [message for message in messages if message.id not in reported]
+        reported.update(message.id for message in fresh)
+        return fresh
+
+    def _run_messages(self, thread_id: str, run_id: str) -> list[Any]:
+        with api_errors(self.settings):
+            return list(
+                self.client.beta.threads.messages.list(thread_id, run_id=run_id, order="asc")
+            )
+
+    def _images(self, messages: Sequence[Any]) -> Generator[Event, None, None]:
+        """The pictures in the messages: image_file content and images linked by file_path."""
+        seen: set[str] = set()
+        for file_id, name in _image_files(messages):
+            if file_id in seen:
+                continue
+            seen.add(file_id)
+            try:
+                data = self._file_bytes(file_id)
+            except Exception as exc:  # the answer stands without its picture
+                yield Notice(f"could not download image {file_id}: {type(exc).__name__}: {exc}")
+                continue
+            yield ImageData(data, "code interpreter", name or self._file_stem(file_id), key=file_id)
+
+    def _file_bytes(self, file_id: str) -> bytes:
+        with api_errors(self.settings):
+            return bytes(self.client.files.content(file_id).content)
+
+    def _file_stem(self, file_id: str) -> str:
+        with contextlib.suppress(Exception):
+            filename = self.client.files.retrieve(file_id).filename
+            return filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or file_id
+        return file_id
+
+    # -- cancelling ----------------------------------------------------------------------------
+
+    def cancel(self, response_id: str) -> None:
+        # Streaming or waiting for tool outputs, an active run blocks the thread and may still
+        # spend tokens that nobody will read: end it now.
+        thread_id = self._thread_of_run.get(response_id)
+        if thread_id is not None:
+            with contextlib.suppress(ApiError):
+                self._cancel_and_wait(thread_id, response_id)
+
+    def settle(
+        self, remote: RemoteThread, outputs: Mapping[str, str], last_response: str | None
+    ) -> list[str]:
+        # Outputs are not submitted: the run would go on to an answer nobody reads.
+        latest = self._latest_run(remote.id)
+        if latest is None or latest.status not in ACTIVE:
+            return []
+        self._cancel_and_wait(remote.id, latest.id, latest)
+        return [f"cancelled run {latest.id}, which the last ask left {latest.status}"]
+
+    def _cancel_and_wait(self, thread_id: str, run_id: str, run: Any | None = None) -> None:
+        """Cancel the run if it is still active, and wait until it has ended (it passes through
+        "cancelling")."""
+        import openai
+
+        runs = self.client.beta.threads.runs
+        with api_errors(self.settings):
+            if run is None:
+                run = runs.retrieve(run_id, thread_id=thread_id)
+            if run.status in ("queued", "in_progress", "requires_action"):
+                try:
+                    run = runs.cancel(run_id, thread_id=thread_id)
+                except openai.BadRequestError:  # it ended meanwhile
+                    run = runs.retrieve(run_id, thread_id=thread_id)
+        deadline, wait = time.monotonic() + CANCEL_WAIT, POLL_FIRST
+        while run.status in ACTIVE:
+            if time.monotonic() > deadline:
+                raise ApiError(
+                    f"Run {run_id} is still {run.status} after {CANCEL_WAIT:g} s; the thread "
+                    "takes no new message until it ends. Try again in a moment."
+                )
+            time.sleep(wait)
+            wait = min(wait * POLL_GROWTH, POLL_LONGEST)
+            with api_errors(self.settings):
+                run = runs.retrieve(run_id, thread_id=thread_id)
+        self._waiting_run.pop(thread_id, None)
+
+    def _active_run(self, thread_id: str) -> str | None:
+        latest = self._latest_run(thread_id)
+        return latest.id if latest is not None and latest.status in ACTIVE else None
+
+    def _latest_run(self, thread_id: str) -> Any | None:
+        with api_errors(self.settings):
+            page = self.client.beta.threads.runs.list(thread_id, limit=1, order="desc")
+        return next(iter(page.data), None)
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def upload_file(self, filename: str, data: bytes, purpose: str = "user_data") -> str:
+        # The Assistants API reads only files uploaded for it (or for vision).
+        return super().upload_file(
+            filename, data, "vision" if purpose == "vision" else "assistants"
+        )
+
+
+@dataclass
+class _RunProgress:
+    """What one streamed run has said so far."""
+
+    seen: bool = False
+    run_id: str | None = None
+    messages: list[Any] = field(default_factory=list)
+    #: (step id, index) -> (call id, name): later argument deltas name neither.
+    calls: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
+
+    def call_deltas(self, delta: Any) -> Generator[Event, None, None]:
+        details = delta.delta.step_details
+        if details is None or details.type != "tool_calls":
+            return
+        for call in details.tool_calls or ():
+            if call.type != "function" or call.function is None:
+                continue
+            key = (delta.id, call.index)
+            known_id, known_name = self.calls.get(key, ("", ""))
+            call_id, name = call.id or known_id, call.function.name or known_name
+            self.calls[key] = (call_id, name)
+            yield ToolCallDelta(call_id=call_id, name=name, delta=call.function.arguments or "")
+
+
+def _tools(request: ResponseRequest, own: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The run's tools: an assistant's own (if reused), then the hosted ones and the functions
+    of this ask, each once."""
+    tools = list(own)
+    kinds = {tool.get("type") for tool in tools}
+    for name in request.hosted_tools:
+        if name in HOSTED_TOOLS and name not in kinds:
+            tools.append({"type": name})
+    names = {
+        tool.get("function", {}).get("name") for tool in tools if tool.get("type") == "function"
+    }
+    tools += [function_tool(schema) for schema in request.tools if schema.name not in names]
+    return tools
+
+
+def _attachments(request: ResponseRequest) -> list[dict[str, Any]]:
+    """Files on the message, each with the tools that may read it."""
+    attached = []
+    for file in request.files:
+        if file.image:
+            continue  # shown in the message's content, not attached for a tool
+        tools = []
+        if "code_interpreter" in request.hosted_tools:
+            tools.append({"type": "code_interpreter"})
+        if file.searchable and "file_search" in request.hosted_tools:
+            tools.append({"type": "file_search"})
+        if not tools:
+            raise ApiError(
+                f"Cannot attach {file.filename}: in the Assistants API only the code interpreter "
+                "or file search reads files; add --code-interpreter or --file-search."
+            )
+        attached.append({"file_id": file.file_id, "tools": tools})
+    return attached
+
+
+def _output_text(output: ToolOutput) -> str:
+    # Tool outputs are text here: a picture reaches the model only as its description.
+    return output.output
+
+
+def _refuses_streaming(exc: Any) -> bool:
+    """Whether a server error says it cannot stream runs (rather than something else)."""
+    from .openai_sdk import server_message
+
+    if exc.status_code not in (400, 404, 405, 422, 501):
+        return False
+    return "stream" in f"{getattr(exc, 'param', '') or ''} {server_message(exc)}".lower()
+
+
+def _step_notices(step: Any) -> Generator[Event, None, None]:
+    """A line for each hosted tool step (function calls have lines of their own)."""
+    details = step.step_details
+    if getattr(details, "type", None) != "tool_calls":
+        return
+    for call in details.tool_calls:
+        if call.type == "code_interpreter":
+            code = (call.code_interpreter.input or "").strip().splitlines()
+            first = f": {code[0][:60]}" if code else ""
+            more = f" (+{len(code) - 1} lines)" if len(code) > 1 else ""
+            yield Notice(f"code interpreter ran{first}{more}")
+        elif call.type == "file_search":
+            yield Notice("file search looked through the thread's files")
+    if step.status == "failed" and step.last_error is not None:
+        yield Notice(f"a step failed: {step.last_error.code}: {step.last_error.message}")
+
+
+def _text(messages: Sequence[Any]) -> str:
+    """The assistant's messages as one Markdown text, annotations rendered as notes."""
+    from ..citations import render
+
+    texts = []
+    for message in messages:
+        for block in message.content:
+            if block.type == "text":
+                value, citations = _strip_annotations(block.text)
+                texts.append(render(value, citations))
+    return "\n\n".join(text for text in texts if text)
+
+
+def _strip_annotations(text: Any) -> tuple[str, list[Citation]]:
+    """The text without the file-citation markers (``【4:0†source】``) the API puts in it, and
+    the citations, placed where their markers were; sandbox links stay for `render`."""
+    from ..citations import Citation
+
+    value: str = text.value
+    citations: list[Citation] = []
+    removed = 0
+    for note in sorted(text.annotations or (), key=lambda n: n.start_index):
+        if note.type == "file_citation":
+            start = note.start_index - removed
+            value = value[:start] + value[start + (note.end_index - note.start_index) :]
+            removed += note.end_index - note.start_index
+            citations.append(
+                Citation(
+                    "file_citation", note.file_citation.file_id, note.file_citation.file_id, start
+                )
+            )
+        elif note.type == "file_path":
+            citations.append(
+                Citation(
+                    "container_file_citation",
+                    note.text.removeprefix("sandbox:"),
+                    note.file_path.file_id,
+                )
+            )
+    return value, citations
+
+
+def _image_files(messages: Sequence[Any]) -> Generator[tuple[str, str], None, None]:
+    """(file id, name) of each picture: image_file blocks, then images linked by file_path."""
+    for message in messages:
+        for block in message.content:
+            if block.type == "image_file":
+                yield block.image_file.file_id, ""
+            elif block.type == "text":
+                for note in block.text.annotations or ():
+                    path = note.text.rsplit("/", 1)[-1] if note.type == "file_path" else ""
+                    if path.lower().endswith(IMAGE_SUFFIXES):
+                        yield note.file_path.file_id, path.rsplit(".", 1)[0]
+
+
+def _run_error(run: Any, status: str) -> str | None:
+    if run.last_error is not None:
+        return f"{run.last_error.code}: {run.last_error.message}"
+    if status == "incomplete" and run.incomplete_details is not None:
+        return f"stopped early: {run.incomplete_details.reason}"
+    if status == "expired":
+        return "the run was not finished in time"
+    return None
+
+
+def _usage(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    return Usage(
+        input_tokens=usage.prompt_tokens or 0,
+        output_tokens=usage.completion_tokens or 0,
+        total_tokens=usage.total_tokens or 0,
+    )

@@ -1,0 +1,377 @@
+"""The Chat Completions dialect: what Ollama, vLLM, llama.cpp, LM Studio and most services speak.
+
+The server keeps no thread: each request carries the conversation, rebuilt from the package's
+store (`ResponseRequest.history`). When it no longer fits the model's context window, the oldest
+asks are left out of the request (never out of the store), whole, so every tool call stays
+with its result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Iterable, Iterator, Sequence
+from itertools import chain
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ..events import (
+    Event,
+    Notice,
+    ResponseFinished,
+    ResponseStarted,
+    StatusChanged,
+    TextDelta,
+    ToolCallDelta,
+    ToolCallRequested,
+    Usage,
+    UsageReported,
+)
+from ..tokens import count_tokens, counting_method
+from .interface import PastAsk, ResponseRequest
+from .openai_sdk import SdkDialect, api_errors, is_network_error
+
+if TYPE_CHECKING:
+    from ..tools import ToolSchema
+
+Message = dict[str, Any]
+FINISH_STATUS = {"stop": "completed", "tool_calls": "completed", "length": "incomplete"}
+#: Room kept free in the window for the answer.
+ANSWER_SHARE = 0.25
+#: The text beside pictures that tools returned, sent as a user message after their results.
+TOOL_PICTURES = "The pictures returned by the tool calls above."
+#: Said once, when a server's tool requests stop being streamed.
+UNSTREAMED_TOOLS = "this server does not stream requests with tools: asking without streaming"
+
+
+class ChatDialect(SdkDialect):
+    """Chat Completions: no server-side threads, no files (see the module's docstring)."""
+
+    name: ClassVar[str] = "chat"
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self._said_estimated = False
+        #: False once a streamed request with tools ended before its first chunk: some servers
+        #: (llama-cpp-python's, with `--chat_format chatml-function-calling`) cannot stream
+        #: those, so they are asked without streaming from then on, for the kernel's life.
+        self.streams_tool_requests = True
+
+    def preview(self, request: ResponseRequest) -> list[tuple[str, dict[str, Any]]]:
+        messages, _ = fit_window(request)
+        return [("POST /chat/completions", self._params(request, messages))]
+
+    def stream(self, request: ResponseRequest) -> Generator[Event, None, None]:
+        messages, dropped = fit_window(request)
+        if dropped:
+            yield Notice(
+                f"left the oldest {dropped} ask{'s' if dropped > 1 else ''} out of this request "
+                f"to fit the {request.context_window:,}-token context window (they stay in the "
+                "thread)"
+            )
+        for event in self._answer(request, messages):
+            if isinstance(event, ResponseFinished) and event.usage is None:
+                # Some servers (llama.cpp's) send no usage when streaming: count it ourselves,
+                # so budgets and `%assistant usage` still see the ask.
+                yield from self._estimated_usage(messages, event)
+            yield event
+
+    def _params(self, request: ResponseRequest, messages: list[Message]) -> dict[str, Any]:
+        stream = self.streams_tool_requests or not request.tools
+        return request_params(request, messages, stream=stream)
+
+    def _answer(
+        self, request: ResponseRequest, messages: list[Message]
+    ) -> Generator[Event, None, None]:
+        """The model's answer, streamed where the server streams it."""
+        params = self._params(request, messages)
+        if not params["stream"]:
+            yield from self._unstreamed(params)
+            return
+        with api_errors(self.settings):
+            stream = self.client.chat.completions.create(**params)
+        try:
+            chunks, empty = _opening(stream)
+        except BaseException:
+            stream.close()  # interrupted while the server was thinking: `read` is not there yet
+            raise
+        if empty and request.tools:
+            stream.close()
+            yield from self._stop_streaming_tools()
+            yield from self._unstreamed(self._params(request, messages))
+            return
+        yield from self.read(stream, _translate(chunks))
+
+    def _unstreamed(self, params: dict[str, Any]) -> Generator[Event, None, None]:
+        with api_errors(self.settings):
+            completion = self.client.chat.completions.create(**params)
+        yield from _translate_completion(completion)
+
+    def _stop_streaming_tools(self) -> Generator[Event, None, None]:
+        self.streams_tool_requests = False
+        # The server may close the connection it just ended (llama-cpp-python's does, though it
+        # said keep-alive): a request sent on it from the pool would fail, so start afresh.
+        self.close()
+        yield Notice(UNSTREAMED_TOOLS)
+
+    def _estimated_usage(
+        self, messages: list[Message], end: ResponseFinished
+    ) -> Generator[Event, None, None]:
+        if not self._said_estimated:
+            self._said_estimated = True
+            yield Notice(f"this server reports no token usage: counted here ({counting_method()})")
+        written = [end.text, *(f"{c.name}{c.arguments}" for c in end.tool_calls)]
+        given, answered = count_tokens(messages), count_tokens("".join(written))
+        yield UsageReported(Usage(given, answered, given + answered))
+
+    def cancel(self, response_id: str) -> None:
+        pass  # closing the stream is how a chat completion is stopped
+
+
+# -- building a request ----------------------------------------------------------------------
+
+
+def request_params(
+    request: ResponseRequest, messages: list[Message], *, stream: bool = True
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"model": request.model, "messages": messages, "stream": stream}
+    if stream:
+        params["stream_options"] = {"include_usage": True}
+    if request.max_output_tokens:
+        # max_tokens, not max_completion_tokens: what llama.cpp, Ollama and vLLM read.
+        params["max_tokens"] = request.max_output_tokens
+    if request.temperature is not None:
+        params["temperature"] = request.temperature
+    if request.tools:
+        params["tools"] = [function_tool(schema) for schema in request.tools]
+        params["tool_choice"] = tool_choice(request.tool_choice)
+    return params
+
+
+def fit_window(request: ResponseRequest) -> tuple[list[Message], int]:
+    """The messages for the request, and how many old asks were left out to fit."""
+    system = [{"role": "system", "content": request.instructions}] if request.instructions else []
+    asks = [ask_messages(ask, images=()) for ask in request.history[:-1]]
+    current = ask_messages(request.history[-1], images=request.images) if request.history else []
+    budget = int(request.context_window * (1 - ANSWER_SHARE)) if request.context_window else 0
+    dropped = 0
+    if budget:
+        used = count_tokens(system) + count_tokens(current)
+        sizes = [count_tokens(messages) for messages in asks]
+        while dropped < len(asks) and used + sum(sizes[dropped:]) > budget:
+            dropped += 1
+        asks = asks[dropped:]
+    kept = [message for messages in asks for message in messages]
+    return [*system, *kept, *current], dropped
+
+
+def ask_messages(ask: PastAsk, images: Iterable[Any]) -> list[Message]:
+    """An ask as chat messages: the question, each round of calls and results, the answer."""
+    messages: list[Message] = [_user_message(ask.user_text, list(images))]
+    for round_ in ask.rounds:
+        # "" rather than null: OpenAI takes either, llama.cpp's server only a string.
+        messages.append(
+            {
+                "role": "assistant",
+                "content": "",
+                "tool_calls": [
+                    {
+                        "id": call.call_id,
+                        "type": "function",
+                        "function": {"name": call.name, "arguments": call.arguments},
+                    }
+                    for call in round_.calls
+                ],
+            }
+        )
+        messages += [
+            {"role": "tool", "tool_call_id": output.call_id, "content": output.output}
+            for output in round_.outputs
+        ]
+        pictures = [image for output in round_.outputs for image in output.images]
+        if pictures:
+            # Tool messages carry text only, so the pictures follow as the user's, right after.
+            messages.append(_user_message(TOOL_PICTURES, pictures))
+    if ask.answer:
+        messages.append({"role": "assistant", "content": ask.answer})
+    return messages
+
+
+def _user_message(text: str, pictures: Sequence[Any]) -> Message:
+    if not pictures:
+        return {"role": "user", "content": text}
+    parts = [{"type": "image_url", "image_url": {"url": image.data_url()}} for image in pictures]
+    return {"role": "user", "content": [{"type": "text", "text": text}, *parts]}
+
+
+def function_tool(schema: ToolSchema) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": schema.name,
+            "description": schema.description,
+            "parameters": schema.parameters,
+            "strict": schema.strict,
+        },
+    }
+
+
+def tool_choice(choice: str) -> str | dict[str, Any]:
+    if choice in ("auto", "none", "required"):
+        return choice
+    return {"type": "function", "function": {"name": choice}}
+
+
+# -- reading the answer ----------------------------------------------------------------------
+
+
+def _opening(stream: Iterable[Any]) -> tuple[Iterator[Any], bool]:
+    """The stream's chunks, and whether it ended before its first one: empty, or cut by the
+    transport (the two ways a server that cannot stream a request hangs up after its 200).
+
+    A failure is kept in the chunks returned, raised where `SdkDialect.read` describes it.
+    """
+    chunks = iter(stream)
+    try:
+        first = next(chunks)
+    except StopIteration:
+        return iter(()), True
+    except Exception as exc:
+        return _raising(exc), _connection_lost(exc)
+    return chain([first], chunks), False
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """The transport failed (not a timeout): the SDK wraps that in `APIConnectionError`, or
+    passes it through."""
+    import openai
+
+    if isinstance(exc, openai.APITimeoutError):
+        return False
+    return isinstance(exc, openai.APIConnectionError) or is_network_error(exc)
+
+
+def _raising(exc: Exception) -> Iterator[Any]:
+    raise exc
+    yield  # a generator: `exc` is raised when the chunks are read
+
+
+def _translate(stream: Any) -> Generator[Event, None, None]:
+    """Chunks → our events, ending with exactly one `ResponseFinished`."""
+    text: list[str] = []
+    calls: dict[int, list[str]] = {}  # index -> [call id, name, arguments]
+    response_id: str | None = None
+    model = ""
+    finish: str | None = None
+    usage: Usage | None = None
+    for chunk in stream:
+        if response_id is None:
+            response_id, model = chunk.id, chunk.model
+            yield ResponseStarted(response_id=response_id, model=model)
+            yield StatusChanged("in_progress")
+        if chunk.usage is not None:
+            usage = _usage(chunk.usage)
+        for choice in chunk.choices[:1]:
+            delta = choice.delta
+            if delta.content:
+                text.append(delta.content)
+                yield TextDelta(delta.content)
+            for piece in delta.tool_calls or ():
+                call = calls.setdefault(piece.index, ["", "", ""])
+                if piece.id:
+                    call[0] = piece.id
+                if piece.function is not None:
+                    name = piece.function.name or ""
+                    # OpenAI names a call once; llama.cpp's server repeats the name in every
+                    # delta, which must not be appended again.
+                    if name and name != call[1]:
+                        call[1] += name
+                    call[2] += piece.function.arguments or ""
+                    yield ToolCallDelta(call[0], call[1], piece.function.arguments or "")
+            finish = choice.finish_reason or finish
+    if usage is not None:
+        yield UsageReported(usage)
+    if finish is None:
+        yield ResponseFinished(
+            status="failed",
+            text="".join(text),
+            response_id=response_id,
+            usage=usage,
+            error="The stream ended before the answer finished.",
+            model=model,
+        )
+        return
+    requested = tuple(
+        ToolCallRequested(call_id=c[0] or f"call_{i}", name=c[1], arguments=c[2] or "{}")
+        for i, c in sorted(calls.items())
+    )
+    yield _finished(finish, "".join(text), requested, response_id, model, usage)
+
+
+def _translate_completion(completion: Any) -> Generator[Event, None, None]:
+    """An unstreamed chat completion → the events its stream would have made."""
+    yield ResponseStarted(response_id=completion.id, model=completion.model)
+    yield StatusChanged("in_progress")
+    usage = _usage(completion.usage) if completion.usage is not None else None
+    choice = completion.choices[0] if completion.choices else None
+    text = (choice.message.content if choice else None) or ""
+    if text:
+        yield TextDelta(text)
+    requested = _requested_calls(choice.message.tool_calls if choice else None)
+    for call in requested:
+        yield ToolCallDelta(call.call_id, call.name, call.arguments)
+    if usage is not None:
+        yield UsageReported(usage)
+    if choice is None:
+        yield ResponseFinished(
+            status="failed",
+            text="",
+            response_id=completion.id,
+            usage=usage,
+            error="The server answered with no choice.",
+            model=completion.model,
+        )
+        return
+    # The whole answer is here: a server that names no finish reason finished all the same.
+    finish = choice.finish_reason or "stop"
+    yield _finished(finish, text, requested, completion.id, completion.model, usage)
+
+
+def _requested_calls(calls: Iterable[Any] | None) -> tuple[ToolCallRequested, ...]:
+    functions = [call for call in calls or () if getattr(call, "function", None) is not None]
+    return tuple(
+        ToolCallRequested(
+            call_id=call.id or f"call_{i}",
+            name=call.function.name or "",
+            arguments=call.function.arguments or "{}",
+        )
+        for i, call in enumerate(functions)
+    )
+
+
+def _finished(
+    finish: str,
+    text: str,
+    calls: tuple[ToolCallRequested, ...],
+    response_id: str | None,
+    model: str,
+    usage: Usage | None,
+) -> ResponseFinished:
+    """How a response that ended with `finish` ends the ask."""
+    status = FINISH_STATUS.get(finish, "completed")
+    return ResponseFinished(
+        status=status,  # type: ignore[arg-type]
+        text=text,
+        response_id=response_id,
+        usage=usage,
+        error="stopped early: max_output_tokens" if status == "incomplete" else None,
+        model=model,
+        tool_calls=calls,
+    )
+
+
+def _usage(usage: Any) -> Usage:
+    details = getattr(usage, "prompt_tokens_details", None)
+    return Usage(
+        input_tokens=usage.prompt_tokens or 0,
+        output_tokens=usage.completion_tokens or 0,
+        total_tokens=usage.total_tokens or 0,
+        cached_tokens=(getattr(details, "cached_tokens", 0) or 0) if details else 0,
+    )

@@ -1,0 +1,1 @@
+"""The legacy Assistants API (v2): assistants, threads, messages, runs and their steps."""
