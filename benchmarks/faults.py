@@ -1,8 +1,9 @@
 """The fault tally: interrupts, store failures and secret boundaries, tried for real.
 
-Runs the fault tests (each makes its faults for real: a SIGINT at every point of a scripted turn
-on every dialect, a store damaged, deleted, replaced or on a full disk, a long key pushed at
-every boundary) and prints what they tried and how it went. The goal is 100% / 0 / 0:
+Runs the fault tests (each makes its faults for real: a SIGINT at every point of a scripted ask
+on every dialect and at every line of every store write, a store damaged, deleted, replaced or on
+a full disk, a long key pushed at every boundary) and prints what they tried and how it went.
+The goal is 100% / 0 / 0:
 
     interrupts tried N, threads left usable N
     store faults tried N, one-line errors N, turns lost 0

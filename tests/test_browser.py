@@ -51,7 +51,12 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 # Every environment variable the kernel must take from the test, never from the developer's shell.
-KERNEL_ENV = ("OPENAI_BASE_URL", "OPENAI_API_KEY", "ASSISTANT_MAGIC_STORE", "ASSISTANT_MAGIC_DIALECT")
+KERNEL_ENV = (
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "ASSISTANT_MAGIC_STORE",
+    "ASSISTANT_MAGIC_DIALECT",
+)
 MODEL = "gpt-5.4-mini"  # AssistantMagics' default model, which the scripted server accepts
 
 # Bounded waits, generous for a busy 2-core machine (Playwright counts in milliseconds).

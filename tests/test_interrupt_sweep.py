@@ -7,7 +7,9 @@ at every point the client can observe, with a real SIGINT:
   hook signals the kernel's main thread, as a kernel interrupt does, while the client waits
   for exactly that byte);
 * inside each tool call;
-* at each line the store runs while it writes (a trace hook raises the signal there).
+* at the edges of each store write: its first line, its first line inside the transaction, and
+  its COMMIT (a trace hook raises the signal there); with $ASSISTANT_MAGIC_SWEEP_EVERY_LINE=1, at
+  every line of every write.
 
 After each, the next ask must be answered, and the scripted server, which keeps the real API's
 rules (an unanswered call, an active run and a second output for one call are all refused), must
@@ -17,6 +19,8 @@ with what the client left, as the time a person takes to type the next question 
 
 from __future__ import annotations
 
+import linecache
+import os
 import signal
 import sys
 import threading
@@ -32,6 +36,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 
 import assistant_magic.store
+import assistant_magic.store_schema
 from assistant_magic.testing import FunctionCall, ScriptedServer, Text, ToolCalls
 
 from conftest import FaultLog
@@ -68,6 +73,10 @@ def double(x: int) -> int:
     return 2 * x
 '''
 STORE_FILE = str(Path(assistant_magic.store.__file__))
+SCHEMA_FILE = str(Path(assistant_magic.store_schema.__file__))
+#: Interrupt at every line of every store write, not only at their edges (benchmarks/faults.py
+#: sets it: several minutes more, for the full count).
+EVERY_LINE = os.environ.get("ASSISTANT_MAGIC_SWEEP_EVERY_LINE") == "1"
 #: The store's methods that write.
 STORE_WRITES = frozenset(
     {
@@ -171,16 +180,34 @@ def in_tool(ip: InteractiveShell, target: int) -> Callable[[], Any]:
 
 
 @contextmanager
-def store_writes_traced(on_line: Callable[[], None]) -> Iterator[None]:
-    """Call `on_line` at each line the store runs inside one of its writes."""
+def store_writes_traced(at_point: Callable[[], None]) -> Iterator[None]:
+    """Call `at_point` at three points of every store write: its first line, its first line
+    inside the transaction, and the COMMIT (an interrupt anywhere between the second and the
+    third is held back the same way: those are the two edges of the transaction); with
+    `EVERY_LINE`, at every line of the write and of its transaction."""
 
-    def local(frame: FrameType, event: str, arg: object) -> Any:
-        if event == "line" and _in_write(frame):
-            on_line()
-        return local
+    def in_write(frame: FrameType, event: str, arg: object) -> Any:
+        if event == "line":
+            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
+            previous = linecache.getline(frame.f_code.co_filename, frame.f_lineno - 1)
+            first = frame.f_lineno == frame.f_code.co_firstlineno + 1
+            if EVERY_LINE or first or _body_starts(line, previous):
+                at_point()
+        return in_write
+
+    def in_transaction(frame: FrameType, event: str, arg: object) -> Any:
+        line = linecache.getline(SCHEMA_FILE, frame.f_lineno)
+        if event == "line" and (EVERY_LINE or "COMMIT" in line):
+            at_point()
+        return in_transaction
 
     def calls(frame: FrameType, event: str, arg: object) -> Any:
-        return local if frame.f_code.co_filename == STORE_FILE else None
+        code = frame.f_code
+        if code.co_filename == STORE_FILE and code.co_name in STORE_WRITES:
+            return in_write
+        if code.co_filename == SCHEMA_FILE and code.co_name == "transaction":
+            return in_transaction
+        return None
 
     sys.settrace(calls)
     try:
@@ -189,16 +216,13 @@ def store_writes_traced(on_line: Callable[[], None]) -> Iterator[None]:
         sys.settrace(None)
 
 
-def _in_write(frame: FrameType | None) -> bool:
-    while frame is not None and frame.f_code.co_filename == STORE_FILE:
-        if frame.f_code.co_name in STORE_WRITES:
-            return True
-        frame = frame.f_back
-    return False
+def _body_starts(line: str, previous: str) -> bool:
+    """The first line inside `with self._write() as conn:`."""
+    return "self._write()" in previous and "self._write()" not in line
 
 
-def at_store_line(target: int) -> Callable[[], Any]:
-    """Interrupt at the `target`-th line the store runs inside its writes during the ask."""
+def at_store_point(target: int) -> Callable[[], Any]:
+    """Interrupt at the `target`-th point of the store's writes during the ask."""
 
     @contextmanager
     def armed() -> Iterator[None]:
@@ -227,12 +251,12 @@ def counted_server_points(sweep: Sweep) -> int:
     return len(seen)
 
 
-def counted_store_lines(sweep: Sweep) -> int:
-    lines: list[None] = []
-    with store_writes_traced(lambda: lines.append(None)):
+def counted_store_points(sweep: Sweep) -> int:
+    points: list[None] = []
+    with store_writes_traced(lambda: points.append(None)):
         error, _ = sweep.ask(nothing)
     assert error is None
-    return len(lines)
+    return len(points)
 
 
 @pytest.mark.parametrize("dialect", DIALECTS)
@@ -249,13 +273,13 @@ def test_an_interrupt_at_any_moment_leaves_the_thread_usable(  # type: ignore[no
         sweep.check(f"server point {target}", at_server_point(server, target))
     for target in range(1, 5):
         sweep.check(f"tool call {target}", in_tool(ip, target))
-    lines = counted_store_lines(sweep)
-    for target in range(1, lines + 1):
-        sweep.check(f"store line {target}", at_store_line(target))
+    writes = counted_store_points(sweep)
+    for target in range(1, writes + 1):
+        sweep.check(f"store point {target}", at_store_point(target))
 
     print(
-        f"{dialect}: {sweep.tried} interrupts ({points} server points, 4 tool calls, {lines} "
-        f"store lines), {sweep.tried - len(sweep.failures)} threads left usable"
+        f"{dialect}: {sweep.tried} interrupts ({points} server points, 4 tool calls, {writes} "
+        f"store points), {sweep.tried - len(sweep.failures)} threads left usable"
     )
     faults.interrupts(tried=sweep.tried, usable=sweep.tried - len(sweep.failures))
     assert sweep.failures == [], "\n".join(sweep.failures[:20])

@@ -89,4 +89,4 @@ def test_the_magic_reports_a_missing_model_in_one_line(ip, capsys) -> None:  # t
     result = ip.run_cell("%assistant --local /nowhere/model.gguf")
     assert isinstance(result.error_in_exec, LocalModelError)
     assert "No model file at /nowhere/model.gguf" in str(result.error_in_exec)
-    assert ip._assistant_magics.local_models.server is None
+    assert ip._assistant_magics.local_models.server is None, "nothing left running"

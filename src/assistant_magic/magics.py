@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .answer import Answer
     from .assistant import Assistant
     from .commands import Commands
+    from .local import LocalModels
     from .settings import Settings
 
 #: Longer `%assistant` lines are not expanded: IPython's expansion is quadratic in the length.
@@ -86,9 +87,7 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
         super().__init__(shell=shell, **kwargs)
         self._assistant: Assistant | None = None
         self._bound_thread_id: str | None = None
-        from .local import LocalModels
-
-        self.local_models = LocalModels()
+        self._local_models: LocalModels | None = None
         # Registered here, in plain sight, and unregistered by `close`.
         atexit.register(self._cleanup_at_exit)
 
@@ -403,6 +402,15 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             self._assistant.threads.use(thread_id)
 
     @property
+    def local_models(self) -> LocalModels:
+        """The kernel's local model server, if it runs one (`--local`)."""
+        if self._local_models is None:
+            from .local import LocalModels  # here: it imports the HTTP client
+
+            self._local_models = LocalModels()
+        return self._local_models
+
+    @property
     def commands(self) -> Commands:
         from .commands import Commands
 
@@ -413,7 +421,8 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
         if self._assistant is not None:
             self._assistant.close()
             self._assistant = None
-        self.local_models.stop()
+        if self._local_models is not None:
+            self._local_models.stop()
 
     def _cleanup_at_exit(self) -> None:
         """At kernel exit, with `cleanup_at_exit`: what `%assistant cleanup` does, quietly."""
@@ -552,5 +561,5 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
         )
         if "prices" in changes:
             # The one lasting change: what runs here costs nothing, in `%assistant usage` too.
-            self.prices = changes.pop("prices")
+            self.set_trait("prices", changes.pop("prices"))
         return changes
