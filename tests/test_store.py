@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant_magic import store as store_module
-from assistant_magic import store_schema
+from assistant_magic import store_file, store_schema
 from assistant_magic.errors import AssistantError
 from assistant_magic.events import Usage
 from assistant_magic.store import (
@@ -768,7 +767,7 @@ def test_two_stores_on_one_file_see_each_others_writes(db_path: Path) -> None:
 def test_another_writer_blocks_writes_but_not_reads(
     db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(store_module, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(store_file, "BUSY_TIMEOUT_S", 0.05)
     s = Store(db_path)
     t = new_thread(s)
     other = sqlite3.connect(db_path, isolation_level=None)

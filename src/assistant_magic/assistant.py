@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .answer import Answer
-from .ask import Ask, AskView, Question, Unseen, Unsent, first_request
+from .ask import Ask, AskView, Unseen
 from .attachments import inline_text_files
 from .budgets import budget_for
 from .dialects.interface import server_files
@@ -28,6 +28,7 @@ from .errors import AssistantError
 from .options import Options
 from .rounds import ToolPlan
 from .settings import resolve
+from .staging import Question, Unsent, first_request
 from .threads import Threads
 
 if TYPE_CHECKING:

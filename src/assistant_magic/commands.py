@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import AssistantError
+from .lines import shown
 from .redaction import redact
 
 if TYPE_CHECKING:
@@ -38,6 +39,40 @@ class Commands:
 
     def settings(self) -> Settings:
         return self.assistant.settings()
+
+    def show_configuration(self) -> None:
+        """`%assistant` alone: the configuration, where each part comes from, the thread."""
+        settings = self.settings()
+        dialect = f"{settings.dialect} ({settings.dialect_source})"
+        url = f"{settings.public_base_url} ({settings.base_url_source})"
+        key = f"${settings.api_key_env} = {settings.masked_key}"
+        tools = self.toolbox.available()
+        rows = [
+            ("model", settings.model),
+            ("instructions", one_line(settings.instructions) or "(none)"),
+            ("dialect", dialect),
+            ("base URL", url),
+            ("API key", key),
+            ("tools", ", ".join(tools) or "none (%assistant tools add NAME)"),
+            ("hosted tools", ", ".join(settings.hosted_tools).replace("_", " ") or "none"),
+            ("temperature", shown(settings.temperature)),
+            *self._assistant_row(settings),
+            ("store", str(self.threads.store_path)),
+            ("thread", self.describe_bound_thread()),
+        ]
+        for name, value in rows:
+            print(redact(f"{name:<13} {value}"))
+
+    def _assistant_row(self, settings: Settings) -> list[tuple[str, str]]:
+        if settings.dialect != "assistants":
+            return []
+        thread = self.threads.thread
+        if thread is not None and thread.assistant_id:
+            made = "made by this package" if thread.assistant_owned else "yours"
+            return [("assistant", f"{thread.assistant_id} ({made})")]
+        return [
+            ("assistant", settings.assistant_id or "made from this configuration at the first ask")
+        ]
 
     # -- threads -------------------------------------------------------------------------------
 

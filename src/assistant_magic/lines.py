@@ -22,6 +22,8 @@ SECRET_FLAGS = ("--api-key", "--api_key", "--key", "--token", "--secret")
 LONG_INSTRUCTIONS = 20_000
 #: Names `-o` may not take: the kernel and IPython rely on them.
 KERNEL_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "_oh", "_ih", "_dh"})
+#: Longer `%assistant` lines are not expanded: IPython's expansion is quadratic in the length.
+EXPAND_LIMIT = 4_000
 CODE_REQUEST = (
     "The user will get the Python code of your answer as a new notebook cell, to read and run "
     "themselves: put it in one ```python block."
@@ -40,6 +42,26 @@ def parse(magic: Any, line: str) -> argparse.Namespace:
         raise UsageError(f"Cannot read the arguments ({exc}): check the quotes.") from None
     _reject_secrets(words)
     return magic.parser.parse_args(words)
+
+
+def expanded(line: str, namespace: Mapping[str, Any]) -> str:
+    """`{expr}` and `$name` expanded from the user's namespace, as IPython expands any line
+    magic (a line that cannot be expanded is left as typed)."""
+    if "$" not in line and "{" not in line:
+        return line
+    if len(line) > EXPAND_LIMIT:
+        print(
+            f"note: {{expr}} and $name are not expanded in a line of {len(line):,} "
+            "characters; keep long instructions in a variable or a file: "
+            "--instructions-from NAME_OR_PATH"
+        )
+        return line
+    from IPython.utils.text import DollarFormatter
+
+    try:
+        return DollarFormatter().vformat(line, args=[], kwargs=namespace)
+    except Exception:  # as IPython does: what cannot be evaluated stays as typed
+        return line
 
 
 @dataclass(frozen=True)

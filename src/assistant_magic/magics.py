@@ -10,23 +10,21 @@ them.
 
 from __future__ import annotations
 
-import argparse
 import atexit
 import contextlib
 import os
-from collections.abc import Callable
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class, no_var_expand
-from IPython.core.magic_arguments import argument, magic_arguments
 from traitlets import Bunch, Enum, TraitError, observe, validate
 from traitlets.config import Configurable
 
 from . import options as option_specs
-from .commands import FILE_COMMANDS, OTHER_COMMANDS, THREAD_COMMANDS, TOOL_COMMANDS, one_line
+from .commands import FILE_COMMANDS, OTHER_COMMANDS, THREAD_COMMANDS, TOOL_COMMANDS
 from .errors import AssistantError, ConfigurationError
-from .lines import AskLine, ConfigLine, check_text, parse, shown, with_code_request
+from .flags import ask_flags, config_flags
+from .lines import AskLine, ConfigLine, check_text, expanded, parse, shown, with_code_request
 from .options import DIALECTS, Options
 from .redaction import redact
 
@@ -37,39 +35,14 @@ if TYPE_CHECKING:
     from .local import LocalModels
     from .settings import Settings
 
-#: Longer `%assistant` lines are not expanded: IPython's expansion is quadratic in the length.
-EXPAND_LIMIT = 4_000
 #: Options whose values have a check (see `options.option`).
 CHECKED = tuple(spec.name for spec in fields(Options) if spec.metadata.get("check"))
-HOSTED_TOOL_FLAGS = {
-    "--code-interpreter": "let the model run Python in the server's sandbox (its charts are shown)",
-    "--image-generation": "let the model generate images",
-    "--file-search": "let the model search the files attached on the thread",
-}
-DIALECT_HELP = (
-    "Wire dialect: responses (OpenAI), chat (Chat Completions) or assistants (the legacy "
-    "Assistants API); --api is its older name."
-)
-
 #: The options as configurable traitlets, declared once in `options.Options`.
 OptionTraits = type(
     "OptionTraits",
     (Configurable,),
     {"__doc__": "The options of `options.Options` as traitlets.", **option_specs.traits()},
 )
-
-
-def _hosted_tool_flags(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """The on/off flags of the server's own tools, declared alike on both magics."""
-
-    def declare(magic: Callable[..., Any]) -> Callable[..., Any]:
-        for flag, what in reversed(HOSTED_TOOL_FLAGS.items()):
-            magic = argument(flag, action=argparse.BooleanOptionalAction, help=f"{what}, {scope}.")(
-                magic
-            )
-        return magic
-
-    return declare
 
 
 @magics_class
@@ -106,51 +79,10 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
 
     # -- %assistant ----------------------------------------------------------------------------
 
-    @line_magic("assistant")
+    # IPython types a named magic as "function or decorator"; mypy cannot pick.
+    @line_magic("assistant")  # type: ignore[arg-type]
     @no_var_expand  # expanded in `_expanded`, which stays fast for long lines
-    @magic_arguments("%assistant")
-    @argument("--model", help="Model for every following ask.")
-    @argument("--instructions", help='System instructions ("" clears them).')
-    @argument(
-        "--instructions-from",
-        metavar="NAME_OR_PATH",
-        help="Read the instructions from a variable holding a string, or from a text file "
-        "(for long instructions).",
-    )
-    @argument("--base-url", help='API base URL ("" restores $OPENAI_BASE_URL or OpenAI\'s).')
-    @argument("--dialect", "--api", choices=("auto", *DIALECTS), help=DIALECT_HELP)
-    @argument(
-        "--assistant-id",
-        metavar="ID",
-        help="With --dialect assistants: run with this existing assistant (its model, "
-        'instructions and tools, plus yours) instead of making one; "" makes one again.',
-    )
-    @argument(
-        "--temperature",
-        metavar="T",
-        help='Sampling temperature, 0 to 2, for the following asks ("" restores the '
-        "model's default).",
-    )
-    @_hosted_tool_flags("for the following asks")
-    @argument(
-        "--local",
-        nargs="?",
-        const="",
-        metavar="PATH.gguf",
-        help="Run a local model with llama.cpp (the small default one, $ASSISTANT_MAGIC_GGUF, "
-        'or PATH.gguf) and talk to it; needs pip install "assistant-magic[local]".',
-    )
-    @argument(
-        "--confirm",
-        action="store_true",
-        help="With tools add: ask before each call of these tools.",
-    )
-    @argument(
-        "command",
-        nargs="*",
-        help=f"{THREAD_COMMANDS} | {TOOL_COMMANDS} | {FILE_COMMANDS} | {OTHER_COMMANDS}. "
-        "With no command and no flag: show the configuration.",
-    )
+    @config_flags
     def configure(self, line: str) -> None:
         """Configure the assistant and manage the thread bound to this kernel.
 
@@ -164,14 +96,16 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             %assistant thread export transcript.md
             %assistant tools add calc_strength --confirm
         """
-        config = ConfigLine.of(parse(self.configure, self._expanded(line)), self._namespace())
+        config = ConfigLine.of(
+            parse(self.configure, expanded(line, self._namespace())), self._namespace()
+        )
         updates = dict(config.updates)
         if config.local is not None:
             updates = {**self._local_options(config.local, updates.get("model")), **updates}
         changed = self._configure(updates)
         if not config.command:
             if not changed:
-                self._show_configuration()
+                self.commands.show_configuration()
             return
         verb, rest = config.command[0], list(config.command[1:])
         if config.confirm and verb != "tools":
@@ -204,62 +138,9 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
 
     # -- %%ask ---------------------------------------------------------------------------------
 
-    @cell_magic("ask")
+    @cell_magic("ask")  # type: ignore[arg-type]
     @no_var_expand
-    @magic_arguments("%ask")  # the usage line then reads %%ask, as the user types it
-    @argument("-o", "--output", metavar="NAME", help="Also store the answer text in NAME.")
-    @argument("--model", help="Model for this ask only.")
-    @argument("--instructions", help="Instructions for this ask only.")
-    @argument(
-        "--instructions-from",
-        metavar="NAME_OR_PATH",
-        help="Instructions for this ask only, from a variable holding a string or a text file.",
-    )
-    @argument("--temperature", metavar="T", help="Sampling temperature for this ask only.")
-    @argument(
-        "--tools",
-        metavar="NAMES",
-        help='Comma-separated functions the model may call in this ask ("none": no tools). '
-        "Default: the registered tools and those marked with @assistant_magic.tool.",
-    )
-    @argument(
-        "--tool-choice",
-        metavar="NAME|auto|required|none",
-        default="auto",
-        help="Whether the model must call a tool first: auto (it decides), required (some "
-        "tool), none, or the name of the one tool to call. Forcing a tool makes small local "
-        "models call it reliably.",
-    )
-    @_hosted_tool_flags("for this ask only")
-    @argument("--save-images", metavar="DIR", help="Also save the answer's images in DIR.")
-    @argument(
-        "--attach",
-        action="append",
-        default=[],
-        metavar="PATH_OR_NAME",
-        help="Attach a file, or a variable (a DataFrame goes as CSV, a PIL image or matplotlib "
-        "figure as an image). Repeat for several.",
-    )
-    @argument(
-        "--vars",
-        metavar="NAMES",
-        help="Comma-separated variables to send as context, each summarised to a bounded size "
-        "(a DataFrame's shape, dtypes and head, ...). Nothing else of the namespace is sent.",
-    )
-    @argument("--cell", action="append", type=int, default=[], metavar="N", help="Include In[N].")
-    @argument("--out", action="append", type=int, default=[], metavar="N", help="Include Out[N].")
-    @argument("--error", action="store_true", help="Include the last exception and its traceback.")
-    @argument(
-        "--code",
-        action="store_true",
-        help="Put the answer's Python code into a new cell below (never run).",
-    )
-    @argument(
-        "--dry-run",
-        action="store_true",
-        help="Show exactly what would be sent (requests, context sizes, estimated tokens) "
-        "and send nothing.",
-    )
+    @ask_flags
     def ask(self, line: str, cell: str) -> None:
         """Send the cell as a user message on the kernel's thread and stream the answer."""
         args = AskLine.of(parse(self.ask, line), self._namespace())
@@ -469,59 +350,6 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             for name, value in before.items():
                 setattr(self, name, value)
             raise ConfigurationError(f"{exc} Nothing was changed.") from None
-
-    def _expanded(self, line: str) -> str:
-        """`{expr}` and `$name` expanded from the user's namespace, as IPython expands any line
-        magic (a line that cannot be expanded is left as typed)."""
-        if "$" not in line and "{" not in line:
-            return line
-        if len(line) > EXPAND_LIMIT:
-            # IPython's expansion takes time growing with the square of the line's length.
-            print(
-                f"note: {{expr}} and $name are not expanded in a line of {len(line):,} "
-                "characters; keep long instructions in a variable or a file: "
-                "--instructions-from NAME_OR_PATH"
-            )
-            return line
-        from IPython.utils.text import DollarFormatter
-
-        try:
-            return DollarFormatter().vformat(line, args=[], kwargs=self._namespace())
-        except Exception:  # as IPython does: what cannot be evaluated stays as typed
-            return line
-
-    def _show_configuration(self) -> None:
-        settings = self.settings()
-        dialect = f"{settings.dialect} ({settings.dialect_source})"
-        url = f"{settings.public_base_url} ({settings.base_url_source})"
-        key = f"${settings.api_key_env} = {settings.masked_key}"
-        tools = self.assistant.toolbox.available()
-        rows = [
-            ("model", settings.model),
-            ("instructions", one_line(settings.instructions) or "(none)"),
-            ("dialect", dialect),
-            ("base URL", url),
-            ("API key", key),
-            ("tools", ", ".join(tools) or "none (%assistant tools add NAME)"),
-            ("hosted tools", ", ".join(settings.hosted_tools).replace("_", " ") or "none"),
-            ("temperature", shown(settings.temperature)),
-            *self._assistant_row(settings),
-            ("store", str(self.assistant.threads.store_path)),
-            ("thread", self.commands.describe_bound_thread()),
-        ]
-        for name, value in rows:
-            print(redact(f"{name:<13} {value}"))
-
-    def _assistant_row(self, settings: Settings) -> list[tuple[str, str]]:
-        if settings.dialect != "assistants":
-            return []
-        thread = self.assistant.threads.thread
-        if thread is not None and thread.assistant_id:
-            made = "made by this package" if thread.assistant_owned else "yours"
-            return [("assistant", f"{thread.assistant_id} ({made})")]
-        return [
-            ("assistant", settings.assistant_id or "made from this configuration at the first ask")
-        ]
 
     # -- a model on this machine ---------------------------------------------------------------
 

@@ -1,0 +1,161 @@
+"""The flags of `%assistant` and `%%ask`, declared once: argparse reads them and IPython's
+`%assistant?` / `%%ask?` show them. Each bundle decorates its magic."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from IPython.core.magic_arguments import argument, magic_arguments
+
+from .commands import FILE_COMMANDS, OTHER_COMMANDS, THREAD_COMMANDS, TOOL_COMMANDS
+from .options import DIALECTS
+
+Magic = Callable[..., Any]
+F = TypeVar("F", bound=Magic)
+
+HOSTED_TOOL_FLAGS = {
+    "--code-interpreter": "let the model run Python in the server's sandbox (its charts are shown)",
+    "--image-generation": "let the model generate images",
+    "--file-search": "let the model search the files attached on the thread",
+}
+DIALECT_HELP = (
+    "Wire dialect: responses (OpenAI), chat (Chat Completions) or assistants (the legacy "
+    "Assistants API); --api is its older name."
+)
+
+
+def hosted_tool_flags(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The on/off flags of the server's own tools, declared alike on both magics."""
+
+    def declare(magic: Callable[..., Any]) -> Callable[..., Any]:
+        for flag, what in reversed(HOSTED_TOOL_FLAGS.items()):
+            magic = argument(flag, action=argparse.BooleanOptionalAction, help=f"{what}, {scope}.")(
+                magic
+            )
+        return magic
+
+    return declare
+
+
+def config_flags(magic: F) -> F:
+    """`%assistant`'s flags and its command."""
+    return _apply(magic, CONFIG_FLAGS)
+
+
+def ask_flags(magic: F) -> F:
+    """`%%ask`'s flags."""
+    return _apply(magic, ASK_FLAGS)
+
+
+def _apply(magic: F, decorators: list[Callable[[Magic], Magic]]) -> F:
+    decorated: Magic = magic
+    for decorate in reversed(decorators):  # as if written above the function, top to bottom
+        decorated = decorate(decorated)
+    return decorated  # type: ignore[return-value]
+
+
+CONFIG_FLAGS: list[Callable[[Magic], Magic]] = [
+    magic_arguments("%assistant"),
+    argument("--model", help="Model for every following ask."),
+    argument("--instructions", help='System instructions ("" clears them).'),
+    argument(
+        "--instructions-from",
+        metavar="NAME_OR_PATH",
+        help="Read the instructions from a variable holding a string, or from a text file "
+        "(for long instructions).",
+    ),
+    argument("--base-url", help='API base URL ("" restores $OPENAI_BASE_URL or OpenAI\'s).'),
+    argument("--dialect", "--api", choices=("auto", *DIALECTS), help=DIALECT_HELP),
+    argument(
+        "--assistant-id",
+        metavar="ID",
+        help="With --dialect assistants: run with this existing assistant (its model, "
+        'instructions and tools, plus yours) instead of making one; "" makes one again.',
+    ),
+    argument(
+        "--temperature",
+        metavar="T",
+        help='Sampling temperature, 0 to 2, for the following asks ("" restores the '
+        "model's default).",
+    ),
+    hosted_tool_flags("for the following asks"),
+    argument(
+        "--local",
+        nargs="?",
+        const="",
+        metavar="PATH.gguf",
+        help="Run a local model with llama.cpp (the small default one, $ASSISTANT_MAGIC_GGUF, "
+        'or PATH.gguf) and talk to it; needs pip install "assistant-magic[local]".',
+    ),
+    argument(
+        "--confirm",
+        action="store_true",
+        help="With tools add: ask before each call of these tools.",
+    ),
+    argument(
+        "command",
+        nargs="*",
+        help=f"{THREAD_COMMANDS} | {TOOL_COMMANDS} | {FILE_COMMANDS} | {OTHER_COMMANDS}. "
+        "With no command and no flag: show the configuration.",
+    ),
+]
+
+ASK_FLAGS: list[Callable[[Magic], Magic]] = [
+    # The usage line then reads %%ask, as the user types it.
+    magic_arguments("%ask"),
+    argument("-o", "--output", metavar="NAME", help="Also store the answer text in NAME."),
+    argument("--model", help="Model for this ask only."),
+    argument("--instructions", help="Instructions for this ask only."),
+    argument(
+        "--instructions-from",
+        metavar="NAME_OR_PATH",
+        help="Instructions for this ask only, from a variable holding a string or a text file.",
+    ),
+    argument("--temperature", metavar="T", help="Sampling temperature for this ask only."),
+    argument(
+        "--tools",
+        metavar="NAMES",
+        help='Comma-separated functions the model may call in this ask ("none": no tools). '
+        "Default: the registered tools and those marked with @assistant_magic.tool.",
+    ),
+    argument(
+        "--tool-choice",
+        metavar="NAME|auto|required|none",
+        default="auto",
+        help="Whether the model must call a tool first: auto (it decides), required (some "
+        "tool), none, or the name of the one tool to call. Forcing a tool makes small local "
+        "models call it reliably.",
+    ),
+    hosted_tool_flags("for this ask only"),
+    argument("--save-images", metavar="DIR", help="Also save the answer's images in DIR."),
+    argument(
+        "--attach",
+        action="append",
+        default=[],
+        metavar="PATH_OR_NAME",
+        help="Attach a file, or a variable (a DataFrame goes as CSV, a PIL image or matplotlib "
+        "figure as an image). Repeat for several.",
+    ),
+    argument(
+        "--vars",
+        metavar="NAMES",
+        help="Comma-separated variables to send as context, each summarised to a bounded size "
+        "(a DataFrame's shape, dtypes and head, ...). Nothing else of the namespace is sent.",
+    ),
+    argument("--cell", action="append", type=int, default=[], metavar="N", help="Include In[N]."),
+    argument("--out", action="append", type=int, default=[], metavar="N", help="Include Out[N]."),
+    argument("--error", action="store_true", help="Include the last exception and its traceback."),
+    argument(
+        "--code",
+        action="store_true",
+        help="Put the answer's Python code into a new cell below (never run).",
+    ),
+    argument(
+        "--dry-run",
+        action="store_true",
+        help="Show exactly what would be sent (requests, context sizes, estimated tokens) "
+        "and send nothing.",
+    ),
+]
