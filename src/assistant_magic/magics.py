@@ -371,6 +371,8 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
         from .local import local_model_installed, local_options
         from .settings import is_openai
 
+        if not self.local_when_keyless or os.environ.get(self.api_key_env, "").strip():
+            return {}  # the common case, told without resolving the settings
         settings = self.settings(**changes)
         if not (
             self.local_when_keyless

@@ -29,6 +29,9 @@ class Settings(Options):
     dialect_source: str = "configured"
     api_key: str | None = field(default=None, repr=False)
 
+    def __post_init__(self) -> None:
+        pass  # made by `resolve` from options already checked
+
     @property
     def masked_key(self) -> str:
         return mask(self.api_key) if self.api_key else "not set"

@@ -196,9 +196,21 @@ class ServerFiles(Protocol):
 
 def server_threads(dialect: Dialect) -> ServerThreads | None:
     """The dialect's server-side threads, if its server keeps them."""
-    return dialect if isinstance(dialect, ServerThreads) else None
+    return dialect if _has(dialect, ServerThreads) else None  # type: ignore[return-value]
 
 
 def server_files(dialect: Dialect) -> ServerFiles | None:
     """The dialect's server-side files, if its server keeps them."""
-    return dialect if isinstance(dialect, ServerFiles) else None
+    return dialect if _has(dialect, ServerFiles) else None  # type: ignore[return-value]
+
+
+_CAPABLE: dict[tuple[type, type], bool] = {}
+
+
+def _has(dialect: Dialect, capability: type) -> bool:
+    # Checking a runtime protocol walks its members: once per class is enough, and an ask asks
+    # several times.
+    key = (type(dialect), capability)
+    if key not in _CAPABLE:
+        _CAPABLE[key] = isinstance(dialect, capability)
+    return _CAPABLE[key]
