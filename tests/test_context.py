@@ -1,4 +1,5 @@
-"""The notebook context `%%ask` can add: bounded, fast, guarded summaries and a stable format."""
+"""The notebook context `%%ask` can add (`context`), with its bounded, fast, guarded summaries
+(`summaries`), and a stable format."""
 
 from __future__ import annotations
 
@@ -18,10 +19,10 @@ from assistant_magic.context import (
     cell_output,
     last_error,
     render,
-    summarize,
     variable,
 )
 from assistant_magic.errors import AssistantError
+from assistant_magic.summaries import summarize
 
 pd = pytest.importorskip("pandas")
 np = pytest.importorskip("numpy")

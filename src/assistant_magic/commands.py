@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import AssistantError
+from .flags import FILE_COMMANDS, THREAD_COMMANDS, TOOL_COMMANDS
 from .lines import shown
 from .redaction import redact
 
@@ -22,11 +23,6 @@ if TYPE_CHECKING:
     from .assistant import Assistant
     from .settings import Settings
     from .store import FileRecord, ThreadRecord
-
-THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
-TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
-FILE_COMMANDS = "files [delete ID... | delete all]"
-OTHER_COMMANDS = "retry | history [N] | usage | cleanup"
 
 
 class Commands:

@@ -1,5 +1,7 @@
 """The flags of `%assistant` and `%%ask`, declared once: argparse reads them and IPython's
-`%assistant?` / `%%ask?` show them. Each bundle decorates its magic."""
+`%assistant?` / `%%ask?` show them. Each bundle marks its magic; the parser (and the help text
+that replaces the magic's docstring) is built at the first parse or the first `?`, so that
+`%load_ext` pays nothing for argparse."""
 
 from __future__ import annotations
 
@@ -7,13 +9,17 @@ import argparse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_arguments
 
-from .commands import FILE_COMMANDS, OTHER_COMMANDS, THREAD_COMMANDS, TOOL_COMMANDS
 from .options import DIALECTS
 
 Magic = Callable[..., Any]
 F = TypeVar("F", bound=Magic)
+
+THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
+TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
+FILE_COMMANDS = "files [delete ID... | delete all]"
+OTHER_COMMANDS = "retry | history [N] | usage | cleanup"
 
 HOSTED_TOOL_FLAGS = {
     "--code-interpreter": "let the model run Python in the server's sandbox (its charts are shown)",
@@ -41,23 +47,43 @@ def hosted_tool_flags(scope: str) -> Callable[[Callable[..., Any]], Callable[...
 
 def config_flags(magic: F) -> F:
     """`%assistant`'s flags and its command."""
-    return _apply(magic, CONFIG_FLAGS)
+    return _declare(magic, CONFIG_FLAGS)
 
 
 def ask_flags(magic: F) -> F:
     """`%%ask`'s flags."""
-    return _apply(magic, ASK_FLAGS)
+    return _declare(magic, ASK_FLAGS)
 
 
-def _apply(magic: F, decorators: list[Callable[[Magic], Magic]]) -> F:
-    decorated: Magic = magic
-    for decorate in reversed(decorators):  # as if written above the function, top to bottom
-        decorated = decorate(decorated)
-    return decorated  # type: ignore[return-value]
+def parser(magic: Magic) -> MagicArgumentParser:
+    """The magic's argument parser, built on first use."""
+    function: Any = getattr(magic, "__func__", magic)
+    built = vars(function).get("parser")
+    if built is None:
+        decorated: Magic = function
+        for decorate in reversed(function.flag_declarations):  # as if written top to bottom
+            decorated = decorate(decorated)
+        built = function.parser  # set by `magic_arguments`, which also rewrites __doc__
+    return built
+
+
+def help_text(magic: Magic) -> str:
+    """What `%magic?` shows: the usage line and every flag."""
+    parser(magic)
+    function: Any = getattr(magic, "__func__", magic)
+    return str(function.__doc__)
+
+
+def _declare(magic: F, declarations: list[Callable[[Magic], Magic]]) -> F:
+    function: Any = magic
+    function.flag_declarations = declarations
+    # IPython's inspector (`%assistant?`, Shift-Tab) asks an object for getdoc() first.
+    function.getdoc = lambda: help_text(function)
+    return magic
 
 
 CONFIG_FLAGS: list[Callable[[Magic], Magic]] = [
-    magic_arguments("%assistant"),
+    magic_arguments("assistant"),
     argument("--model", help="Model for every following ask."),
     argument("--instructions", help='System instructions ("" clears them).'),
     argument(

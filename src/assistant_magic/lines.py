@@ -14,6 +14,7 @@ from typing import Any
 from IPython.core.error import UsageError
 
 from .errors import AssistantError, ConfigurationError
+from .flags import parser
 from .words import split_words
 
 SECRET_FLAGS = ("--api-key", "--api_key", "--key", "--token", "--secret")
@@ -41,7 +42,7 @@ def parse(magic: Any, line: str) -> argparse.Namespace:
     except ValueError as exc:
         raise UsageError(f"Cannot read the arguments ({exc}): check the quotes.") from None
     _reject_secrets(words)
-    return magic.parser.parse_args(words)
+    return parser(magic).parse_args(words)
 
 
 def expanded(line: str, namespace: Mapping[str, Any]) -> str:

@@ -21,10 +21,15 @@ from traitlets import Bunch, Enum, TraitError, observe, validate
 from traitlets.config import Configurable
 
 from . import options as option_specs
-from .commands import FILE_COMMANDS, OTHER_COMMANDS, THREAD_COMMANDS, TOOL_COMMANDS
 from .errors import AssistantError, ConfigurationError
-from .flags import ask_flags, config_flags
-from .lines import AskLine, ConfigLine, check_text, expanded, parse, shown, with_code_request
+from .flags import (
+    FILE_COMMANDS,
+    OTHER_COMMANDS,
+    THREAD_COMMANDS,
+    TOOL_COMMANDS,
+    ask_flags,
+    config_flags,
+)
 from .options import DIALECTS, Options
 from .redaction import redact
 
@@ -32,6 +37,7 @@ if TYPE_CHECKING:
     from .answer import Answer
     from .assistant import Assistant
     from .commands import Commands
+    from .lines import AskLine, ConfigLine
     from .local import LocalModels
     from .settings import Settings
 
@@ -96,6 +102,8 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             %assistant thread export transcript.md
             %assistant tools add calc_strength --confirm
         """
+        from .lines import ConfigLine, expanded, parse
+
         config = ConfigLine.of(
             parse(self.configure, expanded(line, self._namespace())), self._namespace()
         )
@@ -143,6 +151,8 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
     @ask_flags
     def ask(self, line: str, cell: str) -> None:
         """Send the cell as a user message on the kernel's thread and stream the answer."""
+        from .lines import AskLine, check_text, parse, with_code_request
+
         args = AskLine.of(parse(self.ask, line), self._namespace())
         question = cell.strip("\n")
         if not question.strip():
@@ -323,6 +333,8 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
         nothing. A thread that cannot go on under the new configuration is unbound."""
         if not updates:
             return False
+        from .lines import shown
+
         settings = self._apply(updates)
         for name, value in updates.items():
             if name == "prices":

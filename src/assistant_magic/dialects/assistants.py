@@ -7,10 +7,11 @@ reimplement it remain, and so do notebooks and assistant ids built on it:
   tools), or uses the one named by ``--assistant-id``, and creates a thread;
 * each ask adds a user message and creates a run, streamed where the server streams runs and
   polled with backoff where it does not; the run's statuses and steps go to the view as they come;
-* ``requires_action`` ends a model step with its tool calls; the rounds runs them and the next
+* ``requires_action`` ends a model step with its tool calls; the rounds run them and the next
   request submits every output to the waiting run in one ``submit_tool_outputs``;
 * the run's messages come back as text (annotations rendered as notes) and ``image_file``
-  content, fetched from the Files API.
+  content, fetched from the Files API (reading a run: `assistant_runs`; what it wrote:
+  `assistant_messages`).
 
 A run with an unanswered ``requires_action`` or still generating blocks the thread, so
 interrupting cancels it and waits until the server says it is cancelled.
@@ -22,54 +23,36 @@ import contextlib
 import time
 import warnings
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import ApiError
 from ..events import (
     Event,
-    ImageData,
     Notice,
-    ResponseFinished,
-    ResponseStarted,
-    StatusChanged,
-    TextDelta,
-    ToolCallDelta,
-    ToolCallRequested,
-    Usage,
-    UsageReported,
+)
+from .assistant_runs import (
+    FINAL_EVENTS,
+    POLL_FIRST,
+    POLL_GROWTH,
+    POLL_LONGEST,
+    NotStreamed,
+    RunReading,
 )
 
 # The Assistants API describes functions, and a forced one, as Chat Completions does.
 from .chat import function_tool, tool_choice
-from .files import SdkFiles
 from .interface import RemoteThread, ResponseRequest, ToolOutput
 from .openai_sdk import api_errors, dialect_offered, raise_api_error
 
 if TYPE_CHECKING:
-    from ..citations import Citation
+    pass
 
 # Using this API is the point of this module; the SDK's deprecation notices are for new code.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=__name__)
 
 ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
-STATUS_EVENTS = {
-    "thread.run.queued": "queued",
-    "thread.run.in_progress": "in_progress",
-    "thread.run.cancelling": "cancelling",
-}
-FINAL_EVENTS = {
-    "thread.run.completed": "completed",
-    "thread.run.incomplete": "incomplete",
-    "thread.run.failed": "failed",
-    "thread.run.cancelled": "cancelled",
-    "thread.run.expired": "expired",
-}
 #: What the Assistants API calls the hosted tools it has (it has no image generation).
 HOSTED_TOOLS = ("code_interpreter", "file_search")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
-#: Polling a run that is not streamed: first wait, growth, longest wait (seconds).
-POLL_FIRST, POLL_GROWTH, POLL_LONGEST = 0.1, 1.5, 2.0
 #: How long an interrupted run may take to reach "cancelled".
 CANCEL_WAIT = 15.0
 #: The API refuses a smaller ``max_completion_tokens``.
@@ -78,11 +61,7 @@ MIN_COMPLETION_TOKENS = 256
 METADATA = {"created_by": "assistant_magic"}
 
 
-class _NotStreamed(Exception):
-    """The server answered a streamed request with no events (it ignored ``stream``)."""
-
-
-class AssistantsDialect(SdkFiles):
+class AssistantsDialect(RunReading):
     """The legacy Assistants API: an assistant, a thread and a run per ask; files too."""
 
     name: ClassVar[str] = "assistants"
@@ -90,13 +69,7 @@ class AssistantsDialect(SdkFiles):
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
-        self._thread_of_run: dict[str, str] = {}  # run id -> thread id, for cancel
-        self._waiting_run: dict[str, str] = {}  # thread id -> run waiting for tool outputs
         self._assistant_tools: dict[str, list[dict[str, Any]]] = {}  # reused assistants' own
-        self._reported: dict[str, set[str]] = {}  # run id -> its messages already reported
-        #: Threads whose last run here was answered: their last message cannot be a question
-        #: left unanswered, so the next ask need not look.
-        self._answered: set[str] = set()
         self._streams_runs = True  # until the server shows it does not stream runs
 
     # -- threads -------------------------------------------------------------------------------
@@ -320,7 +293,7 @@ class AssistantsDialect(SdkFiles):
                 try:
                     yield from self.read(stream, self._translate(stream, remote))
                     return
-                except _NotStreamed:  # the server ignored "stream" and made the run anyway
+                except NotStreamed:  # the server ignored "stream" and made the run anyway
                     self._streams_runs = False
                     yield from self._poll(remote, self._only_latest_run(remote.id))
                     return
@@ -360,169 +333,6 @@ class AssistantsDialect(SdkFiles):
         self._streams_runs = False
         return None
 
-    # -- reading a run -------------------------------------------------------------------------
-
-    def _translate(self, stream: Any, remote: RemoteThread) -> Generator[Event, None, None]:
-        """SDK stream events → our events, ending with exactly one `ResponseFinished`."""
-        run = _RunProgress()
-        for event in stream:
-            kind, data = event.event, event.data
-            run.seen = True
-            if kind == "thread.run.created":
-                run.run_id = data.id
-                yield from self._started(data, remote)
-            elif kind in STATUS_EVENTS:
-                yield StatusChanged(STATUS_EVENTS[kind])  # type: ignore[arg-type]
-            elif kind == "thread.message.delta":
-                for block in data.delta.content or ():
-                    if block.type == "text" and block.text and block.text.value:
-                        yield TextDelta(block.text.value)
-            elif kind == "thread.message.completed":
-                run.messages.append(data)
-            elif kind == "thread.run.step.delta":
-                yield from run.call_deltas(data)
-            elif kind in ("thread.run.step.completed", "thread.run.step.failed"):
-                yield from _step_notices(data)
-            elif kind == "thread.run.requires_action":
-                yield from self._requires_action(data, remote, self._new(data.id, run.messages))
-                return
-            elif kind in FINAL_EVENTS:
-                messages = run.messages or self._run_messages(remote.id, data.id)
-                yield from self._finish(data, FINAL_EVENTS[kind], self._new(data.id, messages))
-                return
-            elif kind == "error":
-                yield ResponseFinished(
-                    status="failed",
-                    text=_text(run.messages),
-                    response_id=run.run_id,
-                    error=getattr(data, "message", None) or "the server reported an error",
-                )
-                return
-        if not run.seen:
-            raise _NotStreamed()
-        yield ResponseFinished(
-            status="failed",
-            text=_text(run.messages),
-            response_id=run.run_id,
-            error="The stream ended before the run finished.",
-        )
-
-    def _started(self, run: Any, remote: RemoteThread) -> Generator[Event, None, None]:
-        self._thread_of_run[run.id] = remote.id
-        yield ResponseStarted(response_id=run.id, model=run.model)
-        yield StatusChanged(run.status if run.status in STATUS_EVENTS.values() else "queued")
-
-    def _poll(self, remote: RemoteThread, run: Any) -> Generator[Event, None, None]:
-        """Follow a run by retrieving it, waiting longer each time, and listing its new steps."""
-        yield from self._started(run, remote)
-        shown_steps: set[str] = set()
-        status, wait = run.status, POLL_FIRST
-        while run.status in ("queued", "in_progress", "cancelling"):
-            time.sleep(wait)
-            wait = min(wait * POLL_GROWTH, POLL_LONGEST)
-            with api_errors(self.settings):
-                run = self.client.beta.threads.runs.retrieve(run.id, thread_id=remote.id)
-            if run.status != status and run.status in STATUS_EVENTS.values():
-                yield StatusChanged(run.status)
-            status = run.status
-            yield from self._new_steps(remote.id, run.id, shown_steps)
-        messages = self._new(run.id, self._run_messages(remote.id, run.id))
-        text = _text(messages)
-        if text:
-            yield TextDelta(text)
-        if run.status == "requires_action":
-            yield from self._requires_action(run, remote, messages)
-        else:
-            yield from self._finish(run, run.status, messages)
-
-    def _new_steps(
-        self, thread_id: str, run_id: str, shown: set[str]
-    ) -> Generator[Event, None, None]:
-        with api_errors(self.settings):
-            steps = self.client.beta.threads.runs.steps.list(
-                run_id, thread_id=thread_id, order="asc"
-            )
-        for step in steps:
-            if step.id not in shown and step.status in ("completed", "failed"):
-                shown.add(step.id)
-                yield from _step_notices(step)
-
-    def _requires_action(
-        self, run: Any, remote: RemoteThread, messages: Sequence[Any]
-    ) -> Generator[Event, None, None]:
-        self._waiting_run[remote.id] = run.id
-        action = run.required_action
-        calls = tuple(
-            ToolCallRequested(call.id, call.function.name, call.function.arguments)
-            for call in (action.submit_tool_outputs.tool_calls if action else ())
-        )
-        yield StatusChanged("requires_action")
-        yield from self._images(messages)
-        yield ResponseFinished(
-            status="completed",
-            text=_text(messages),
-            response_id=run.id,
-            model=run.model,
-            tool_calls=calls,
-        )
-
-    def _finish(
-        self, run: Any, status: str, messages: Sequence[Any]
-    ) -> Generator[Event, None, None]:
-        self._waiting_run.pop(run.thread_id, None)
-        if status in ("completed", "incomplete") and messages:
-            self._answered.add(run.thread_id)
-        usage = _usage(run.usage)
-        if usage is not None:
-            yield UsageReported(usage)
-        yield from self._images(messages)
-        yield ResponseFinished(
-            status=status,  # type: ignore[arg-type]
-            text=_text(messages),
-            response_id=run.id,
-            usage=usage,
-            error=_run_error(run, status),
-            model=run.model,
-        )
-
-    def _new(self, run_id: str, messages: Sequence[Any]) -> list[Any]:
-        """The messages not yet reported for the run: listing a run's messages after its tool
-        calls returns those written before them too."""
-        reported = self._reported.setdefault(run_id, set())
-        fresh = [message for message in messages if message.id not in reported]
-        reported.update(message.id for message in fresh)
-        return fresh
-
-    def _run_messages(self, thread_id: str, run_id: str) -> list[Any]:
-        with api_errors(self.settings):
-            return list(
-                self.client.beta.threads.messages.list(thread_id, run_id=run_id, order="asc")
-            )
-
-    def _images(self, messages: Sequence[Any]) -> Generator[Event, None, None]:
-        """The pictures in the messages: image_file content and images linked by file_path."""
-        seen: set[str] = set()
-        for file_id, name in _image_files(messages):
-            if file_id in seen:
-                continue
-            seen.add(file_id)
-            try:
-                data = self._file_bytes(file_id)
-            except Exception as exc:  # the answer stands without its picture
-                yield Notice(f"could not download image {file_id}: {type(exc).__name__}: {exc}")
-                continue
-            yield ImageData(data, "code interpreter", name or self._file_stem(file_id), key=file_id)
-
-    def _file_bytes(self, file_id: str) -> bytes:
-        with api_errors(self.settings):
-            return bytes(self.client.files.content(file_id).content)
-
-    def _file_stem(self, file_id: str) -> str:
-        with contextlib.suppress(Exception):
-            filename = self.client.files.retrieve(file_id).filename
-            return filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or file_id
-        return file_id
-
     # -- cancelling ----------------------------------------------------------------------------
 
     def cancel(self, response_id: str) -> None:
@@ -557,7 +367,8 @@ class AssistantsDialect(SdkFiles):
                     run = runs.cancel(run_id, thread_id=thread_id)
                 except openai.BadRequestError:  # it ended meanwhile
                     run = runs.retrieve(run_id, thread_id=thread_id)
-        deadline, wait = time.monotonic() + CANCEL_WAIT, POLL_FIRST
+        # The first look is at once: a server often ends a cancelled run within its answer.
+        deadline, wait = time.monotonic() + CANCEL_WAIT, 0.0
         while run.status in ACTIVE:
             if time.monotonic() > deadline:
                 raise ApiError(
@@ -565,7 +376,7 @@ class AssistantsDialect(SdkFiles):
                     "takes no new message until it ends. Try again in a moment."
                 )
             time.sleep(wait)
-            wait = min(wait * POLL_GROWTH, POLL_LONGEST)
+            wait = min(max(wait * POLL_GROWTH, POLL_FIRST), POLL_LONGEST)
             with api_errors(self.settings):
                 run = runs.retrieve(run_id, thread_id=thread_id)
         self._waiting_run.pop(thread_id, None)
@@ -586,30 +397,6 @@ class AssistantsDialect(SdkFiles):
         return super().upload_file(
             filename, data, "vision" if purpose == "vision" else "assistants"
         )
-
-
-@dataclass
-class _RunProgress:
-    """What one streamed run has said so far."""
-
-    seen: bool = False
-    run_id: str | None = None
-    messages: list[Any] = field(default_factory=list)
-    #: (step id, index) -> (call id, name): later argument deltas name neither.
-    calls: dict[tuple[str, int], tuple[str, str]] = field(default_factory=dict)
-
-    def call_deltas(self, delta: Any) -> Generator[Event, None, None]:
-        details = delta.delta.step_details
-        if details is None or details.type != "tool_calls":
-            return
-        for call in details.tool_calls or ():
-            if call.type != "function" or call.function is None:
-                continue
-            key = (delta.id, call.index)
-            known_id, known_name = self.calls.get(key, ("", ""))
-            call_id, name = call.id or known_id, call.function.name or known_name
-            self.calls[key] = (call_id, name)
-            yield ToolCallDelta(call_id=call_id, name=name, delta=call.function.arguments or "")
 
 
 def _tools(request: ResponseRequest, own: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -659,95 +446,3 @@ def _refuses_streaming(exc: Any) -> bool:
     if exc.status_code not in (400, 404, 405, 422, 501):
         return False
     return "stream" in f"{getattr(exc, 'param', '') or ''} {server_message(exc)}".lower()
-
-
-def _step_notices(step: Any) -> Generator[Event, None, None]:
-    """A line for each hosted tool step (function calls have lines of their own)."""
-    details = step.step_details
-    if getattr(details, "type", None) != "tool_calls":
-        return
-    for call in details.tool_calls:
-        if call.type == "code_interpreter":
-            code = (call.code_interpreter.input or "").strip().splitlines()
-            first = f": {code[0][:60]}" if code else ""
-            more = f" (+{len(code) - 1} lines)" if len(code) > 1 else ""
-            yield Notice(f"code interpreter ran{first}{more}")
-        elif call.type == "file_search":
-            yield Notice("file search looked through the thread's files")
-    if step.status == "failed" and step.last_error is not None:
-        yield Notice(f"a step failed: {step.last_error.code}: {step.last_error.message}")
-
-
-def _text(messages: Sequence[Any]) -> str:
-    """The assistant's messages as one Markdown text, annotations rendered as notes."""
-    from ..citations import render
-
-    texts = []
-    for message in messages:
-        for block in message.content:
-            if block.type == "text":
-                value, citations = _strip_annotations(block.text)
-                texts.append(render(value, citations))
-    return "\n\n".join(text for text in texts if text)
-
-
-def _strip_annotations(text: Any) -> tuple[str, list[Citation]]:
-    """The text without the file-citation markers (``【4:0†source】``) the API puts in it, and
-    the citations, placed where their markers were; sandbox links stay for `render`."""
-    from ..citations import Citation
-
-    value: str = text.value
-    citations: list[Citation] = []
-    removed = 0
-    for note in sorted(text.annotations or (), key=lambda n: n.start_index):
-        if note.type == "file_citation":
-            start = note.start_index - removed
-            value = value[:start] + value[start + (note.end_index - note.start_index) :]
-            removed += note.end_index - note.start_index
-            citations.append(
-                Citation(
-                    "file_citation", note.file_citation.file_id, note.file_citation.file_id, start
-                )
-            )
-        elif note.type == "file_path":
-            citations.append(
-                Citation(
-                    "container_file_citation",
-                    note.text.removeprefix("sandbox:"),
-                    note.file_path.file_id,
-                )
-            )
-    return value, citations
-
-
-def _image_files(messages: Sequence[Any]) -> Generator[tuple[str, str], None, None]:
-    """(file id, name) of each picture: image_file blocks, then images linked by file_path."""
-    for message in messages:
-        for block in message.content:
-            if block.type == "image_file":
-                yield block.image_file.file_id, ""
-            elif block.type == "text":
-                for note in block.text.annotations or ():
-                    path = note.text.rsplit("/", 1)[-1] if note.type == "file_path" else ""
-                    if path.lower().endswith(IMAGE_SUFFIXES):
-                        yield note.file_path.file_id, path.rsplit(".", 1)[0]
-
-
-def _run_error(run: Any, status: str) -> str | None:
-    if run.last_error is not None:
-        return f"{run.last_error.code}: {run.last_error.message}"
-    if status == "incomplete" and run.incomplete_details is not None:
-        return f"stopped early: {run.incomplete_details.reason}"
-    if status == "expired":
-        return "the run was not finished in time"
-    return None
-
-
-def _usage(usage: Any) -> Usage | None:
-    if usage is None:
-        return None
-    return Usage(
-        input_tokens=usage.prompt_tokens or 0,
-        output_tokens=usage.completion_tokens or 0,
-        total_tokens=usage.total_tokens or 0,
-    )
