@@ -33,7 +33,7 @@ from .events import (
 if TYPE_CHECKING:
     from IPython.display import DisplayHandle
 
-    from .session import AskOutcome, AskView
+    from .ask import AskOutcome, AskView
 
 LABELS = {
     "starting": ("…", "starting"),

@@ -1,5 +1,6 @@
 """Following an Assistants run to its next stop: its stream (or polling, where the server does
-not stream runs) turned into our events, ending at `requires_action` or at the run's end."""
+not stream runs) turned into our events, ending at `requires_action` or at the run's end; and
+finding a thread's latest run and cancelling it until it has ended."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ApiError
 from ..events import (
     Event,
     ImageData,
@@ -44,6 +46,9 @@ FINAL_EVENTS = {
     "thread.run.cancelled": "cancelled",
     "thread.run.expired": "expired",
 }
+ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
+#: How long an interrupted run may take to reach "cancelled".
+CANCEL_WAIT = 15.0
 #: Polling a run that is not streamed: first wait, growth, longest wait (seconds).
 POLL_FIRST, POLL_GROWTH, POLL_LONGEST = 0.1, 1.5, 2.0
 
@@ -53,7 +58,8 @@ class NotStreamed(Exception):
 
 
 class RunReading(SdkFiles):
-    """How `AssistantsDialect` reads its runs; the state it keeps between them."""
+    """How `AssistantsDialect` reads its runs, finds them and waits for them to stop; the state
+    it keeps between them."""
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
@@ -224,6 +230,62 @@ class RunReading(SdkFiles):
             filename = self.client.files.retrieve(file_id).filename
             return filename.rsplit("/", 1)[-1].rsplit(".", 1)[0] or file_id
         return file_id
+
+    # -- finding and stopping runs ---------------------------------------------------------
+
+    def _only_latest_run(self, thread_id: str) -> Any:
+        latest = self._latest_run(thread_id)
+        if latest is None:
+            raise ApiError(
+                f"{self.settings.public_base_url} answered the run with no events and made no "
+                "run. Run %assistant retry to try again."
+            )
+        return latest
+
+    def _ended_meanwhile(self, thread_id: str, run_id: str) -> Any | None:
+        """The run, if it has ended (expired, cancelled, failed) instead of waiting."""
+        with contextlib.suppress(ApiError), api_errors(self.settings):
+            run = self.client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+            if run.status in FINAL_EVENTS.values():
+                return run
+        return None
+
+    def _cancel_and_wait(self, thread_id: str, run_id: str, run: Any | None = None) -> None:
+        """Cancel the run if it is still active, and wait until it has ended (it passes through
+        "cancelling")."""
+        import openai
+
+        runs = self.client.beta.threads.runs
+        with api_errors(self.settings):
+            if run is None:
+                run = runs.retrieve(run_id, thread_id=thread_id)
+            if run.status in ("queued", "in_progress", "requires_action"):
+                try:
+                    run = runs.cancel(run_id, thread_id=thread_id)
+                except openai.BadRequestError:  # it ended meanwhile
+                    run = runs.retrieve(run_id, thread_id=thread_id)
+        # The first look is at once: a server often ends a cancelled run within its answer.
+        deadline, wait = time.monotonic() + CANCEL_WAIT, 0.0
+        while run.status in ACTIVE:
+            if time.monotonic() > deadline:
+                raise ApiError(
+                    f"Run {run_id} is still {run.status} after {CANCEL_WAIT:g} s; the thread "
+                    "takes no new message until it ends. Try again in a moment."
+                )
+            time.sleep(wait)
+            wait = min(max(wait * POLL_GROWTH, POLL_FIRST), POLL_LONGEST)
+            with api_errors(self.settings):
+                run = runs.retrieve(run_id, thread_id=thread_id)
+        self._waiting_run.pop(thread_id, None)
+
+    def _active_run(self, thread_id: str) -> str | None:
+        latest = self._latest_run(thread_id)
+        return latest.id if latest is not None and latest.status in ACTIVE else None
+
+    def _latest_run(self, thread_id: str) -> Any | None:
+        with api_errors(self.settings):
+            page = self.client.beta.threads.runs.list(thread_id, limit=1, order="desc")
+        return next(iter(page.data), None)
 
 
 @dataclass

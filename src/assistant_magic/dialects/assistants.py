@@ -20,41 +20,24 @@ interrupting cancels it and waits until the server says it is cancelled.
 from __future__ import annotations
 
 import contextlib
-import time
 import warnings
 from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from ..errors import ApiError
-from ..events import (
-    Event,
-    Notice,
-)
-from .assistant_runs import (
-    FINAL_EVENTS,
-    POLL_FIRST,
-    POLL_GROWTH,
-    POLL_LONGEST,
-    NotStreamed,
-    RunReading,
-)
+from ..events import Event, Notice
+from .assistant_runs import ACTIVE, NotStreamed, RunReading
 
 # The Assistants API describes functions, and a forced one, as Chat Completions does.
 from .chat import function_tool, tool_choice
 from .interface import RemoteThread, ResponseRequest, ToolOutput
 from .openai_sdk import api_errors, dialect_offered, raise_api_error
 
-if TYPE_CHECKING:
-    pass
-
 # Using this API is the point of this module; the SDK's deprecation notices are for new code.
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=__name__)
 
-ACTIVE = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 #: What the Assistants API calls the hosted tools it has (it has no image generation).
 HOSTED_TOOLS = ("code_interpreter", "file_search")
-#: How long an interrupted run may take to reach "cancelled".
-CANCEL_WAIT = 15.0
 #: The API refuses a smaller ``max_completion_tokens``.
 MIN_COMPLETION_TOKENS = 256
 #: Who made the assistants and threads this package creates (visible in the server's listings).
@@ -302,23 +285,6 @@ class AssistantsDialect(RunReading):
             run = start(False)
         yield from self._poll(remote, run)
 
-    def _only_latest_run(self, thread_id: str) -> Any:
-        latest = self._latest_run(thread_id)
-        if latest is None:
-            raise ApiError(
-                f"{self.settings.public_base_url} answered the run with no events and made no "
-                "run. Run %assistant retry to try again."
-            )
-        return latest
-
-    def _ended_meanwhile(self, thread_id: str, run_id: str) -> Any | None:
-        """The run, if it has ended (expired, cancelled, failed) instead of waiting."""
-        with contextlib.suppress(ApiError), api_errors(self.settings):
-            run = self.client.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
-            if run.status in FINAL_EVENTS.values():
-                return run
-        return None
-
     def _open_stream(self, open_: Callable[[], Any]) -> Any | None:
         """The run's event stream, or None when the server refuses to stream runs."""
         import openai
@@ -352,43 +318,6 @@ class AssistantsDialect(RunReading):
             return []
         self._cancel_and_wait(remote.id, latest.id, latest)
         return [f"cancelled run {latest.id}, which the last ask left {latest.status}"]
-
-    def _cancel_and_wait(self, thread_id: str, run_id: str, run: Any | None = None) -> None:
-        """Cancel the run if it is still active, and wait until it has ended (it passes through
-        "cancelling")."""
-        import openai
-
-        runs = self.client.beta.threads.runs
-        with api_errors(self.settings):
-            if run is None:
-                run = runs.retrieve(run_id, thread_id=thread_id)
-            if run.status in ("queued", "in_progress", "requires_action"):
-                try:
-                    run = runs.cancel(run_id, thread_id=thread_id)
-                except openai.BadRequestError:  # it ended meanwhile
-                    run = runs.retrieve(run_id, thread_id=thread_id)
-        # The first look is at once: a server often ends a cancelled run within its answer.
-        deadline, wait = time.monotonic() + CANCEL_WAIT, 0.0
-        while run.status in ACTIVE:
-            if time.monotonic() > deadline:
-                raise ApiError(
-                    f"Run {run_id} is still {run.status} after {CANCEL_WAIT:g} s; the thread "
-                    "takes no new message until it ends. Try again in a moment."
-                )
-            time.sleep(wait)
-            wait = min(max(wait * POLL_GROWTH, POLL_FIRST), POLL_LONGEST)
-            with api_errors(self.settings):
-                run = runs.retrieve(run_id, thread_id=thread_id)
-        self._waiting_run.pop(thread_id, None)
-
-    def _active_run(self, thread_id: str) -> str | None:
-        latest = self._latest_run(thread_id)
-        return latest.id if latest is not None and latest.status in ACTIVE else None
-
-    def _latest_run(self, thread_id: str) -> Any | None:
-        with api_errors(self.settings):
-            page = self.client.beta.threads.runs.list(thread_id, limit=1, order="desc")
-        return next(iter(page.data), None)
 
     # -- files ---------------------------------------------------------------------------------
 

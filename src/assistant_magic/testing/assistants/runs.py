@@ -1,4 +1,5 @@
-"""One Assistants API run's life: its states, the steps it takes and the messages it writes.
+"""One Assistants API run's life: its states, and the steps and messages it writes (kept by
+``run_records``).
 
 ::
 
@@ -34,7 +35,7 @@ from ..items import Item
 from ..state import AssistantThread, ServerState
 from ..usage import chat_usage
 from ..wire import Event
-from .objects import merge_at, message_item, run_step, thread_message
+from .run_records import TIMESTAMPS, RunRecords
 
 ACTIVE_STATUSES = frozenset({"queued", "in_progress", "requires_action", "cancelling"})
 #: States a polled run leaves by reads (the server's turn, not the client's).
@@ -44,8 +45,6 @@ DEFAULT_LIFETIME = 600
 #: What ending a run makes of its open steps, and the reason its open messages end incomplete.
 _STEP_END = {"failed": "failed", "cancelled": "cancelled", "expired": "expired"}
 _MESSAGE_END = {"failed": "run_failed", "cancelled": "run_cancelled", "expired": "run_expired"}
-_TIMESTAMPS = {"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at"}
-_STEP_TIMESTAMPS = {**_TIMESTAMPS, "expired": "expired_at"}
 _USAGE_KEYS = ("prompt_tokens", "completion_tokens", "total_tokens")
 
 
@@ -74,7 +73,7 @@ class Ended:
     steps: list[dict[str, Any]] = field(default_factory=list)
 
 
-class Run:
+class Run(RunRecords):
     """A run and what it made. ``history``/``input_items`` are what its next step's reply sees;
     ``produced`` what its steps added since (messages and calls), history for the step after."""
 
@@ -106,14 +105,6 @@ class Run:
         self._held_usage: dict[str, dict[str, int]] = {}
 
     # -- reading ---------------------------------------------------------------------------
-
-    @property
-    def id(self) -> str:
-        return str(self.resource["id"])
-
-    @property
-    def thread_id(self) -> str:
-        return str(self.resource["thread_id"])
 
     @property
     def status(self) -> str:
@@ -340,8 +331,8 @@ class Run:
             )
             if status != "expired":
                 self.resource["expires_at"] = None
-            if status in _TIMESTAMPS:
-                self.resource[_TIMESTAMPS[status]] = now
+            if status in TIMESTAMPS:
+                self.resource[TIMESTAMPS[status]] = now
             if self.pending is not None:
                 self.pending.close()
                 self.pending = None
@@ -360,93 +351,6 @@ class Run:
                 reason = _MESSAGE_END[status]
                 ended.messages.append(self.close_message(message["id"], "incomplete", reason))
         return ended
-
-    # -- steps -----------------------------------------------------------------------------
-
-    def open_step(self, kind: str) -> dict[str, Any]:
-        """A new ``in_progress`` step: ``message_creation`` or ``tool_calls`` (calls to come)."""
-        step = run_step(self.resource, kind)
-        with self.state.lock:
-            self.steps.append(step)
-            self.state.changed()
-            return copy.deepcopy(step)
-
-    def merge_tool_call(self, step_id: str, index: int, delta: Mapping[str, Any]) -> None:
-        """Add a streamed piece of the ``index``-th call (a new call when it is the next one)."""
-        with self.state.lock:
-            calls = self._step(step_id)["step_details"]["tool_calls"]
-            merge_at(calls, index, delta)
-            self.state.changed()
-
-    def finish_step(
-        self,
-        step_id: str,
-        status: str,
-        *,
-        usage: Mapping[str, int] | None = None,
-        error: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        with self.state.lock:
-            step = self._step(step_id)
-            step["status"] = status
-            step[_STEP_TIMESTAMPS[status]] = int(time.time())
-            if usage is not None:
-                step["usage"] = dict(usage)
-            if error is not None:
-                step["last_error"] = dict(error)
-            self.state.changed()
-            return copy.deepcopy(step)
-
-    def _step(self, step_id: str) -> dict[str, Any]:
-        return next(step for step in self.steps if step["id"] == step_id)
-
-    # -- messages --------------------------------------------------------------------------
-
-    def open_message(self, step_id: str) -> dict[str, Any]:
-        """An ``in_progress`` assistant message on the thread, made by the step ``step_id``."""
-        message = thread_message(
-            self.thread_id,
-            "assistant",
-            [],
-            status="in_progress",
-            assistant_id=self.resource["assistant_id"],
-            run_id=self.id,
-        )
-        with self.state.lock:
-            self._step(step_id)["step_details"]["message_creation"]["message_id"] = message["id"]
-            self.thread.messages.append(message)
-            self.state.changed()
-            return copy.deepcopy(message)
-
-    def merge_content(self, message_id: str, index: int, block: Mapping[str, Any]) -> None:
-        """Add a streamed piece of the message's ``index``-th content block."""
-        with self.state.lock:
-            merge_at(self._message(message_id)["content"], index, block)
-            self.state.changed()
-
-    def close_message(
-        self, message_id: str, status: str, reason: str | None = None
-    ) -> dict[str, Any]:
-        """The message is done (``completed``, or ``incomplete`` for ``reason``); the model's
-        next step sees it."""
-        with self.state.lock:
-            message = self._message(message_id)
-            message["status"] = status
-            now = int(time.time())
-            if status == "completed":
-                message["completed_at"] = now
-            else:
-                message["incomplete_at"] = now
-                message["incomplete_details"] = {"reason": reason}
-            self.produced.append(message_item(message))
-            self.state.changed()
-            return copy.deepcopy(message)
-
-    def _message(self, message_id: str) -> dict[str, Any]:
-        found = self.thread.find(message_id)
-        if found is None:
-            raise KeyError(message_id)
-        return found
 
     # -- usage -----------------------------------------------------------------------------
 
