@@ -29,7 +29,7 @@ from assistant_magic.testing import ScriptedServer, Text
 KEY = "sk-bench-0123456789"
 MODEL = "gpt-5.4-mini"
 
-SETUP = f"""
+SETUP = """
 import time, openai
 _timings = []
 def _pre(info): _timings.append([time.perf_counter()])

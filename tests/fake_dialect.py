@@ -105,6 +105,6 @@ class FakeDialect:
 
 def _usage(request: ResponseRequest, output: str) -> Usage:
     """About four characters a token, as a rough server counts."""
-    given = sum(len(past.user_text) + len(past.answer) for past in request.history) // 4 + 1
+    given = sum(len(past.user_text) + len(past.answer) for past in request.history or ()) // 4 + 1
     written = len(output) // 4 + 1
     return Usage(given, written, given + written)

@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from assistant_magic.dialects.chat import ask_messages, fit_window
-from assistant_magic.dialects.interface import PastAsk, ResponseRequest, ToolOutput, ToolRound
+from assistant_magic.dialects.interface import (
+    History,
+    ListedAsks,
+    PastAsk,
+    ResponseRequest,
+    ToolOutput,
+    ToolRound,
+)
 from assistant_magic.events import ToolCallRequested
 from assistant_magic.tokens import count_tokens
 
@@ -32,14 +41,15 @@ def test_an_ask_with_tools_becomes_paired_messages() -> None:
 
 
 def test_the_oldest_whole_turns_are_left_out_to_fit() -> None:
-    history = (*(measured_ask(i) for i in range(10)), PastAsk("the question now"))
-    full, dropped = fit_window(ResponseRequest("m", "Be brief.", None, history=history))
-    assert dropped == 0 and len(full) == 1 + 10 * 4 + 1
+    history = History.of(*(measured_ask(i) for i in range(10)), PastAsk("the question now"))
+    full, kept, whole = fit_window(ResponseRequest("m", "Be brief.", None, history=history))
+    assert whole and kept == 10 and len(full) == 1 + 10 * 4 + 1
     window = 1_000
-    fitted, dropped = fit_window(
+    fitted, kept, whole = fit_window(
         ResponseRequest("m", "Be brief.", None, history=history, context_window=window)
     )
-    assert dropped > 0
+    assert not whole and 0 < kept < 10
+    dropped = 10 - kept
     assert count_tokens(fitted) <= window * 0.75
     assert fitted[0] == {"role": "system", "content": "Be brief."}
     assert fitted[-1] == {"role": "user", "content": "the question now"}
@@ -51,7 +61,47 @@ def test_the_oldest_whole_turns_are_left_out_to_fit() -> None:
 
 
 def test_the_current_ask_is_never_left_out() -> None:
-    history = (measured_ask(0), PastAsk("q " + "y" * 5_000))
-    fitted, dropped = fit_window(ResponseRequest("m", "", None, history=history, context_window=10))
-    assert dropped == 1
+    history = History.of(measured_ask(0), PastAsk("q " + "y" * 5_000))
+    fitted, kept, whole = fit_window(
+        ResponseRequest("m", "", None, history=history, context_window=10)
+    )
+    assert (kept, whole) == (0, False)
     assert fitted == [{"role": "user", "content": "q " + "y" * 5_000}]
+
+
+class CountedAsks(ListedAsks):
+    """Earlier asks that count how many were read."""
+
+    read = 0
+
+    def newest_first(self) -> Iterator[PastAsk]:
+        for past in super().newest_first():
+            self.read += 1
+            yield past
+
+
+def keyed_ask(i: int) -> PastAsk:
+    return PastAsk(f"question {i} " + "x" * 400, answer=f"answer {i}", key=i)
+
+
+def test_a_long_thread_is_read_only_as_far_as_the_window_reaches() -> None:
+    earlier = CountedAsks(tuple(keyed_ask(i) for i in range(10_000)))
+    request = ResponseRequest(
+        "m", "", None, history=History(PastAsk("now"), earlier), context_window=2_000
+    )
+    sizes: dict[int, int] = {}
+    fitted, kept, whole = fit_window(request, sizes)
+    assert 0 < kept < 20 and not whole and len(fitted) == 2 * kept + 1
+    assert earlier.read == kept + 1, "one ask past the window, not the whole thread"
+    assert fitted[0]["content"].startswith(f"question {10_000 - kept} "), "the newest are kept"
+    assert sorted(sizes) == list(range(10_000 - kept - 1, 10_000)), "counted once, by key"
+
+
+def test_counts_are_cached_by_key_and_reused() -> None:
+    earlier = ListedAsks(tuple(keyed_ask(i) for i in range(10)))
+    request = ResponseRequest(
+        "m", "", None, history=History(PastAsk("now"), earlier), context_window=400
+    )
+    assert not fit_window(request, {}).whole, "the window holds a few of these asks"
+    # (False) cached counts of one token each prove that the cache is what is read.
+    assert fit_window(request, dict.fromkeys(range(10), 1)).whole

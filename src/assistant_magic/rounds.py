@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from .budgets import Budget
-from .dialects.interface import PastAsk, ResponseRequest, ToolOutput, ToolRound
+from .dialects.interface import ResponseRequest, ToolOutput, ToolRound
 from .events import (
     Event,
     ImageData,
@@ -161,12 +161,14 @@ class Rounds:
                         "answer without tools"
                     )
                 )
+            done = ToolRound(end.tool_calls, tuple(outputs))
+            history = request.history.with_round(done) if request.history is not None else None
             request = replace(
                 request,
                 user_text=None,
                 tool_outputs=tuple(outputs),
                 tool_choice="none" if last_round else "auto",
-                history=_with_round(request.history, end.tool_calls, outputs),
+                history=history,
             )
 
     def _spent_budget(self, calls_made: int) -> str:
@@ -296,16 +298,3 @@ class Rounds:
             raise
         self.emit(StatusChanged("in_progress"))
         return [ToolOutput(r.call_id, r.output, r.images) for r in results]
-
-
-def _with_round(
-    history: tuple[PastAsk, ...],
-    calls: tuple[ToolCallRequested, ...],
-    outputs: list[ToolOutput],
-) -> tuple[PastAsk, ...]:
-    """The history with this ask's latest round of calls (for dialects that resend it)."""
-    if not history:
-        return history
-    current = history[-1]
-    done = ToolRound(calls=calls, outputs=tuple(outputs))
-    return (*history[:-1], replace(current, rounds=(*current.rounds, done)))

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Protocol
 
 from .attachments import searchable
 from .dialects.interface import (
+    History,
     InputFile,
     PastAsk,
     ResponseRequest,
-    ToolOutput,
-    ToolRound,
     server_files,
     server_threads,
 )
-from .events import Notice, ToolCallRequested
+from .earlier_asks import StoredAsks
+from .events import Notice
 from .redaction import redact
 from .threads import remote_of
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from .ask import AskView
     from .attachments import Attachment
     from .dialects.interface import Dialect
-    from .records import AskRecord, ThreadRecord, ToolCallRecord
+    from .records import AskRecord, ThreadRecord
     from .rounds import ToolPlan
     from .settings import Settings
     from .threads import Threads
@@ -60,7 +60,7 @@ class Staging(Protocol):
 
     def vector_stores(self, files: Sequence[InputFile]) -> tuple[str, ...]: ...
 
-    def history(self, text: str) -> tuple[PastAsk, ...]: ...
+    def history(self, text: str) -> History: ...
 
 
 def first_request(
@@ -86,7 +86,7 @@ def first_request(
         images=tuple(a.image for a in question.attachments if a.image is not None),
         files=files,
         vector_store_ids=stores,
-        history=() if keeps_history else staging.history(question.text),
+        history=None if keeps_history else staging.history(question.text),
         context_window=settings.context_window,
         max_output_tokens=settings.max_output_tokens,
         temperature=settings.temperature,
@@ -113,9 +113,13 @@ class Unsent:
             return (existing or "(made at the first file)",)
         return ()
 
-    def history(self, text: str) -> tuple[PastAsk, ...]:
-        thread = self.threads.thread
-        return thread_history(self.threads, thread, text) if thread else (PastAsk(text),)
+    def history(self, text: str) -> History:
+        threads = self.threads
+        if threads.thread is None:
+            return History(PastAsk(text))
+        return History(
+            PastAsk(text), StoredAsks(threads.store, threads.thread.id, None, threads.past)
+        )
 
 
 class Staged:
@@ -183,35 +187,8 @@ class Staged:
             server.add_to_vector_store(store_id, file.file_id)
         return (store_id,)
 
-    def history(self, text: str) -> tuple[PastAsk, ...]:
-        return thread_history(self.threads, self.thread, text, current=self.record.id)
-
-
-def thread_history(
-    threads: Threads, thread: ThreadRecord, text: str, current: int | None = None
-) -> tuple[PastAsk, ...]:
-    """The thread as a dialect that resends it needs it: its answered asks, then this one
-    (the ask `current`, being recorded, is left out of the past)."""
-    store = threads.store
-    calls = store.thread_tool_calls(thread.id)
-    past = [
-        PastAsk(ask.user_text, _rounds(calls.get(ask.id, ())), ask.answer_text)
-        for ask in store.asks(thread.id)
-        if ask.id != current and (ask.answer_text or ask.id in calls)
-    ]
-    return (*past, PastAsk(text))
-
-
-def _rounds(records: Sequence[ToolCallRecord]) -> tuple[ToolRound, ...]:
-    """Recorded calls grouped into the model steps that asked for them."""
-    by_round: dict[int, list[ToolCallRecord]] = {}
-    for record in records:
-        if record.status != "pending":  # a call never answered was never sent back
-            by_round.setdefault(record.round, []).append(record)
-    return tuple(
-        ToolRound(
-            calls=tuple(ToolCallRequested(r.call_id, r.name, r.arguments) for r in group),
-            outputs=tuple(ToolOutput(r.call_id, r.output) for r in group),
+    def history(self, text: str) -> History:
+        threads = self.threads
+        return History(
+            PastAsk(text), StoredAsks(threads.store, self.thread.id, self.record.id, threads.past)
         )
-        for _, group in sorted(by_round.items())
-    )

@@ -54,6 +54,12 @@ PENDING = "pending"
 #: How a tool call can end; until then it is `PENDING`.
 TOOL_CALL_FINAL_STATUSES: frozenset[str] = frozenset({"ok", "error", "denied", "interrupted"})
 _AMBIGUOUS_SHOWN = 5
+#: The asks of a thread (?) that a dialect without server-side threads resends: those the model
+#: saw to the end, or that called tools; but for one (?, the ask being made).
+_REPLAYED = (
+    "thread_id = ? AND id != ? AND (answer_text != ''"
+    " OR EXISTS (SELECT 1 FROM tool_calls AS c WHERE c.ask_id = asks.id))"
+)
 
 
 class Store(StoreFile):
@@ -224,6 +230,25 @@ class Store(StoreFile):
         newest = self._asks_where("thread_id = ?", (thread_id,), newest_first=True, limit=1)
         return newest[0] if newest else None
 
+    def replayed_asks(
+        self,
+        thread_id: str,
+        *,
+        before_seq: int | None = None,
+        after_seq: int = 0,
+        limit: int | None = None,
+        exclude: int | None = None,
+    ) -> list[AskRecord]:
+        """Asks that reached the model (answered, or with tool calls), newest first, between
+        ``after_seq`` and ``before_seq`` (None: the newest), at most ``limit``; the ask
+        ``exclude`` (the one being made) left out."""
+        return self._asks_where(
+            f"{_REPLAYED} AND seq > ? AND seq < ?",
+            (thread_id, exclude or 0, after_seq, 1 << 62 if before_seq is None else before_seq),
+            newest_first=True,
+            limit=limit,
+        )
+
     def message_count(self, thread_id: str) -> int:
         """User messages plus non-empty answers, as a chat UI would count bubbles."""
         (count,) = self._read(
@@ -352,6 +377,15 @@ class Store(StoreFile):
         by_ask: dict[int, list[ToolCallRecord]] = {}
         for call in self._tool_calls_where("t.thread_id = ?", (thread_id,)):
             by_ask.setdefault(call.ask_id, []).append(call)
+        return by_ask
+
+    def tool_calls_of(self, ask_ids: Sequence[int]) -> dict[int, list[ToolCallRecord]]:
+        """The calls of the asks named, by ask id; asks without calls are left out."""
+        by_ask: dict[int, list[ToolCallRecord]] = {}
+        if ask_ids:
+            marks = ", ".join("?" * len(ask_ids))
+            for call in self._tool_calls_where(f"c.ask_id IN ({marks})", tuple(ask_ids)):
+                by_ask.setdefault(call.ask_id, []).append(call)
         return by_ask
 
     def pending_tool_calls(self, thread_id: str) -> list[ToolCallRecord]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .dialects.interface import RemoteThread, server_files, server_threads
+from .earlier_asks import PastMemo
 from .errors import AssistantError, ConfigurationError, StoreError
 
 if TYPE_CHECKING:
@@ -33,6 +34,8 @@ class Threads:
         self.thread: ThreadRecord | None = None
         self._dialect_for = dialect_for
         self._store: Store | None = None
+        #: The earlier asks read for the asks so far, so the next one reads only what is new.
+        self.past = PastMemo()
 
     @property
     def store(self) -> Store:

@@ -7,8 +7,8 @@ A dialect whose server keeps threads is also `ServerThreads`, one that keeps fil
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from ..events import Event, ToolCallRequested
@@ -70,6 +70,50 @@ class PastAsk:
     user_text: str
     rounds: tuple[ToolRound, ...] = ()
     answer: str = ""
+    #: The store's id of an ask that is over: what it holds no longer changes, so a dialect
+    #: may cache what it computes from it (its size in tokens).
+    key: int | None = None
+
+
+class EarlierAsks(Protocol):
+    """A thread's asks before the current one, read newest first and only as far as the
+    reader goes: a request that fits a context window reads what fits, not the whole thread."""
+
+    def newest_first(self) -> Iterator[PastAsk]: ...
+
+
+@dataclass(frozen=True)
+class ListedAsks:
+    """Earlier asks held in memory, oldest first (scripts and tests)."""
+
+    asks: tuple[PastAsk, ...] = ()
+
+    def newest_first(self) -> Iterator[PastAsk]:
+        return reversed(self.asks)
+
+
+@dataclass(frozen=True)
+class History:
+    """The thread as a dialect without server-side threads resends it: the current ask (its
+    question and the tool rounds done so far) after the earlier ones."""
+
+    current: PastAsk
+    earlier: EarlierAsks = ListedAsks()
+
+    @classmethod
+    def of(cls, *asks: PastAsk) -> History:
+        """A history from asks in memory, oldest first; the last is the current one."""
+        *earlier, current = asks
+        return cls(current, ListedAsks(tuple(earlier)))
+
+    def with_round(self, done: ToolRound) -> History:
+        rounds = (*self.current.rounds, done)
+        return replace(self, current=replace(self.current, rounds=rounds))
+
+    def __iter__(self) -> Iterator[PastAsk]:
+        """Every ask, oldest first: reads the whole thread (for tests and small threads)."""
+        yield from reversed(list(self.earlier.newest_first()))
+        yield self.current
 
 
 @dataclass(frozen=True)
@@ -94,9 +138,8 @@ class ResponseRequest:
     files: tuple[InputFile, ...] = ()
     #: What file search reads (with "file_search" among the hosted tools).
     vector_store_ids: tuple[str, ...] = ()
-    #: For dialects without `ServerThreads`: the whole thread so far, ending with this ask
-    #: (its question and the tool rounds done).
-    history: tuple[PastAsk, ...] = ()
+    #: For dialects without `ServerThreads`: the thread so far, ending with this ask.
+    history: History | None = None
     #: Tokens the model can read; the oldest asks are left out of a request beyond it.
     context_window: int = 0
     #: Longest answer in tokens (0: the server's own limit).

@@ -1,0 +1,119 @@
+"""An ask on a long chat thread against one on a short thread, in the same run.
+
+The chat dialect keeps no thread on the server: every request carries the thread, rebuilt from
+the package's store. Only what fits the model's context window is sent, so an ask after 10,000
+earlier asks should cost about what one after 10 costs. Two threads are made, the long one
+filled straight into the store (as 10,000 real asks would leave it, some with tool calls);
+`%%ask` then runs on each in turn through a real IPython shell (text view, output captured)
+against the package's echo server in a process of its own, and the medians are compared: of
+wall time, and of this process's CPU time (the package's own work, without the server's reading
+of the larger request, which any client sending a full window pays).
+Goal: the long thread's ask ≤ 1.2x the short thread's.
+
+    .venv/bin/python benchmarks/long_thread.py [--earlier 10000] [--asks 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+
+from IPython.core.interactiveshell import InteractiveShell
+
+from assistant_magic.store import Store
+
+KEY = "sk-bench-0123456789"
+ANSWER = " ".join(f"word{i}" for i in range(60))
+QUESTION = "Please tell me the battle strength of Mamezou"
+
+
+def fill(store: Store, thread_id: str, count: int) -> None:
+    """`count` answered asks of about the size of the benchmark's own; every tenth with a
+    tool call."""
+    for i in range(count):
+        ask = store.start_ask(thread_id, f"{QUESTION} ({i})", "gpt-5.4-mini")
+        if i % 10 == 0:
+            call = store.start_tool_call(
+                ask.id, round=1, call_id=f"call_{i}", name="calc_strength", arguments="{}"
+            )
+            store.finish_tool_call(call.id, status="ok", output="530000", duration=0.01)
+        store.finish_ask(ask.id, status="completed", answer_text=ANSWER)
+
+
+@contextlib.contextmanager
+def echo_server() -> Iterator[str]:
+    """`python -m assistant_magic.testing` in a process of its own; yields its base URL."""
+    command = [sys.executable, "-m", "assistant_magic.testing", "--chunk-delay", "0"]
+    server = subprocess.Popen([*command, "--api-key", KEY], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        yield first.rsplit(" ", 1)[-1].strip()
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--earlier", type=int, default=10_000, help="asks on the long thread")
+    parser.add_argument("--asks", type=int, default=60, help="timed asks on each thread")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, echo_server() as base_url:
+        path = os.path.join(tmp, "threads.sqlite3")
+        os.environ.update(
+            OPENAI_BASE_URL=base_url,
+            OPENAI_API_KEY=KEY,
+            ASSISTANT_MAGIC_DIALECT="chat",
+            ASSISTANT_MAGIC_STORE=path,
+        )
+        shell = InteractiveShell.instance()
+
+        def run(line: str, cell: str | None = None) -> None:
+            with contextlib.redirect_stdout(io.StringIO()):
+                if cell is None:
+                    shell.run_line_magic("assistant", line)
+                else:
+                    shell.run_cell_magic("ask", line, cell)
+
+        shell.run_line_magic("load_ext", "assistant_magic")
+        shell.run_line_magic("config", "AssistantMagics.view = 'text'")
+        threads = {}
+        for name, earlier in (("short", 10), ("long", args.earlier)):
+            run("thread new")
+            run("", QUESTION)  # makes the thread in the store
+            store = Store(path)
+            thread_id = store.list_threads()[0].id  # the newest
+            started = time.perf_counter()
+            fill(store, thread_id, earlier - 1)
+            store.close()
+            threads[name] = thread_id
+            took = time.perf_counter() - started
+            print(f"{name} thread: {earlier:,} earlier asks (filled in {took:.1f} s)")
+        times: dict[str, list[float]] = {"short": [], "long": []}
+        cpu: dict[str, list[float]] = {"short": [], "long": []}
+        for _ in range(args.asks):  # alternate, so drifts in load hit both
+            for name, thread_id in threads.items():
+                run(f"thread use {thread_id}")
+                started, started_cpu = time.perf_counter(), time.process_time()
+                run("", QUESTION)
+                times[name].append(time.perf_counter() - started)
+                cpu[name].append(time.process_time() - started_cpu)
+    for what, measured in (("wall", times), ("CPU", cpu)):
+        short, long = (statistics.median(measured[name]) * 1000 for name in ("short", "long"))
+        print(
+            f"{what:>4}: ask after 10 asks {short:6.2f} ms, after {args.earlier:,} asks "
+            f"{long:6.2f} ms (medians of {args.asks}): ratio {long / short:.3f} (goal <= 1.20)"
+        )
+
+
+if __name__ == "__main__":
+    main()
