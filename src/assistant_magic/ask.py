@@ -89,7 +89,7 @@ class RedactingView:
     def update(self, event: Event) -> None:
         if isinstance(event, Notice):
             event = Notice(redact(event.text))
-        elif isinstance(event, ToolCallStarted | ToolCallFinished):
+        elif isinstance(event, (ToolCallStarted, ToolCallFinished)):
             event = replace(event, display=redact(event.display))
         self._view.update(event)
 

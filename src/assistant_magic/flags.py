@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any, TypeVar
-
-from IPython.core.magic_arguments import MagicArgumentParser, argument, magic_arguments
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .options import DIALECTS
+
+if TYPE_CHECKING:
+    from IPython.core.magic_arguments import MagicArgumentParser
 
 Magic = Callable[..., Any]
 F = TypeVar("F", bound=Magic)
@@ -34,6 +35,7 @@ DIALECT_HELP = (
 
 def hosted_tool_flags(scope: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """The on/off flags of the server's own tools, declared alike on both magics."""
+    from IPython.core.magic_arguments import argument
 
     def declare(magic: Callable[..., Any]) -> Callable[..., Any]:
         for flag, what in reversed(HOSTED_TOOL_FLAGS.items()):
@@ -47,12 +49,12 @@ def hosted_tool_flags(scope: str) -> Callable[[Callable[..., Any]], Callable[...
 
 def config_flags(magic: F) -> F:
     """`%assistant`'s flags and its command."""
-    return _declare(magic, CONFIG_FLAGS)
+    return _declare(magic, config_declarations)
 
 
 def ask_flags(magic: F) -> F:
     """`%%ask`'s flags."""
-    return _declare(magic, ASK_FLAGS)
+    return _declare(magic, ask_declarations)
 
 
 def parser(magic: Magic) -> MagicArgumentParser:
@@ -61,7 +63,7 @@ def parser(magic: Magic) -> MagicArgumentParser:
     built = vars(function).get("parser")
     if built is None:
         decorated: Magic = function
-        for decorate in reversed(function.flag_declarations):  # as if written top to bottom
+        for decorate in reversed(function.flag_declarations()):  # as if written top to bottom
             decorated = decorate(decorated)
         built = function.parser  # set by `magic_arguments`, which also rewrites __doc__
     return built
@@ -74,7 +76,7 @@ def help_text(magic: Magic) -> str:
     return str(function.__doc__)
 
 
-def _declare(magic: F, declarations: list[Callable[[Magic], Magic]]) -> F:
+def _declare(magic: F, declarations: Callable[[], list[Callable[[Magic], Magic]]]) -> F:
     function: Any = magic
     function.flag_declarations = declarations
     # IPython's inspector (`%assistant?`, Shift-Tab) asks an object for getdoc() first.
@@ -82,106 +84,121 @@ def _declare(magic: F, declarations: list[Callable[[Magic], Magic]]) -> F:
     return magic
 
 
-CONFIG_FLAGS: list[Callable[[Magic], Magic]] = [
-    magic_arguments("assistant"),
-    argument("--model", help="Model for every following ask."),
-    argument("--instructions", help='System instructions ("" clears them).'),
-    argument(
-        "--instructions-from",
-        metavar="NAME_OR_PATH",
-        help="Read the instructions from a variable holding a string, or from a text file "
-        "(for long instructions).",
-    ),
-    argument("--base-url", help='API base URL ("" restores $OPENAI_BASE_URL or OpenAI\'s).'),
-    argument("--dialect", "--api", choices=("auto", *DIALECTS), help=DIALECT_HELP),
-    argument(
-        "--assistant-id",
-        metavar="ID",
-        help="With --dialect assistants: run with this existing assistant (its model, "
-        'instructions and tools, plus yours) instead of making one; "" makes one again.',
-    ),
-    argument(
-        "--temperature",
-        metavar="T",
-        help='Sampling temperature, 0 to 2, for the following asks ("" restores the '
-        "model's default).",
-    ),
-    hosted_tool_flags("for the following asks"),
-    argument(
-        "--local",
-        nargs="?",
-        const="",
-        metavar="PATH.gguf",
-        help="Run a local model with llama.cpp (the small default one, $ASSISTANT_MAGIC_GGUF, "
-        'or PATH.gguf) and talk to it; needs pip install "assistant-magic[local]".',
-    ),
-    argument(
-        "--confirm",
-        action="store_true",
-        help="With tools add: ask before each call of these tools.",
-    ),
-    argument(
-        "command",
-        nargs="*",
-        help=f"{THREAD_COMMANDS} | {TOOL_COMMANDS} | {FILE_COMMANDS} | {OTHER_COMMANDS}. "
-        "With no command and no flag: show the configuration.",
-    ),
-]
+def config_declarations() -> list[Callable[[Magic], Magic]]:
+    """`%assistant`'s flags, as IPython's `magic_arguments` decorators, top to bottom."""
+    from IPython.core.magic_arguments import argument, magic_arguments
 
-ASK_FLAGS: list[Callable[[Magic], Magic]] = [
-    # The usage line then reads %%ask, as the user types it.
-    magic_arguments("%ask"),
-    argument("-o", "--output", metavar="NAME", help="Also store the answer text in NAME."),
-    argument("--model", help="Model for this ask only."),
-    argument("--instructions", help="Instructions for this ask only."),
-    argument(
-        "--instructions-from",
-        metavar="NAME_OR_PATH",
-        help="Instructions for this ask only, from a variable holding a string or a text file.",
-    ),
-    argument("--temperature", metavar="T", help="Sampling temperature for this ask only."),
-    argument(
-        "--tools",
-        metavar="NAMES",
-        help='Comma-separated functions the model may call in this ask ("none": no tools). '
-        "Default: the registered tools and those marked with @assistant_magic.tool.",
-    ),
-    argument(
-        "--tool-choice",
-        metavar="NAME|auto|required|none",
-        default="auto",
-        help="Whether the model must call a tool first: auto (it decides), required (some "
-        "tool), none, or the name of the one tool to call. Forcing a tool makes small local "
-        "models call it reliably.",
-    ),
-    hosted_tool_flags("for this ask only"),
-    argument("--save-images", metavar="DIR", help="Also save the answer's images in DIR."),
-    argument(
-        "--attach",
-        action="append",
-        default=[],
-        metavar="PATH_OR_NAME",
-        help="Attach a file, or a variable (a DataFrame goes as CSV, a PIL image or matplotlib "
-        "figure as an image). Repeat for several.",
-    ),
-    argument(
-        "--vars",
-        metavar="NAMES",
-        help="Comma-separated variables to send as context, each summarised to a bounded size "
-        "(a DataFrame's shape, dtypes and head, ...). Nothing else of the namespace is sent.",
-    ),
-    argument("--cell", action="append", type=int, default=[], metavar="N", help="Include In[N]."),
-    argument("--out", action="append", type=int, default=[], metavar="N", help="Include Out[N]."),
-    argument("--error", action="store_true", help="Include the last exception and its traceback."),
-    argument(
-        "--code",
-        action="store_true",
-        help="Put the answer's Python code into a new cell below (never run).",
-    ),
-    argument(
-        "--dry-run",
-        action="store_true",
-        help="Show exactly what would be sent (requests, context sizes, estimated tokens) "
-        "and send nothing.",
-    ),
-]
+    return [
+        magic_arguments("assistant"),
+        argument("--model", help="Model for every following ask."),
+        argument("--instructions", help='System instructions ("" clears them).'),
+        argument(
+            "--instructions-from",
+            metavar="NAME_OR_PATH",
+            help="Read the instructions from a variable holding a string, or from a text file "
+            "(for long instructions).",
+        ),
+        argument("--base-url", help='API base URL ("" restores $OPENAI_BASE_URL or OpenAI\'s).'),
+        argument("--dialect", "--api", choices=("auto", *DIALECTS), help=DIALECT_HELP),
+        argument(
+            "--assistant-id",
+            metavar="ID",
+            help="With --dialect assistants: run with this existing assistant (its model, "
+            'instructions and tools, plus yours) instead of making one; "" makes one again.',
+        ),
+        argument(
+            "--temperature",
+            metavar="T",
+            help='Sampling temperature, 0 to 2, for the following asks ("" restores the '
+            "model's default).",
+        ),
+        hosted_tool_flags("for the following asks"),
+        argument(
+            "--local",
+            nargs="?",
+            const="",
+            metavar="PATH.gguf",
+            help="Run a local model with llama.cpp (the small default one, $ASSISTANT_MAGIC_GGUF, "
+            'or PATH.gguf) and talk to it; needs pip install "assistant-magic[local]".',
+        ),
+        argument(
+            "--confirm",
+            action="store_true",
+            help="With tools add: ask before each call of these tools.",
+        ),
+        argument(
+            "command",
+            nargs="*",
+            help=f"{THREAD_COMMANDS} | {TOOL_COMMANDS} | {FILE_COMMANDS} | {OTHER_COMMANDS}. "
+            "With no command and no flag: show the configuration.",
+        ),
+    ]
+
+
+def ask_declarations() -> list[Callable[[Magic], Magic]]:
+    """`%%ask`'s flags, as IPython's `magic_arguments` decorators, top to bottom."""
+    from IPython.core.magic_arguments import argument, magic_arguments
+
+    return [
+        # The usage line then reads %%ask, as the user types it.
+        magic_arguments("%ask"),
+        argument("-o", "--output", metavar="NAME", help="Also store the answer text in NAME."),
+        argument("--model", help="Model for this ask only."),
+        argument("--instructions", help="Instructions for this ask only."),
+        argument(
+            "--instructions-from",
+            metavar="NAME_OR_PATH",
+            help="Instructions for this ask only, from a variable holding a string or a text file.",
+        ),
+        argument("--temperature", metavar="T", help="Sampling temperature for this ask only."),
+        argument(
+            "--tools",
+            metavar="NAMES",
+            help='Comma-separated functions the model may call in this ask ("none": no tools). '
+            "Default: the registered tools and those marked with @assistant_magic.tool.",
+        ),
+        argument(
+            "--tool-choice",
+            metavar="NAME|auto|required|none",
+            default="auto",
+            help="Whether the model must call a tool first: auto (it decides), required (some "
+            "tool), none, or the name of the one tool to call. Forcing a tool makes small local "
+            "models call it reliably.",
+        ),
+        hosted_tool_flags("for this ask only"),
+        argument("--save-images", metavar="DIR", help="Also save the answer's images in DIR."),
+        argument(
+            "--attach",
+            action="append",
+            default=[],
+            metavar="PATH_OR_NAME",
+            help="Attach a file, or a variable (a DataFrame goes as CSV, a PIL image or matplotlib "
+            "figure as an image). Repeat for several.",
+        ),
+        argument(
+            "--vars",
+            metavar="NAMES",
+            help="Comma-separated variables to send as context, each summarised to a bounded size "
+            "(a DataFrame's shape, dtypes and head, ...). Nothing else of the namespace is sent.",
+        ),
+        argument(
+            "--cell", action="append", type=int, default=[], metavar="N", help="Include In[N]."
+        ),
+        argument(
+            "--out", action="append", type=int, default=[], metavar="N", help="Include Out[N]."
+        ),
+        argument(
+            "--error", action="store_true", help="Include the last exception and its traceback."
+        ),
+        argument(
+            "--code",
+            action="store_true",
+            help="Put the answer's Python code into a new cell below (never run).",
+        ),
+        argument(
+            "--dry-run",
+            action="store_true",
+            help="Show exactly what would be sent (requests, context sizes, estimated tokens) "
+            "and send nothing.",
+        ),
+    ]

@@ -174,17 +174,14 @@ class Store(StoreFile):
             )
             if cursor.rowcount == 0:
                 raise _missing_thread(thread_id)
-            # Inside BEGIN IMMEDIATE, so another kernel cannot take the same seq meanwhile.
-            (seq,) = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) + 1 FROM asks WHERE thread_id = ?", (thread_id,)
-            ).fetchone()
-            cursor = conn.execute(
+            # The next seq is taken inside BEGIN IMMEDIATE: no other kernel can take it too.
+            row = conn.execute(
                 "INSERT INTO asks (thread_id, seq, user_text, model, status, started)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (thread_id, seq, user_text, model, PENDING, now),
-            )
-            # Read back in the transaction: one place turns a row into a record.
-            return self._asks_where("id = ?", (cursor.lastrowid,))[0]
+                " SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ? FROM asks WHERE thread_id = ?"
+                f" RETURNING {ASK_COLUMNS}",
+                (thread_id, user_text, model, PENDING, now, thread_id),
+            ).fetchone()
+            return ask_from_row(row)
 
     def finish_ask(
         self,
@@ -203,20 +200,17 @@ class Store(StoreFile):
         answer_text, error = redact(answer_text), redact(error) if error else error
         with self._write() as conn:
             now = self._now()
-            cursor = conn.execute(
+            row = conn.execute(
                 "UPDATE asks SET status = ?, answer_text = ?, response_id = ?, error = ?,"
                 " input_tokens = ?, output_tokens = ?, total_tokens = ?, cached_tokens = ?,"
-                " finished = ? WHERE id = ?",
+                f" finished = ? WHERE id = ? RETURNING {ASK_COLUMNS}",
                 (status, answer_text, response_id, error, *tokens, now, ask_id),
-            )
-            if cursor.rowcount == 0:
+            ).fetchone()
+            if row is None:
                 raise _missing_ask(ask_id)
-            conn.execute(
-                "UPDATE threads SET updated = ?"
-                " WHERE id = (SELECT thread_id FROM asks WHERE id = ?)",
-                (now, ask_id),
-            )
-            return self._asks_where("id = ?", (ask_id,))[0]
+            ask = ask_from_row(row)
+            conn.execute("UPDATE threads SET updated = ? WHERE id = ?", (now, ask.thread_id))
+            return ask
 
     def asks(self, thread_id: str, *, limit: int | None = None) -> list[AskRecord]:
         """The thread's asks, oldest first; with ``limit``, only the last ``limit`` of them."""
