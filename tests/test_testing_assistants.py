@@ -492,6 +492,39 @@ def test_cancelling_a_streamed_run_ends_its_stream(
     assert partial["incomplete_details"] == {"reason": "run_cancelled"}
 
 
+def test_a_run_cancelled_while_queued_never_goes_to_work(
+    server: ScriptedServer, client: openai.OpenAI, assistant: Assistant, thread: Thread
+) -> None:
+    """The real API never takes a cancelling run back to in_progress, even when the cancel
+    lands between the stream's ``created`` and ``queued`` (a client interrupted right then)."""
+    server.script(Text("Never said."))
+    canceller = openai.OpenAI(base_url=server.base_url, api_key=KEY)
+
+    def cancel_before_queued(what: str) -> None:
+        if what.endswith("event thread.run.queued"):
+            run_id = server.runs(thread.id)[0]["id"]
+            canceller.beta.threads.runs.cancel(run_id, thread_id=thread.id)
+
+    server.before_send = cancel_before_queued
+    try:
+        names = [
+            streamed.event
+            for streamed in client.beta.threads.runs.create(
+                thread_id=thread.id, assistant_id=assistant.id, stream=True
+            )
+        ]
+    finally:
+        server.before_send = None
+    assert names == [
+        "thread.run.created",
+        "thread.run.queued",
+        "thread.run.cancelling",
+        "thread.run.cancelled",
+    ]
+    assert server.runs(thread.id)[0]["status"] == "cancelled"
+    assert server.thread_messages(thread.id)[-1]["role"] == "user", "no answer was written"
+
+
 def test_failed_run_reports_last_error(
     server: ScriptedServer, client: openai.OpenAI, assistant: Assistant, thread: Thread
 ) -> None:

@@ -78,17 +78,23 @@ from .stream import (
 def opening_events(run: Run) -> Events:
     """A streamed run's first events; the run is ``in_progress`` after them."""
     yield event("thread.run.created", run.snapshot())
-    yield event("thread.run.queued", run.snapshot())
-    run.set_status("in_progress")
-    yield event("thread.run.in_progress", run.snapshot())
+    yield from _to_work(run)
 
 
 def resumed_events(run: Run, completed_step: Mapping[str, Any]) -> Events:
     """A streamed submit_tool_outputs' first events: the answered step, then the run again."""
     yield event("thread.run.step.completed", dict(completed_step))
+    yield from _to_work(run)
+
+
+def _to_work(run: Run) -> Events:
+    """``queued``, then ``in_progress``; or, if the client cancelled it meanwhile, the end of a
+    cancelled run (and the stream plays nothing more, see ``run_api._streamed``)."""
     yield event("thread.run.queued", run.snapshot())
-    run.set_status("in_progress")
-    yield event("thread.run.in_progress", run.snapshot())
+    if run.start_working():
+        yield event("thread.run.in_progress", run.snapshot())
+    else:
+        yield from interrupted(run)
 
 
 def step_events(run: Run, play: Play) -> Events:

@@ -327,9 +327,12 @@ class RunsApi:
 
 
 def _streamed(run: Run, token: object, parts: Sequence[Iterable[Event]]) -> Events:
-    """The stream's events, then ``done``; the stream lets go of the run once it stops."""
+    """The stream's events, then ``done``; the stream lets go of the run once it stops. A part
+    after the run ended (cancelled as it was queued) is not played."""
     try:
         for part in parts:
+            if not run.is_active:
+                break
             yield from part
         yield DONE
     finally:

@@ -204,6 +204,15 @@ class Run(RunRecords):
 
     # -- moving on -------------------------------------------------------------------------
 
+    def start_working(self) -> bool:
+        """``queued`` -> ``in_progress``; False if it was cancelled meanwhile (the real API never
+        takes a ``cancelling`` run back to work)."""
+        with self.state.lock:
+            if self.resource["status"] != "queued":
+                return False
+            self.set_status("in_progress")
+            return True
+
     def set_status(self, status: str) -> None:
         with self.state.lock:
             self.resource["status"] = status
