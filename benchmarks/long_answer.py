@@ -129,6 +129,9 @@ def main() -> None:
                 "OPENAI_BASE_URL": server.base_url,
                 "OPENAI_API_KEY": KEY,
                 "ASSISTANT_MAGIC_STORE": os.path.join(tmp, "threads.sqlite3"),
+                # The raw cell reads a Responses stream: so does the ask (a loopback URL would
+                # pick Chat Completions).
+                "ASSISTANT_MAGIC_DIALECT": "responses",
             }
         )
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import openai
 import pytest
@@ -129,3 +129,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     for kind, template in lines.items():
         if kind in totals:
             terminalreporter.write_line(template.format_map(totals[kind]))
+
+
+def saved_status(widget_state: dict[str, Any], model_id: str) -> str:
+    """The status line's HTML in a saved notebook: the displayed model is the status box, whose
+    one child, once the ask is over, is the status widget."""
+    (child,) = widget_state[model_id]["state"]["children"]
+    return str(widget_state[child.removeprefix("IPY_MODEL_")]["state"]["value"])

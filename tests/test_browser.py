@@ -475,20 +475,25 @@ def test_widget_shows_progress_while_markdown_answer_streams(
     notebook = open_notebook(CELLS)
     _run_all_cells(notebook, len(CELLS))
 
-    # Mid-stream: the pill says "in progress" while part of the answer is already rendered.
+    # Mid-stream: the pill says "in progress" while the answer's finished blocks are already
+    # rendered as Markdown, inside the widget, each once (the block being written is text).
     during = _wait_for_snapshot(
         notebook, 1, "s.status === 'in_progress' && s.answers.join('').trim().length > 0"
     )
-    assert len(during["answers"]) == 1, during
-    assert "dangerous" not in during["answers"][0], f"the answer did not stream: {during}"
+    streamed = "".join(during["answers"])
+    assert streamed.startswith("Mamezou's battle strength is 530,000"), during
+    assert "dangerous" not in streamed, f"the answer did not stream: {during}"
     assert "in progress" in during["widget"], during
+    rendered = notebook.cell(1).locator(".assistant-magic-status .jp-RenderedMarkdown strong")
+    assert rendered.first.inner_text() == "530,000", "a finished block is rendered Markdown"
     _save_screenshot(notebook, tmp_path / "widget_streaming.png")  # for people, not asserted
 
     # The end: completed, with the model and the tokens, and the whole answer as Markdown.
     after = _wait_for_snapshot(notebook, 1, "s.status === 'completed'")
     assert MODEL in after["widget"], after
     assert USAGE.search(after["widget"]), after
-    # One Markdown output, updated in place by display_id rather than appended per chunk.
+    # One Markdown output, the whole answer, in the place kept for it at its first words; the
+    # streamed blocks are gone from the widget.
     assert len(after["answers"]) == 1, after
     assert after["outputs"] == 2, f"expected the widget and the answer only: {after}"
 

@@ -28,7 +28,7 @@ from assistant_magic.testing import (
     ToolCalls,
 )
 
-from conftest import API_KEY
+from conftest import API_KEY, saved_status
 from notebook_io import NOTEBOOKS, WIDGET_STATE, WIDGET_VIEW, execute, outputs_of
 
 CHART_ASK = "%%ask --save-images images/\nPlot the battle strengths…"
@@ -228,7 +228,7 @@ def test_images_notebook(server: ScriptedServer, env: Path, tmp_path: Path) -> N
     state = nb.metadata["widgets"][WIDGET_STATE]["state"]
     for cell in (chart_cell, picture_cell, tool_cell):
         (status,) = [o for o in cell if WIDGET_VIEW in o.get("data", {})]
-        value = state[status.data[WIDGET_VIEW]["model_id"]]["state"]["value"]
+        value = saved_status(state, status.data[WIDGET_VIEW]["model_id"])
         assert 'data-status="completed"' in value
 
     # The images folder: --save-images and picture.save_images wrote the bytes the server sent.

@@ -18,7 +18,7 @@ from jupyter_client.manager import KernelManager
 
 from assistant_magic.testing import FunctionCall, ReplyContext, ScriptedServer, Text, ToolCalls
 
-from conftest import API_KEY
+from conftest import API_KEY, saved_status
 from notebook_io import NOTEBOOKS, WIDGET_STATE, WIDGET_VIEW, execute, outputs_of
 
 pytestmark = pytest.mark.kernel
@@ -64,7 +64,12 @@ def test_quickstart_notebook(server: ScriptedServer, env: Path, tmp_path: Path) 
     ]
     assert len(shown) == 2
     for model_id in shown:
-        assert 'data-status="completed"' in state[model_id]["state"]["value"]
+        # The status box holds the status line alone once the ask is over (the streamed
+        # blocks are taken out: the answer is the Markdown output).
+        (status,) = state[model_id]["state"]["children"]
+        assert (
+            'data-status="completed"' in state[status.removeprefix("IPY_MODEL_")]["state"]["value"]
+        )
     assert API_KEY not in notebook.read_text(), "the key never reaches the saved notebook"
 
 
@@ -238,7 +243,7 @@ def test_tools_notebook(server: ScriptedServer, env: Path, tmp_path: Path) -> No
         status, markdown = outputs_of(nb, question)
         assert status.data["text/plain"].startswith("[assistant] ✓ completed · gpt-5.4-mini")
         assert markdown.data["text/markdown"] == answer
-        value = state[status.data[WIDGET_VIEW]["model_id"]]["state"]["value"]
+        value = saved_status(state, status.data[WIDGET_VIEW]["model_id"])
         assert 'data-status="completed"' in value
         lines[question] = widget_lines(value)
     (mamezou_line,) = lines[TOOLS_ASK]

@@ -6,7 +6,8 @@ import io
 
 from assistant_magic.ask import AskOutcome
 from assistant_magic.events import ResponseStarted, StatusChanged, TextDelta, Usage, UsageReported
-from assistant_magic.view import TextView, WidgetView, make_view, status_label, usage_text
+from assistant_magic.view import TextView, make_view, status_label, usage_text
+from assistant_magic.widget_view import WidgetView
 
 
 def outcome(status: str = "completed", text: str = "Hello **world**") -> AskOutcome:

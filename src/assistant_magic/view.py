@@ -1,18 +1,13 @@
-"""How a running ask looks: a live widget in Jupyter, plain text elsewhere.
-
-The widget view shows the status line (status, model, elapsed time, tokens) as an ipywidgets
-HTML widget whose plain-text fallback is the same status line, so a saved notebook never shows
-a broken widget repr; the answer streams into an ordinary Markdown display output, which is
-what stays in the saved notebook. The text view prints status changes and the answer.
+"""How a running ask looks: what both views show (`AskState`), the text view for terminals and
+frontends without widgets, and `make_view`, which picks one; the widget view for Jupyter is
+`widget_view.WidgetView`.
 """
 
 from __future__ import annotations
 
-import html
 import sys
-import threading
 import time
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 from .events import (
     FINAL_STATUSES,
@@ -31,8 +26,6 @@ from .events import (
 )
 
 if TYPE_CHECKING:
-    from IPython.display import DisplayHandle
-
     from .ask import AskOutcome, AskView
 
 LABELS = {
@@ -105,7 +98,7 @@ def usage_text(usage: Usage | None) -> str:
     return f"{usage.input_tokens} in{cached} / {usage.output_tokens} out tokens"
 
 
-class _TurnState:
+class AskState:
     """What both views display, folded from the events."""
 
     def __init__(self, model: str) -> None:
@@ -170,7 +163,7 @@ class TextView:
 
     def __init__(self, out: IO[str] | None = None) -> None:
         self._out = out
-        self._state = _TurnState("")
+        self._state = AskState("")
         self._mid_line = False
 
     @property
@@ -179,7 +172,7 @@ class TextView:
         return self._out or sys.stdout
 
     def start(self, *, model: str, thread_id: str) -> None:
-        self._state = _TurnState(model)
+        self._state = AskState(model)
         self._say(f"{status_label('starting')} · {model} · thread {thread_id}")
 
     def update(self, event: Event) -> None:
@@ -220,132 +213,12 @@ class TextView:
         self.out.flush()
 
 
-class WidgetView:
-    """A live status widget and a Markdown answer that streams token by token."""
-
-    def __init__(self, refresh_interval: float = 0.05, tick: float = 0.5) -> None:
-        self.refresh_interval = refresh_interval
-        self.tick = tick
-        self._state = _TurnState("")
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._timer: threading.Thread | None = None
-        self._widget: Any = None
-        self._status_handle: DisplayHandle | None = None
-        self._answer_handle: DisplayHandle | None = None
-        self._shown_text = 0
-        self._last_flush = 0.0
-        self._image_handles: dict[str, DisplayHandle] = {}
-
-    def start(self, *, model: str, thread_id: str) -> None:
-        import ipywidgets
-        from IPython.display import display
-
-        self._state = _TurnState(model)
-        self._thread_id = thread_id
-        self._widget = ipywidgets.HTML(value=self._html())
-        self._widget.add_class("assistant-magic-status")
-        self._status_handle = display(self._bundle(), raw=True, display_id=True)
-        self._stop.clear()
-        self._timer = threading.Thread(target=self._run_clock, daemon=True)
-        self._timer.start()
-
-    def update(self, event: Event) -> None:
-        with self._lock:
-            self._state.apply(event)
-        if isinstance(event, ImageShown):
-            self._show_image(event)
-            self._render()
-        elif isinstance(event, TableShown):
-            from IPython.display import display
-
-            display(event.value)
-        elif isinstance(event, TextDelta):
-            now = time.monotonic()
-            if now - self._last_flush >= self.refresh_interval:
-                self._show_answer("".join(self._state.text))
-                self._last_flush = now
-        else:
-            self._render()
-
-    def finish(self, outcome: AskOutcome) -> None:
-        self._stop.set()
-        if self._timer is not None:
-            self._timer.join()
-        with self._lock:
-            self._state.end(outcome)
-        self._show_answer(outcome.text or "".join(self._state.text))
-        self._render()
-        if self._status_handle is not None:
-            # The saved notebook keeps the final status as the widget's plain-text fallback.
-            self._status_handle.update(self._bundle(), raw=True)
-
-    def _show_answer(self, text: str) -> None:
-        from IPython.display import display
-
-        if not text or (len(text) == self._shown_text and self._answer_handle is not None):
-            return
-        # Raw bundle: frontends that cannot render Markdown show the text itself, not a repr.
-        bundle = {"text/markdown": text, "text/plain": text}
-        if self._answer_handle is None:
-            self._answer_handle = display(bundle, raw=True, display_id=True)
-        else:
-            self._answer_handle.update(bundle, raw=True)
-        self._shown_text = len(text)
-
-    def _show_image(self, event: ImageShown) -> None:
-        """An image as an ordinary output; partial previews are replaced by what follows."""
-        from IPython.display import display
-
-        handle = self._image_handles.get(event.key) if event.key else None
-        if handle is None:
-            handle = display(event.image, display_id=True)
-            if event.key:
-                self._image_handles[event.key] = handle
-        else:
-            handle.update(event.image)
-
-    def _run_clock(self) -> None:
-        while not self._stop.wait(self.tick):
-            self._render()
-
-    def _render(self) -> None:
-        with self._lock:
-            value = self._html()
-        if self._widget is not None:
-            self._widget.value = value
-
-    def _bundle(self) -> dict[str, Any]:
-        bundle: dict[str, Any] = self._widget._repr_mimebundle_()
-        # Tool calls go in the fallback too: a saved notebook read without widgets keeps them.
-        lines = [self._state.line(), *self._state.lines.values()]
-        bundle["text/plain"] = "\n".join(f"[assistant] {line}" for line in lines)
-        return bundle
-
-    def _html(self) -> str:
-        state = self._state
-        colour = COLOURS.get(state.status, "#0969da")
-        first, *rest = state.parts()
-        pill = (
-            f'<span class="am-status" data-status="{html.escape(state.status)}" '
-            f'style="color:{colour};font-weight:600">{html.escape(first)}</span>'
-        )
-        others = "".join(
-            f' <span style="opacity:.75">· {html.escape(part)}</span>' for part in rest
-        )
-        lines = "".join(
-            f'<div class="am-line" style="font-family:var(--jp-code-font-family,monospace);'
-            f'font-size:.9em;opacity:.85">{html.escape(line)}</div>'
-            for line in state.lines.values()
-        )
-        font = "font-family:var(--jp-ui-font-family,sans-serif)"
-        return f'<div style="{font}"><div>{pill}{others}</div>{lines}</div>'
-
-
 def make_view(mode: str, shell: object, refresh_interval: float = 0.05) -> AskView:
     """The widget view where a kernel can show widgets, the text view elsewhere."""
     if mode == "text" or (mode == "auto" and not _in_kernel(shell)):
         return TextView()
+    from .widget_view import WidgetView
+
     return WidgetView(refresh_interval=refresh_interval)
 
 
