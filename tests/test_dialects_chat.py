@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from assistant_magic.dialects.chat import ask_messages, fit_window
+from assistant_magic.dialects.chat_messages import ask_messages, fit_window
 from assistant_magic.dialects.interface import (
     History,
     ListedAsks,

@@ -37,6 +37,7 @@ from IPython.core.interactiveshell import InteractiveShell
 
 import assistant_magic.store
 import assistant_magic.store_schema
+import assistant_magic.store_tool_calls
 from assistant_magic.testing import FunctionCall, ScriptedServer, Text, ToolCalls
 
 from conftest import FaultLog
@@ -72,7 +73,10 @@ def double(x: int) -> int:
         _signal.raise_signal(_signal.SIGINT)  # Ctrl-C while the tool runs
     return 2 * x
 '''
-STORE_FILE = str(Path(assistant_magic.store.__file__))
+STORE_FILES = frozenset(
+    str(Path(module.__file__ or ""))
+    for module in (assistant_magic.store, assistant_magic.store_tool_calls)
+)
 SCHEMA_FILE = str(Path(assistant_magic.store_schema.__file__))
 #: Interrupt at every line of every store write, not only at their edges (benchmarks/faults.py
 #: sets it: several minutes more, for the full count).
@@ -203,7 +207,7 @@ def store_writes_traced(at_point: Callable[[], None]) -> Iterator[None]:
 
     def calls(frame: FrameType, event: str, arg: object) -> Any:
         code = frame.f_code
-        if code.co_filename == STORE_FILE and code.co_name in STORE_WRITES:
+        if code.co_filename in STORE_FILES and code.co_name in STORE_WRITES:
             return in_write
         if code.co_filename == SCHEMA_FILE and code.co_name == "transaction":
             return in_transaction
