@@ -4,13 +4,15 @@ the same stream in the same kernel.
 The package's scripted server streams a Markdown answer of --words words (paragraphs, a list, a
 code block, a table) word by word, with --gap seconds between chunks. A real IPython kernel
 (jupyter_client) runs alternating cells: one reads the stream with the raw SDK and joins the
-text, the next runs `%%ask` with the widget view, as in Jupyter. Each cell is timed inside the
+text, the next runs `%%ask` with the widget view, as in Jupyter (or, with --view text, the text
+view, as where widgets are missing). Each cell is timed inside the
 kernel (pre/post-run hooks), so both pay the same per-cell costs. What the kernel sends to the
 frontend during the ask is counted too: a display that re-sends the whole answer at each update
 costs O(n²) bytes; a display that sends only what grew costs O(n).
 Goal: %%ask ≤ 1.10x the raw SDK (and, with a gap, ≤ 1.10x the stream's own time).
 
     .venv/bin/python benchmarks/long_answer.py [--words 4000] [--gap 0] [--rounds 5]
+        [--view widget|text]
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ get_ipython().events.register("pre_run_cell", _pre)
 get_ipython().events.register("post_run_cell", _post)
 client = openai.OpenAI()
 %load_ext assistant_magic
-%config AssistantMagics.view = "widget"
+%config AssistantMagics.view = "{view}"
 """
 RAW_CELL = f"""
 stream = client.responses.create(model="{MODEL}", input="Write at length.", stream=True)
@@ -117,6 +119,9 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=4000)
     parser.add_argument("--gap", type=float, default=0.0, help="seconds between chunks")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--view", choices=("widget", "text"), default="widget", help="the view %%ask uses"
+    )
     args = parser.parse_args()
     answer = long_answer(args.words)
     reply = lambda context: Text(answer, chunk_delay=args.gap)  # noqa: E731
@@ -135,7 +140,7 @@ def main() -> None:
             }
         )
         try:
-            kernel.run(SETUP)
+            kernel.run(SETUP.format(view=args.view))
             ask_messages: list[list[dict[str, Any]]] = []
             for _ in range(args.rounds):  # alternate, so drifts in load hit both
                 kernel.run(RAW_CELL)

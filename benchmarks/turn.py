@@ -1,9 +1,10 @@
 """A full `%%ask` turn against the raw openai SDK making the same requests.
 
 Both stream one answer on an existing Conversation from the package's scripted server (no
-delay, no validation), in the same process, interleaved in rounds (each on a fresh thread) so
-machine noise and history growth hit both alike. `%%ask` runs through a real IPython shell
-with the text view (its output captured), the local SQLite store and the real backend.
+delay, no validation), run in a process of its own as a real server is (in this process it would
+take the GIL from whichever client is being timed), interleaved in rounds (each on a fresh
+thread) so machine noise and history growth hit both alike. `%%ask` runs through a real IPython
+shell with the text view (its output captured), the local SQLite store and the real backend.
 Goal: a turn costs at most 1.10x the raw SDK.
 
     .venv/bin/python benchmarks/turn.py [--turns 400] [--words 60]
@@ -21,14 +22,13 @@ import contextlib
 import io
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from IPython.core.interactiveshell import InteractiveShell
-
-from assistant_magic.testing import ScriptedServer, Text
 
 KEY = "sk-bench-0123456789"
 MODEL = "gpt-5.4-mini"
@@ -142,6 +142,31 @@ def magic_turn(shell: InteractiveShell) -> tuple[Callable[[], str], Callable[[],
     return turn, new_thread
 
 
+SERVER = """
+import sys
+from assistant_magic.testing import ScriptedServer, Text
+answer = sys.argv[1]
+with ScriptedServer(api_key=sys.argv[2], default_reply=lambda context: Text(answer)) as server:
+    print(server.base_url, flush=True)
+    sys.stdin.read()  # until the benchmark closes our stdin
+"""
+
+
+@contextlib.contextmanager
+def scripted_server(answer: str) -> Iterator[str]:
+    """The scripted server in a process of its own, answering `answer`; yields its base URL."""
+    command = [sys.executable, "-c", SERVER, answer, KEY]
+    with subprocess.Popen(
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as server:
+        assert server.stdout is not None and server.stdin is not None
+        try:
+            yield server.stdout.readline().strip()
+        finally:
+            server.stdin.close()
+            server.wait(10)
+
+
 def timed(turn: Callable[[], str]) -> float:
     start = time.perf_counter()
     turn()
@@ -155,17 +180,14 @@ def main() -> None:
     parser.add_argument("--dialect", choices=tuple(RAW_TURNS), default="responses")
     args = parser.parse_args()
     answer = " ".join(f"word{i}" for i in range(args.words))
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        ScriptedServer(api_key=KEY, default_reply=lambda context: Text(answer)) as server,
-    ):
+    with tempfile.TemporaryDirectory() as tmp, scripted_server(answer) as base_url:
         os.environ.update(
-            OPENAI_BASE_URL=server.base_url,
+            OPENAI_BASE_URL=base_url,
             OPENAI_API_KEY=KEY,
             ASSISTANT_MAGIC_DIALECT=args.dialect,
             ASSISTANT_MAGIC_STORE=os.path.join(tmp, "threads.sqlite3"),
         )
-        raw, raw_new_thread = RAW_TURNS[args.dialect](server.base_url)
+        raw, raw_new_thread = RAW_TURNS[args.dialect](base_url)
         ours, our_new_thread = magic_turn(InteractiveShell.instance())
         raw_times: list[float] = []
         our_times: list[float] = []

@@ -43,6 +43,8 @@ class StoreFile:
         #: (device, inode) of the file the connection has open: a file deleted or replaced
         #: under a live connection takes every later write with it, so it is checked.
         self._identity: tuple[int, int] | None = None
+        #: (size, mtime) of the file when its header was last read and found whole.
+        self._verified: tuple[int, int] | None = None
         # One connection for the kernel; a widget timer thread may read while an ask writes.
         self._lock = threading.RLock()
         self._last_time = 0.0
@@ -89,13 +91,27 @@ class StoreFile:
         return self._conn
 
     def _file_identity(self) -> tuple[int, int] | None:
+        found = self._stat()
+        return (found.st_dev, found.st_ino) if found is not None else None
+
+    def _stat(self) -> os.stat_result | None:
         if self.path == ":memory:":
             return None
         try:
-            found = os.stat(self.path)
+            return os.stat(self.path)
         except OSError:
             return None
-        return found.st_dev, found.st_ino
+
+    def _header_unchanged(self, found: os.stat_result) -> bool:
+        """Whether the file still starts as a database. Read again only when the file's size
+        or time changed since it was last seen whole (every ask checks, twice)."""
+        stamp = (found.st_size, found.st_mtime_ns)
+        if stamp == self._verified:
+            return True
+        if not self._header_intact():
+            return False
+        self._verified = stamp
+        return True
 
     def _header_intact(self) -> bool:
         """Whether the file still starts as a database: SQLite itself may read its first page
@@ -116,8 +132,10 @@ class StoreFile:
         with self._lock:
             if self.path == ":memory:":
                 return
-            opened, now = self._identity, self._file_identity()
-            if now is not None and not self._header_intact():
+            found = self._stat()
+            opened = self._identity
+            now = (found.st_dev, found.st_ino) if found is not None else None
+            if found is not None and not self._header_unchanged(found):
                 self.close()
                 raise StoreError(
                     f"The thread store {self.path} could not be read (it is not a database "

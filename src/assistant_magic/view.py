@@ -161,10 +161,12 @@ class AskState:
 class TextView:
     """Plain text for terminals and frontends without widgets."""
 
-    def __init__(self, out: IO[str] | None = None) -> None:
+    def __init__(self, out: IO[str] | None = None, refresh_interval: float = 0.05) -> None:
         self._out = out
         self._state = AskState("")
         self._mid_line = False
+        self.refresh_interval = refresh_interval
+        self._last_flush = 0.0
 
     @property
     def out(self) -> IO[str]:
@@ -181,7 +183,12 @@ class TextView:
         if isinstance(event, TextDelta):
             self.out.write(event.text)
             self._mid_line = not event.text.endswith("\n")
-            self.out.flush()
+            # A kernel's stdout flush waits for its IO thread: once per token it would cost
+            # more than the stream itself. A few times a second looks as live.
+            now = time.monotonic()
+            if now - self._last_flush >= self.refresh_interval:
+                self._last_flush = now
+                self.out.flush()
         elif (
             isinstance(event, StatusChanged)
             and event.status != before
@@ -216,7 +223,7 @@ class TextView:
 def make_view(mode: str, shell: object, refresh_interval: float = 0.05) -> AskView:
     """The widget view where a kernel can show widgets, the text view elsewhere."""
     if mode == "text" or (mode == "auto" and not _in_kernel(shell)):
-        return TextView()
+        return TextView(refresh_interval=refresh_interval)
     from .widget_view import WidgetView
 
     return WidgetView(refresh_interval=refresh_interval)

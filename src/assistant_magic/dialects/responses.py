@@ -65,8 +65,10 @@ class ResponsesDialect(SdkFiles):
         return [("POST /responses", request_params(request))]
 
     def stream(self, request: ResponseRequest) -> Generator[Event, None, None]:
+        from openai.types.responses import Response, ResponseStreamEvent
+
         with api_errors(self.settings):
-            stream = self.client.responses.create(**request_params(request))
+            stream = self.post("/responses", request_params(request), Response, ResponseStreamEvent)
         yield from self.read(stream, _translate(stream, self._container_file))
 
     def _container_file(self, container_id: str, file_id: str) -> bytes:
