@@ -40,8 +40,8 @@ async def slow_lookup(key: str) -> str:
 
 def ask_with_calls(shell: InteractiveShell, server: ScriptedServer, calls: int) -> float:
     keys = [f"k{i}" for i in range(calls)]
-    step = ToolCalls([FunctionCall("slow_lookup", {"key": k}, call_id=f"call_{k}") for k in keys])
-    server.script(*([step] if calls else []), Text("Done."))
+    steps = [FunctionCall("slow_lookup", {"key": k}) for k in keys]
+    server.script(*([ToolCalls(steps)] if steps else []), Text("Done."))
     started = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
         result = shell.run_cell(f"%%ask\nLook up {', '.join(keys)}")
