@@ -149,9 +149,10 @@ class WidgetView:
         from IPython.display import display
 
         pending, self._pending = self._pending, []
+        # One output for the lot: whole blocks render alike joined, and each display flushes
+        # the kernel's streams first (about a millisecond).
         with self._streamed:
-            for block in pending:
-                display(answer_bundle(block), raw=True)
+            display(answer_bundle("".join(pending)), raw=True)
 
     def _end_streaming(self) -> None:
         """Take the streamed blocks out of the widget: the answer is shown whole instead."""
