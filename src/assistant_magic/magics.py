@@ -371,7 +371,11 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
 
         server = self.local_models.start(path, self.context_window, progress=print)
         changes = local_options(
-            server, model=model, prices=self.prices, max_output_tokens=self.max_output_tokens
+            server,
+            model=model,
+            prices=self.prices,
+            max_output_tokens=self.max_output_tokens,
+            temperature=self.temperature,
         )
         if "max_output_tokens" in changes:
             print(f"max output tokens: {changes['max_output_tokens']} (for the local model)")
@@ -398,10 +402,14 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             f"{settings.model} (set the variable to use OpenAI)."
         )
         server = self.local_models.start("", self.context_window, progress=print)
-        changes = local_options(
-            server, model=None, prices=self.prices, max_output_tokens=self.max_output_tokens
+        local = local_options(
+            server,
+            model=None,
+            prices=self.prices,
+            max_output_tokens=self.max_output_tokens,
+            temperature=changes.get("temperature", self.temperature),
         )
-        if "prices" in changes:
+        if "prices" in local:
             # The one lasting change: what runs here costs nothing, in `%assistant usage` too.
-            self.set_trait("prices", changes.pop("prices"))
-        return changes
+            self.set_trait("prices", local.pop("prices"))
+        return local

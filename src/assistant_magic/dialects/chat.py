@@ -28,6 +28,7 @@ from ..tokens import count_tokens, counting_method
 from .chat_messages import Message, fit_window
 from .interface import ResponseRequest
 from .openai_sdk import SdkDialect, api_errors, is_network_error
+from .textual_calls import textual_calls
 
 if TYPE_CHECKING:
     from ..tools import ToolSchema
@@ -65,7 +66,8 @@ class ChatDialect(SdkDialect):
                 f"{request.context_window:,}-token context window (the older ones stay in the "
                 "thread)"
             )
-        for event in self._answer(request, messages):
+        offered = {schema.name for schema in request.tools}
+        for event in textual_calls(self._answer(request, messages), offered):
             if isinstance(event, ResponseFinished) and event.usage is None:
                 # Some servers (llama.cpp's) send no usage when streaming: count it ourselves,
                 # so budgets and `%assistant usage` still see the ask.
