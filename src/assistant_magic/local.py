@@ -19,12 +19,16 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import AssistantError
 from .local_server import GEMMA_WITH_TOOLS, QWEN_WITH_TOOLS
+
+if TYPE_CHECKING:
+    from .options import Options
+    from .settings import Settings
 
 GGUF_ENV = "ASSISTANT_MAGIC_GGUF"
 INSTALL_HINT = 'pip install "assistant-magic[local]"'
@@ -139,12 +143,15 @@ class LocalServer:
         self.port = free_port()
         command = list(self._command(self.model, self.port, self.context))
         progress(f"starting the local model {self.model.name} on {self.base_url} …")
+        started = time.monotonic()
         with self._log.open("wb") as log:
             self._process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
         self._wait_until_ready(progress)
-        progress(f"local model ready at {self.base_url}")
+        progress(
+            f"local model ready at {self.base_url} (loaded in {time.monotonic() - started:.1f} s)"
+        )
 
     def stop(self) -> None:
         atexit.unregister(self.stop)
@@ -232,12 +239,7 @@ class LocalModels:
 
 
 def local_options(
-    server: LocalServer,
-    *,
-    model: str | None,
-    prices: Mapping[str, Any],
-    max_output_tokens: int,
-    temperature: float | None = None,
+    server: LocalServer, options: Options, model: str | None = None
 ) -> dict[str, Any]:
     """The options that point asks at a local server: the chat dialect on its URL, the model it
     serves, no API bill (unless priced otherwise), answers bounded, and (unless a temperature
@@ -245,10 +247,23 @@ def local_options(
     one time in a few, and answers best with its likeliest words."""
     name = model or server.model.stem
     changes: dict[str, Any] = {"base_url": server.base_url, "dialect": "chat", "model": name}
-    if temperature is None:
+    if options.temperature is None:
         changes["temperature"] = 0.0
-    if name not in prices:
-        changes["prices"] = {**prices, name: [0, 0, 0]}
-    if not max_output_tokens:
+    if name not in options.prices:
+        changes["prices"] = {**options.prices, name: [0, 0, 0]}
+    if not options.max_output_tokens:
         changes["max_output_tokens"] = LOCAL_MAX_OUTPUT_TOKENS
     return changes
+
+
+def answers_keyless(settings: Settings) -> bool:
+    """Whether an ask with these settings goes to the local model: no key for OpenAI, and the
+    local model installed (unless `local_when_keyless` is off)."""
+    from .settings import is_openai
+
+    return (
+        settings.local_when_keyless
+        and not settings.api_key
+        and is_openai(settings.base_url)
+        and local_model_installed()
+    )

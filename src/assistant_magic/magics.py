@@ -370,13 +370,7 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
         from .local import local_options
 
         server = self.local_models.start(path, self.context_window, progress=print)
-        changes = local_options(
-            server,
-            model=model,
-            prices=self.prices,
-            max_output_tokens=self.max_output_tokens,
-            temperature=self.temperature,
-        )
+        changes = local_options(server, self.options(), model)
         if "max_output_tokens" in changes:
             print(f"max output tokens: {changes['max_output_tokens']} (for the local model)")
         return changes
@@ -384,31 +378,19 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
     def _keyless_fallback(self, changes: dict[str, Any]) -> dict[str, Any]:
         """With no key for OpenAI and the local model installed, this ask goes to the local
         model (the configuration itself is left as it is)."""
-        from .local import local_model_installed, local_options
-        from .settings import is_openai
+        from .local import answers_keyless, local_options
 
         if not self.local_when_keyless or os.environ.get(self.api_key_env, "").strip():
             return {}  # the common case, told without resolving the settings
         settings = self.settings(**changes)
-        if not (
-            self.local_when_keyless
-            and not settings.api_key
-            and is_openai(settings.base_url)
-            and local_model_installed()
-        ):
+        if not answers_keyless(settings):
             return {}
         print(
             f"No ${settings.api_key_env}: answering with the local model instead of "
             f"{settings.model} (set the variable to use OpenAI)."
         )
         server = self.local_models.start("", self.context_window, progress=print)
-        local = local_options(
-            server,
-            model=None,
-            prices=self.prices,
-            max_output_tokens=self.max_output_tokens,
-            temperature=changes.get("temperature", self.temperature),
-        )
+        local = local_options(server, settings)
         if "prices" in local:
             # The one lasting change: what runs here costs nothing, in `%assistant usage` too.
             self.set_trait("prices", local.pop("prices"))
