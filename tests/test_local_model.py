@@ -160,17 +160,22 @@ def test_a_plain_question_is_answered_correctly(
     assert "391" in str(ip.user_ns["answer"])
 
 
+def run_keyless(source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """A copy of the notebook `source`, executed in a real kernel with no key and no server
+    named (so on the local model), its store in `tmp_path`."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_MAGIC_DIALECT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ASSISTANT_MAGIC_STORE", str(tmp_path / "threads.sqlite3"))
+    notebook = tmp_path / source.name
+    shutil.copy(source, notebook)
+    return execute(notebook, timeout=300)
+
+
 @pytest.mark.kernel
 def test_the_quickstart_runs_keyless_on_the_local_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_MAGIC_DIALECT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ASSISTANT_MAGIC_STORE", str(tmp_path / "threads.sqlite3"))
-    notebook = tmp_path / "quickstart.ipynb"
-    shutil.copy(NOTEBOOKS / "quickstart.ipynb", notebook)
-
-    nb = execute(notebook, timeout=300)
+    nb = run_keyless(NOTEBOOKS / "quickstart.ipynb", tmp_path, monkeypatch)
 
     status, first = outputs_of(nb, "%%ask\nPlease…")[-2:]
     assert "✓ calc_strength(name='Mamezou') → 530000" in status.data["text/plain"]
@@ -185,13 +190,7 @@ def test_the_quickstart_runs_keyless_on_the_local_model(
 def test_the_local_notebook_runs_in_a_real_kernel(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "ASSISTANT_MAGIC_DIALECT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("ASSISTANT_MAGIC_STORE", str(tmp_path / "threads.sqlite3"))
-    notebook = tmp_path / "local.ipynb"
-    shutil.copy(NOTEBOOKS / "local.ipynb", notebook)
-
-    nb = execute(notebook, timeout=300)
+    nb = run_keyless(NOTEBOOKS / "local.ipynb", tmp_path, monkeypatch)
 
     started = "".join(o.text for o in outputs_of(nb, "%assistant --local"))
     assert "local model ready at http://127.0.0.1:" in started

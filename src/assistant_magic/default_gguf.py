@@ -87,7 +87,7 @@ def part_files() -> Iterator[Path]:
                 f"part {n} of the default model is not installed: "
                 'pip install "assistant-magic[local]"'
             )
-        (folder,) = list(spec.submodule_search_locations)[:1]
+        folder = next(iter(spec.submodule_search_locations))
         yield Path(folder) / "data" / f"part{n:02d}.bin"
 
 

@@ -53,12 +53,16 @@ class MarkdownBlocks:
 
     def feed(self, text: str) -> list[Block]:
         """Add a delta; return the blocks it finished, in order."""
+        # Past `_scanned` the block held no line break before this delta: look from the delta
+        # on, so a long line fed a few characters at a time is not read again each time.
+        search = max(self._scanned, len(self._block))
         self._block += text
         finished: list[Block] = []
         while True:
-            end = self._block.find("\n", self._scanned)
+            end = self._block.find("\n", max(self._scanned, search))
             if end < 0:
                 break
+            search = 0  # a block taken off the front moves what follows
             line = self._block[self._scanned : end + 1]
             self._scanned = end + 1
             if self._ends_block(line):

@@ -91,8 +91,7 @@ class StoreFile:
         return self._conn
 
     def _file_identity(self) -> tuple[int, int] | None:
-        found = self._stat()
-        return (found.st_dev, found.st_ino) if found is not None else None
+        return _identity_of(self._stat())
 
     def _stat(self) -> os.stat_result | None:
         if self.path == ":memory:":
@@ -133,8 +132,7 @@ class StoreFile:
             if self.path == ":memory:":
                 return
             found = self._stat()
-            opened = self._identity
-            now = (found.st_dev, found.st_ino) if found is not None else None
+            opened, now = self._identity, _identity_of(found)
             if found is not None and not self._header_unchanged(found):
                 self.close()
                 raise StoreError(
@@ -237,3 +235,8 @@ def _remedy(exc: BaseException, path: str) -> str:
             "to a file elsewhere."
         )
     return f"try again, or set {STORE_ENV} to another file."
+
+
+def _identity_of(found: os.stat_result | None) -> tuple[int, int] | None:
+    """(device, inode): which file a path names."""
+    return (found.st_dev, found.st_ino) if found is not None else None

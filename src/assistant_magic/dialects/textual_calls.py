@@ -21,6 +21,8 @@ from ..events import Event, ResponseFinished, TextDelta, ToolCallRequested
 
 #: How an answer that is a call may begin (a prefix of one of these, once stripped).
 _OPENINGS = ("{", "```json", "```\n{", "<tool_call>")
+#: Characters after which an answer's opening can no longer change whether it may be a call.
+_DECIDED = max(len(opening) for opening in _OPENINGS)
 _WRAPPED = re.compile(r"^(?:```(?:json)?\s*|<tool_call>\s*)(.*?)(?:\s*```|\s*</tool_call>)?$", re.S)
 
 
@@ -30,13 +32,20 @@ def textual_calls(
     """`events`, with an answer that is exactly a call of an `offered` tool made that call."""
     held: list[TextDelta] = []
     holding = bool(offered)
+    start: str | None = (
+        ""  # the held text, until its first characters decide whether it may be a call
+    )
     for event in events:
         if holding and isinstance(event, TextDelta):
             held.append(event)
-            if not _may_be_call("".join(delta.text for delta in held)):
-                holding = False
-                yield from held
-                held = []
+            if start is not None:
+                start += event.text
+                if not _may_be_call(start):
+                    holding = False
+                    yield from held
+                    held = []
+                elif len(start.lstrip()) >= _DECIDED:
+                    start = None  # it opens as a call does: held to the end of the answer
             continue
         if isinstance(event, ResponseFinished) and held:
             call = None if event.tool_calls else call_in(event.text, offered)
