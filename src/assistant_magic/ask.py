@@ -12,8 +12,16 @@ import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .answer_types import AnswerCheck
 from .dialects.interface import ResponseRequest, server_threads
-from .errors import ApiError, AskInterrupted, AssistantError, StoreError
+from .errors import (
+    AnswerInvalid,
+    AnswerRefused,
+    ApiError,
+    AskInterrupted,
+    AssistantError,
+    StoreError,
+)
 from .events import (
     Event,
     Notice,
@@ -73,6 +81,10 @@ class AskOutcome:
     error: str | None = None
     images: tuple[Any, ...] = ()  # `AssistantImage`s, in arrival order
     cost: str = ""  # "$0.0012" when the model's price is known
+    #: A typed ask's answer, validated (None otherwise, or when it did not validate).
+    value: Any = None
+    #: How a typed answer reads (a table, a field list), in Markdown; None: show `text`.
+    shown: str | None = None
 
 
 class RedactingView:
@@ -109,6 +121,10 @@ class Ask:
         self.threads = threads
         self.view = RedactingView(view)
         self.progress = AskProgress()
+        #: A typed ask's answer, as it is checked.
+        self.answer = (
+            AnswerCheck(question.answer, question.repairs) if question.answer is not None else None
+        )
         self.started = time.monotonic()
         #: The ask's id in the store, once it is recorded.
         self.record_id: int | None = None
@@ -150,7 +166,12 @@ class Ask:
             self.progress.stop(None)
             self._finish(record, self.progress.ended("failed", error))
             raise
-        return _raise_if_failed(self._finish(record, end))
+        outcome = _raise_if_failed(self._finish(record, end))
+        failure = self.answer.failure() if self.answer is not None else None
+        if failure is not None:
+            refused = self.answer.refusal is not None  # type: ignore[union-attr]
+            raise (AnswerRefused if refused else AnswerInvalid)(failure, outcome)
+        return outcome
 
     def _first_request(self, thread: ThreadRecord, record: AskRecord) -> ResponseRequest:
         staging = Staged(self.threads, thread, self.question, record, self.view)
@@ -173,6 +194,7 @@ class Ask:
             offered=self.question.tools,
             image_limits=ImageLimits(settings.max_image_bytes, settings.max_image_pixels),
             progress=self.progress,
+            answer=self.answer,
         )
 
     def _settle(self, thread: ThreadRecord, unsettled: AskRecord) -> None:
@@ -229,7 +251,17 @@ class Ask:
             error=end.error,
             images=tuple(self.progress.images),
             cost=cost_text(model, end.usage, settings),
+            **self._typed(end),
         )
+
+    def _typed(self, end: ResponseFinished) -> dict[str, Any]:
+        """A typed ask's value, and how it reads, once it validated."""
+        check = self.answer
+        if check is None or not check.valid or end.status != "completed":
+            return {}
+        from .answer_display import markdown
+
+        return {"value": check.value, "shown": markdown(check.value)}
 
 
 def _raise_if_failed(outcome: AskOutcome) -> AskOutcome:

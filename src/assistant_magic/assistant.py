@@ -17,14 +17,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .answer import Answer
 from .ask import Ask, AskView, Unseen
 from .attachments import inline_text_files
 from .budgets import budget_for
 from .dialects.interface import server_files
-from .errors import AssistantError
+from .errors import AnswerInvalid, AssistantError
 from .options import Options
 from .rounds import ToolPlan
 from .settings import resolve
@@ -32,6 +32,7 @@ from .staging import Question, Unsent, first_request
 from .threads import Threads
 
 if TYPE_CHECKING:
+    from .answer_types import AnswerType
     from .attachments import Attachment
     from .dialects.interface import Dialect
     from .settings import Settings
@@ -40,6 +41,10 @@ if TYPE_CHECKING:
 #: What the tools of an ask may be given as: names in the namespace, or the functions.
 ToolSpec = str | Callable[..., Any]
 DialectMaker = Callable[["Settings"], "Dialect"]
+#: What a typed ask's answer must be: a type, or (as `%%ask --schema` takes it) an expression
+#: naming one in the namespace.
+SchemaSpec = Any
+T = TypeVar("T")
 
 
 class BudgetSpent(AssistantError):
@@ -113,24 +118,45 @@ class Assistant:
         tools: Sequence[ToolSpec] | None = None,
         tool_choice: str = "auto",
         attachments: Sequence[str | Attachment] = (),
+        schema: SchemaSpec = None,
+        retries: int = 1,
         **changes: Any,
     ) -> Answer:
         """Ask on the bound thread (a new one at first); the answer, with its images and how
         the ask went (`Answer.outcome`). Raises `AssistantError` with one line on failure,
-        `AskInterrupted` when interrupted (the partial answer is kept on the thread)."""
+        `AskInterrupted` when interrupted (the partial answer is kept on the thread).
+
+        With `schema` (a type), the answer is JSON of that type and `Answer.value` the object
+        validated from it; an answer that does not validate is sent back `retries` times with
+        what was wrong, then `AnswerInvalid` is raised, its `answer` holding the raw text."""
         settings = self.settings(**changes)
         budget = budget_for(settings, self.threads.store, self.threads.thread)
         if budget.spent:
             raise BudgetSpent(budget.spent_message())
         prepared = self._question(question, settings, tools, tool_choice, attachments)
-        prepared = replace(prepared, plan=replace(prepared.plan, budget=budget))
+        prepared = replace(
+            prepared,
+            plan=replace(prepared.plan, budget=budget),
+            answer=self.answer_type(schema),
+            repairs=_checked_retries(retries),
+        )
         run = Ask(prepared, self.threads, view or Unseen())
         try:
             outcome = run.run()
+        except AnswerInvalid as invalid:
+            invalid.answer = Answer(
+                invalid.outcome.text, invalid.outcome.images, outcome=invalid.outcome
+            )
+            raise
         finally:
             if run.record_id is not None:
                 self.ask_ids.append(run.record_id)
-        return Answer(outcome.text, outcome.images, outcome=outcome)
+        return Answer(outcome.text, outcome.images, outcome=outcome, value=outcome.value)
+
+    def ask_typed(self, question: str, schema: type[T], **options: Any) -> T:
+        """Ask for a value of type `schema` (a pydantic model, a dataclass, a TypedDict, an
+        Enum, `list[Record]`...) and return it, validated; `ask`'s other arguments apply."""
+        return self.ask(question, schema=schema, **options).value
 
     def preview(
         self,
@@ -139,12 +165,14 @@ class Assistant:
         tools: Sequence[ToolSpec] | None = None,
         tool_choice: str = "auto",
         attachments: Sequence[str | Attachment] = (),
+        schema: SchemaSpec = None,
         **changes: Any,
     ) -> list[tuple[str, dict[str, Any]]]:
         """The requests an ask would send first, as ("POST /path", JSON body): nothing is sent,
         made or recorded (`%%ask --dry-run`)."""
         settings = self.settings(**changes)
         prepared = self._question(question, settings, tools, tool_choice, attachments)
+        prepared = replace(prepared, answer=self.answer_type(schema))
         request = first_request(prepared, self.threads.thread, Unsent(self.threads))
         return prepared.dialect.preview(request)
 
@@ -180,6 +208,16 @@ class Assistant:
             attachments=tuple(attached),
             notices=tuple(notices),
         )
+
+    def answer_type(self, schema: SchemaSpec) -> AnswerType | None:
+        """The type a typed ask's answer must have: given, or named by an expression."""
+        from .answer_types import AnswerType, resolve
+
+        if schema is None or isinstance(schema, AnswerType):
+            return schema
+        if isinstance(schema, str):
+            return resolve(schema, self.toolbox.namespace)
+        return AnswerType(schema)
 
     def tool_names(self, tools: Sequence[ToolSpec] | None, tool_choice: str = "auto") -> list[str]:
         """The tools an ask offers (None: those registered and those marked with `@tool`),
@@ -229,3 +267,11 @@ class Assistant:
 
 def _deny(tool: object, display: str) -> bool | None:
     return False
+
+
+def _checked_retries(retries: int) -> int:
+    if not isinstance(retries, int) or isinstance(retries, bool) or not 0 <= retries <= 5:
+        raise AssistantError(
+            f"retries {retries!r}: give how many times an invalid answer is sent back, 0 to 5."
+        )
+    return retries

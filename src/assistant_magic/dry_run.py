@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .tokens import count_tokens, counting_method
 
 if TYPE_CHECKING:
+    from .answer_types import AnswerSchema
     from .context import ContextPart
     from .settings import Settings
 
@@ -28,6 +29,7 @@ def describe(
     *,
     question: str,
     server_history: bool,
+    answer: AnswerSchema | None = None,
 ) -> str:
     lines = [
         f"Dry run, nothing sent: {settings.dialect} dialect at {settings.public_base_url}, "
@@ -40,6 +42,9 @@ def describe(
     lines.append("Context: " + "; ".join(sizes) + ".")
     tools = _tool_names(requests)
     lines.append(f"Tools: {', '.join(tools) if tools else 'none'}.")
+    if answer is not None:
+        how = "strict" if answer.strict else f"not strict: {answer.note}"
+        lines.append(f"Answer: JSON of {answer.name}, validated ({how}).")
     tokens = sum(count_tokens(body) for _, body in requests)
     kept = (
         ", plus the thread's earlier asks, which the server keeps"

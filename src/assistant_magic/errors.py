@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .redaction import redact
+
+if TYPE_CHECKING:
+    from .ask import AskOutcome
 
 
 class AssistantError(Exception):
@@ -38,3 +43,20 @@ class StoreError(AssistantError):
 
 class AskInterrupted(AssistantError):
     """The user interrupted an ask; the partial answer is kept and the thread stays usable."""
+
+
+class AnswerInvalid(AssistantError):
+    """A typed ask's answer did not validate (after its repairs): the ask is recorded, and the
+    raw answer kept, on the thread and in `outcome.text`."""
+
+    def __init__(self, failure: str, outcome: AskOutcome, *, kept_in: str = "") -> None:
+        also = f" and in {kept_in}" if kept_in else ""
+        super().__init__(f"{failure} The raw answer is kept on the thread{also}.")
+        self.failure = failure
+        self.outcome = outcome
+        #: The raw answer as an `Answer` (set by `Assistant.ask`).
+        self.answer: Any = None
+
+
+class AnswerRefused(AnswerInvalid):
+    """The model refused to answer in the schema asked for; what it said is `outcome.text`."""

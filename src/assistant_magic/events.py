@@ -162,6 +162,8 @@ class ResponseFinished:
     error: str | None = None
     model: str | None = None
     tool_calls: tuple[ToolCallRequested, ...] = ()
+    #: What the model said instead of an answer in the schema asked for (a refusal).
+    refusal: str | None = None
 
 
 Event: TypeAlias = (

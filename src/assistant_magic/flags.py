@@ -142,7 +142,12 @@ def ask_declarations() -> list[Callable[[Magic], Magic]]:
     return [
         # The usage line then reads %%ask, as the user types it.
         magic_arguments("%ask"),
-        argument("-o", "--output", metavar="NAME", help="Also store the answer text in NAME."),
+        argument(
+            "-o",
+            "--output",
+            metavar="NAME",
+            help="Also store the answer in NAME: its text, or with --schema the validated value.",
+        ),
         argument("--model", help="Model for this ask only."),
         argument("--instructions", help="Instructions for this ask only."),
         argument(
@@ -164,6 +169,21 @@ def ask_declarations() -> list[Callable[[Magic], Magic]]:
             help="Whether the model must call a tool first: auto (it decides), required (some "
             "tool), none, or the name of the one tool to call. Forcing a tool makes small local "
             "models call it reliably.",
+        ),
+        argument(
+            "--schema",
+            metavar="TYPE",
+            help="Answer as a value of TYPE, validated: a pydantic model, dataclass, TypedDict, "
+            "Enum or Literal, int/float/bool/str, or list[...] / dict[str, ...] of these, named "
+            'as in the notebook (e.g. Fighter, "list[Record]"). Shown as a table or a field list.',
+        ),
+        argument(
+            "--retries",
+            metavar="N",
+            type=int,
+            default=1,
+            help="With --schema: how many times an answer that does not validate is sent back "
+            "with what was wrong (default 1).",
         ),
         hosted_tool_flags("for this ask only"),
         argument("--save-images", metavar="DIR", help="Also save the answer's images in DIR."),

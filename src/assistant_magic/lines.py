@@ -114,6 +114,9 @@ class AskLine:
     code: bool
     dry_run: bool
     save_images: str | None
+    #: --schema's type expression (None: the answer is text), and its --retries.
+    schema: str | None = None
+    retries: int = 1
 
     @classmethod
     def of(cls, args: argparse.Namespace, namespace: Mapping[str, Any]) -> AskLine:
@@ -144,6 +147,8 @@ class AskLine:
             code=args.code,
             dry_run=args.dry_run,
             save_images=args.save_images,
+            schema=args.schema.strip() if args.schema and args.schema.strip() else None,
+            retries=args.retries,
         )
 
     @property

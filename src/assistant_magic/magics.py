@@ -21,7 +21,7 @@ from traitlets import Bunch, Enum, TraitError, observe, validate
 from traitlets.config import Configurable
 
 from . import options as option_specs
-from .errors import AssistantError, ConfigurationError
+from .errors import AnswerInvalid, AssistantError, ConfigurationError
 from .flags import (
     FILE_COMMANDS,
     OTHER_COMMANDS,
@@ -173,7 +173,16 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             self._dry_run(text, question, args, changes, parts)
             return
         changes.update(self._keyless_fallback(changes))
-        answer = self._ask(text, args.tools, args.tool_choice, args.attach, changes)
+        typed = {"schema": args.schema, "retries": args.retries} if args.schema else {}
+        try:
+            answer = self._ask(text, args.tools, args.tool_choice, args.attach, changes, **typed)
+        except AnswerInvalid as invalid:
+            if not args.output:
+                raise
+            # Nothing is lost: the raw answer goes where the value would have.
+            self._namespace()[args.output] = invalid.answer
+            kept = f"{args.output}.raw"
+            raise type(invalid)(invalid.failure, invalid.outcome, kept_in=kept) from None
         if answer is None:  # not sent: -o still names an (empty) answer, so later cells run
             from .answer import Answer
 
@@ -186,7 +195,7 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             for path in answer.save_images(os.path.expanduser(args.save_images)):
                 print(f"Saved {path}")
         if args.output:
-            self._namespace()[args.output] = answer
+            self._namespace()[args.output] = answer.value if args.schema else answer
 
     def _ask(
         self,
@@ -195,6 +204,7 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
         tool_choice: str,
         attach: tuple[str, ...] | list[str],
         changes: dict[str, Any],
+        **typed: Any,
     ) -> Answer | None:
         """The answer, or None when a spent budget kept the ask from being sent."""
         from .assistant import BudgetSpent
@@ -208,6 +218,7 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
                 tools=tools,
                 tool_choice=tool_choice,
                 attachments=list(attach),
+                **typed,
                 **changes,
             )
         except BudgetSpent as spent:
@@ -230,11 +241,20 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             tools=args.tools,
             tool_choice=args.tool_choice,
             attachments=list(args.attach),
+            schema=args.schema,
             **changes,
         )
         settings = assistant.settings(**changes)
         earlier = assistant.threads.last_ask() is not None
-        shown_text = describe(requests, settings, parts, question=question, server_history=earlier)
+        answer = assistant.answer_type(args.schema)
+        shown_text = describe(
+            requests,
+            settings,
+            parts,
+            question=question,
+            server_history=earlier,
+            answer=answer.schema if answer is not None else None,
+        )
         print(redact(shown_text))
 
     def _retry(self) -> None:

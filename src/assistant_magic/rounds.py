@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from .budgets import Budget
-from .dialects.interface import ResponseRequest, ToolOutput, ToolRound
+from .dialects.interface import Repair, ResponseRequest, ToolOutput, ToolRound
 from .events import (
     Event,
     ImageData,
@@ -33,6 +33,7 @@ from .events import (
 from .tools import call_display
 
 if TYPE_CHECKING:
+    from .answer_types import AnswerCheck
     from .dialects.interface import Dialect
     from .images import ImageLimits
     from .store import Store
@@ -80,7 +81,7 @@ class AskProgress:
             self.images.extend(event.images)
         elif isinstance(event, ResponseFinished):
             self.end = event
-            self.texts.append(event.text or "".join(self.current))
+            self.texts.append(event.text or "".join(self.current) or event.refusal or "")
             self.current = []
 
     @property
@@ -125,8 +126,11 @@ class Rounds:
         offered: Sequence[FunctionTool] = (),
         image_limits: ImageLimits | None = None,
         progress: AskProgress | None = None,
+        answer: AnswerCheck | None = None,
     ) -> None:
         self.dialect = dialect
+        #: A typed ask's answer check (None: the answer is text).
+        self.answer = answer
         self.offered = {tool.name: tool for tool in offered}
         self.image_limits = image_limits
         self.emit = emit
@@ -142,8 +146,12 @@ class Rounds:
         while True:
             end = self._stream(request)
             if end.status != "completed" or not end.tool_calls:
-                self._note_overspent_tokens()
-                return self.progress.ended("completed")
+                repair = self._repair(end)
+                if repair is None:
+                    self._note_overspent_tokens()
+                    return self._ended()
+                request = self._repair_request(request, repair)
+                continue
             rounds += 1
             spent = self._spent_budget(calls_made)
             allowed = 0 if spent else budget.calls_left(calls_made)
@@ -170,6 +178,35 @@ class Rounds:
                 tool_choice="none" if last_round else "auto",
                 history=history,
             )
+
+    def _repair(self, end: ResponseFinished) -> Repair | None:
+        """A typed ask's answer that did not validate, to send back (None: the ask is over)."""
+        check = self.answer
+        if check is None or end.status != "completed":
+            return None
+        request = check.check(end.text, end.refusal)
+        if request is None:
+            return None
+        problem = check.problem.line if check.problem else "not valid"
+        self.emit(Notice(f"the answer did not match {check.type.label} ({problem}): asked again"))
+        return Repair(end.text, request)
+
+    def _repair_request(self, request: ResponseRequest, repair: Repair) -> ResponseRequest:
+        history = request.history.with_repair(repair) if request.history is not None else None
+        # Tools are still offered (a conversation with calls in it needs them) but not called:
+        # the model has what it needs, and only its answer's shape is wrong.
+        return replace(
+            request, user_text=repair.request, tool_outputs=(), tool_choice="none", history=history
+        )
+
+    def _ended(self) -> ResponseFinished:
+        """How the ask ended; a typed ask's text is its last answer alone (the JSON), not the
+        words of the rounds before it."""
+        end = self.progress.ended("completed")
+        check = self.answer
+        if check is None or check.raw is None or end.status != "completed":
+            return end
+        return replace(end, text=check.raw)
 
     def _spent_budget(self, calls_made: int) -> str:
         """Why the budget allows no more tool work ("" while it does)."""

@@ -28,6 +28,7 @@ from .redaction import redact
 from .threads import remote_of
 
 if TYPE_CHECKING:
+    from .answer_types import AnswerType
     from .ask import AskView
     from .attachments import Attachment
     from .dialects.interface import Dialect
@@ -51,6 +52,10 @@ class Question:
     attachments: tuple[Attachment, ...] = ()
     #: Said before the ask starts (a tool's definition changed since the last ask).
     notices: tuple[Notice, ...] = ()
+    #: The type a typed ask's answer must have (None: the answer is text), and how many times
+    #: an answer that does not validate is sent back.
+    answer: AnswerType | None = None
+    repairs: int = 1
 
 
 class Staging(Protocol):
@@ -90,6 +95,7 @@ def first_request(
         context_window=settings.context_window,
         max_output_tokens=settings.max_output_tokens,
         temperature=settings.temperature,
+        answer_format=question.answer.schema if question.answer is not None else None,
     )
 
 

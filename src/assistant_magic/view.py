@@ -210,6 +210,9 @@ class TextView:
         if not self._state.text and outcome.text:
             self.out.write(outcome.text)
             self._mid_line = not outcome.text.endswith("\n")
+        if outcome.shown:  # a typed answer, after its JSON: as a table or a field list
+            self._say("validated:")
+            self.out.write(f"{outcome.shown}\n")
         self._say(self._state.line())
 
     def _say(self, line: str) -> None:

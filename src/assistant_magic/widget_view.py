@@ -103,7 +103,8 @@ class WidgetView:
         with self._lock:
             self._state.end(outcome)
         self._end_streaming()
-        self._show_answer(outcome.text or "".join(self._state.text))
+        # A typed answer reads as its table or field list; the JSON stays on the thread.
+        self._show_answer(outcome.shown or outcome.text or "".join(self._state.text))
         self._render()
         if self._status_handle is not None:
             # The saved notebook keeps the final status as the widget's plain-text fallback.

@@ -44,6 +44,17 @@ def messages_text(messages: Sequence[Any]) -> str:
     return "\n\n".join(text for text in texts if text)
 
 
+def messages_refusal(messages: Sequence[Any]) -> str | None:
+    """What the assistant said instead of the answer the schema asked for, if it refused."""
+    said = [
+        block.refusal
+        for message in messages
+        for block in message.content
+        if block.type == "refusal"
+    ]
+    return "\n".join(said) if said else None
+
+
 def strip_annotations(text: Any) -> tuple[str, list[Citation]]:
     """The text without the file-citation markers (``【4:0†source】``) the API puts in it, and
     the citations, placed where their markers were; sandbox links stay for `render`."""

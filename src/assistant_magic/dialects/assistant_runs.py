@@ -24,7 +24,14 @@ from ..events import (
     ToolCallRequested,
     UsageReported,
 )
-from .assistant_messages import image_files, messages_text, run_error, run_usage, step_notices
+from .assistant_messages import (
+    image_files,
+    messages_refusal,
+    messages_text,
+    run_error,
+    run_usage,
+    step_notices,
+)
 from .files import SdkFiles
 from .openai_sdk import api_errors
 
@@ -191,6 +198,7 @@ class RunReading(SdkFiles):
             usage=usage,
             error=run_error(run, status),
             model=run.model,
+            refusal=messages_refusal(messages),
         )
 
     def _new(self, run_id: str, messages: Sequence[Any]) -> list[Any]:

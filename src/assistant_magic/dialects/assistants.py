@@ -29,7 +29,7 @@ from ..events import Event, Notice
 from .assistant_runs import ACTIVE, NotStreamed, RunReading
 
 # The Assistants API describes functions, and a forced one, as Chat Completions does.
-from .chat import function_tool, tool_choice
+from .chat import function_tool, json_schema_format, tool_choice
 from .interface import RemoteThread, ResponseRequest, ToolOutput
 from .openai_sdk import api_errors, dialect_offered, raise_api_error
 
@@ -227,6 +227,8 @@ class AssistantsDialect(RunReading):
             params["max_completion_tokens"] = max(request.max_output_tokens, MIN_COMPLETION_TOKENS)
         if request.temperature is not None:
             params["temperature"] = request.temperature
+        if request.answer_format is not None:
+            params["response_format"] = json_schema_format(request.answer_format)
         return params
 
     def _run(self, remote: RemoteThread, params: dict[str, Any]) -> Generator[Event, None, None]:

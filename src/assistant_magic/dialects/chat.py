@@ -9,9 +9,11 @@ call stays with its result.
 from __future__ import annotations
 
 from collections.abc import Generator, Iterable, Iterator
+from dataclasses import replace
 from itertools import chain
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ..errors import ApiError
 from ..events import (
     Event,
     Notice,
@@ -31,11 +33,17 @@ from .openai_sdk import SdkDialect, api_errors, is_network_error
 from .textual_calls import textual_calls
 
 if TYPE_CHECKING:
+    from ..answer_types import AnswerSchema
     from ..tools import ToolSchema
 
 FINISH_STATUS = {"stop": "completed", "tool_calls": "completed", "length": "incomplete"}
 #: Said once, when a server's tool requests stop being streamed.
 UNSTREAMED_TOOLS = "this server does not stream requests with tools: asking without streaming"
+#: Said once, when a server refuses a `json_schema` response format.
+JSON_OBJECT_FALLBACK = (
+    "this server does not take a JSON schema as the answer's format: asking for a JSON object, "
+    "with the schema in the instructions"
+)
 
 
 class ChatDialect(SdkDialect):
@@ -53,6 +61,9 @@ class ChatDialect(SdkDialect):
         #: Token counts of asks that are over, by store key: counting is the costly part of
         #: fitting a request to the window, and an ask's count never changes.
         self._sizes: dict[int, int] = {}
+        #: False once the server refused a `json_schema` response format (llama-cpp-python's
+        #: does): typed asks then ask for a JSON object, for the kernel's life.
+        self.takes_json_schema = True
 
     def preview(self, request: ResponseRequest) -> list[tuple[str, dict[str, Any]]]:
         messages = fit_window(request, self._sizes).messages
@@ -76,18 +87,27 @@ class ChatDialect(SdkDialect):
 
     def _params(self, request: ResponseRequest, messages: list[Message]) -> dict[str, Any]:
         stream = self.streams_tool_requests or not request.tools
-        return request_params(request, messages, stream=stream)
+        return request_params(request, messages, stream=stream, json_schema=self.takes_json_schema)
 
     def _answer(
         self, request: ResponseRequest, messages: list[Message]
     ) -> Generator[Event, None, None]:
         """The model's answer, streamed where the server streams it."""
         params = self._params(request, messages)
-        if not params["stream"]:
-            yield from self._unstreamed(params)
+        try:
+            if not params["stream"]:
+                yield from self._unstreamed(params)
+                return
+            with api_errors(self.settings):
+                stream = self._create(params)
+        except ApiError as exc:
+            # Refused before anything was said: asked again, once, the way the server takes.
+            if not _refuses_json_schema(exc, params):
+                raise
+            self.takes_json_schema = False
+            yield Notice(JSON_OBJECT_FALLBACK)
+            yield from self._answer(request, messages)
             return
-        with api_errors(self.settings):
-            stream = self._create(params)
         try:
             chunks, empty = _opening(stream)
         except BaseException:
@@ -135,8 +155,14 @@ class ChatDialect(SdkDialect):
 
 
 def request_params(
-    request: ResponseRequest, messages: list[Message], *, stream: bool = True
+    request: ResponseRequest,
+    messages: list[Message],
+    *,
+    stream: bool = True,
+    json_schema: bool = True,
 ) -> dict[str, Any]:
+    """The body of ``POST /chat/completions``; `json_schema` False for a server that refuses
+    that response format (a typed ask then asks for a JSON object: see `response_format`)."""
     params: dict[str, Any] = {"model": request.model, "messages": messages, "stream": stream}
     if stream:
         params["stream_options"] = {"include_usage": True}
@@ -148,7 +174,50 @@ def request_params(
     if request.tools:
         params["tools"] = [function_tool(schema) for schema in request.tools]
         params["tool_choice"] = tool_choice(request.tool_choice)
+    if request.answer_format is not None:
+        params.update(response_format(request, messages, json_schema=json_schema))
     return params
+
+
+def response_format(
+    request: ResponseRequest, messages: list[Message], *, json_schema: bool
+) -> dict[str, Any]:
+    """How a typed ask asks for its schema: Structured Outputs, or, where the server refuses
+    them, a JSON object with the schema in the instructions (and under ``schema``, which
+    llama-cpp-python turns into a grammar) - left out while the model may still call tools,
+    since a grammar for the answer would keep it from calling any."""
+    answer = request.answer_format
+    assert answer is not None
+    if json_schema:
+        return {"response_format": json_schema_format(answer)}
+    instructed = _with_instructions(messages, answer.instructions())
+    if request.tools and request.tool_choice != "none":
+        return {"messages": instructed}
+    return {
+        "messages": instructed,
+        "response_format": {"type": "json_object", "schema": answer.schema},
+    }
+
+
+def json_schema_format(answer: AnswerSchema) -> dict[str, Any]:
+    """Structured Outputs, as Chat Completions and the Assistants API's runs take them."""
+    body = {"name": answer.name, "schema": answer.schema, "strict": answer.strict}
+    return {"type": "json_schema", "json_schema": body}
+
+
+def _with_instructions(messages: list[Message], text: str) -> list[Message]:
+    if messages and messages[0].get("role") == "system":
+        first = messages[0]
+        return [{**first, "content": f"{first['content']}\n\n{text}"}, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
+
+
+def _refuses_json_schema(exc: ApiError, params: dict[str, Any]) -> bool:
+    """Whether the server refused the request for its `json_schema` response format."""
+    asked = (params.get("response_format") or {}).get("type") == "json_schema"
+    said = str(exc).lower()
+    named = "response_format" in said or "json_schema" in said
+    return asked and exc.status in (400, 422) and named
 
 
 def function_tool(schema: ToolSchema) -> dict[str, Any]:
@@ -211,6 +280,7 @@ def _translate(stream: Any) -> Generator[Event, None, None]:
     model = ""
     finish: str | None = None
     usage: Usage | None = None
+    refusal: list[str] = []
     for chunk in stream:
         if response_id is None:
             response_id, model = chunk.id, chunk.model
@@ -223,6 +293,8 @@ def _translate(stream: Any) -> Generator[Event, None, None]:
             if delta.content:
                 text.append(delta.content)
                 yield TextDelta(delta.content)
+            if getattr(delta, "refusal", None):
+                refusal.append(delta.refusal)
             for piece in delta.tool_calls or ():
                 call = calls.setdefault(piece.index, ["", "", ""])
                 if piece.id:
@@ -252,7 +324,8 @@ def _translate(stream: Any) -> Generator[Event, None, None]:
         ToolCallRequested(call_id=c[0] or f"call_{i}", name=c[1], arguments=c[2] or "{}")
         for i, c in sorted(calls.items())
     )
-    yield _finished(finish, "".join(text), requested, response_id, model, usage)
+    end = _finished(finish, "".join(text), requested, response_id, model, usage)
+    yield replace(end, refusal="".join(refusal) or None)
 
 
 def _translate_completion(completion: Any) -> Generator[Event, None, None]:
@@ -281,7 +354,8 @@ def _translate_completion(completion: Any) -> Generator[Event, None, None]:
         return
     # The whole answer is here: a server that names no finish reason finished all the same.
     finish = choice.finish_reason or "stop"
-    yield _finished(finish, text, requested, completion.id, completion.model, usage)
+    end = _finished(finish, text, requested, completion.id, completion.model, usage)
+    yield replace(end, refusal=getattr(choice.message, "refusal", None) or None)
 
 
 def _requested_calls(calls: Iterable[Any] | None) -> tuple[ToolCallRequested, ...]:

@@ -68,7 +68,8 @@ def _size(past: PastAsk, messages: list[Message], sizes: MutableMapping[int, int
 
 
 def ask_messages(ask: PastAsk, images: Iterable[Any]) -> list[Message]:
-    """An ask as chat messages: the question, each round of calls and results, the answer."""
+    """An ask as chat messages: the question, each round of calls and results, each answer
+    sent back for repair with the request that followed it, the answer."""
     messages: list[Message] = [_user_message(ask.user_text, list(images))]
     for round_ in ask.rounds:
         # "" rather than null: OpenAI takes either, llama.cpp's server only a string.
@@ -94,6 +95,9 @@ def ask_messages(ask: PastAsk, images: Iterable[Any]) -> list[Message]:
         if pictures:
             # Tool messages carry text only, so the pictures follow as the user's, right after.
             messages.append(_user_message(TOOL_PICTURES, pictures))
+    for repair in ask.repairs:
+        messages.append({"role": "assistant", "content": repair.answer})
+        messages.append({"role": "user", "content": repair.request})
     if ask.answer:
         messages.append({"role": "assistant", "content": ask.answer})
     return messages

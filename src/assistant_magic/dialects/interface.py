@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 from ..events import Event, ToolCallRequested
 
 if TYPE_CHECKING:
+    from ..answer_types import AnswerSchema
     from ..settings import Settings
     from ..tools import ToolSchema
 
@@ -73,6 +74,16 @@ class PastAsk:
     #: The store's id of an ask that is over: what it holds no longer changes, so a dialect
     #: may cache what it computes from it (its size in tokens).
     key: int | None = None
+    #: A typed ask's answers that did not validate, each with what the model was then told.
+    repairs: tuple[Repair, ...] = ()
+
+
+@dataclass(frozen=True)
+class Repair:
+    """An answer that did not match the ask's schema, and the request to correct it."""
+
+    answer: str
+    request: str
 
 
 class EarlierAsks(Protocol):
@@ -110,6 +121,10 @@ class History:
         rounds = (*self.current.rounds, done)
         return replace(self, current=replace(self.current, rounds=rounds))
 
+    def with_repair(self, repair: Repair) -> History:
+        repairs = (*self.current.repairs, repair)
+        return replace(self, current=replace(self.current, repairs=repairs))
+
     def __iter__(self) -> Iterator[PastAsk]:
         """Every ask, oldest first: reads the whole thread (for tests and small threads)."""
         yield from reversed(list(self.earlier.newest_first()))
@@ -146,6 +161,8 @@ class ResponseRequest:
     max_output_tokens: int = 0
     #: Sampling temperature (None: the model's default).
     temperature: float | None = None
+    #: The JSON schema the answer must follow (a typed ask), None for a text answer.
+    answer_format: AnswerSchema | None = None
 
 
 class Dialect(Protocol):

@@ -29,6 +29,7 @@ from .interface import UNRUN_OUTPUT, RemoteThread, ResponseRequest, ToolOutput
 from .openai_sdk import api_errors, dialect_offered, raise_api_error
 
 if TYPE_CHECKING:
+    from ..answer_types import AnswerSchema
     from ..citations import Citation
     from ..tools import ToolSchema
 
@@ -156,12 +157,24 @@ def request_params(request: ResponseRequest) -> dict[str, Any]:
         params["temperature"] = request.temperature
     if request.remote_thread:
         params["conversation"] = request.remote_thread.id
+    if request.answer_format is not None:
+        params["text"] = {"format": answer_format(request.answer_format)}
     tools = [_function_tool(schema) for schema in request.tools]
     tools += [_hosted_tool(name, request) for name in request.hosted_tools]
     if tools:
         params["tools"] = tools
         params["tool_choice"] = _tool_choice(request.tool_choice)
     return params
+
+
+def answer_format(answer: AnswerSchema) -> dict[str, Any]:
+    """A typed ask's ``text.format``: Structured Outputs."""
+    return {
+        "type": "json_schema",
+        "name": answer.name,
+        "schema": answer.schema,
+        "strict": answer.strict,
+    }
 
 
 def _user_message(request: ResponseRequest) -> dict[str, Any]:
@@ -315,7 +328,20 @@ def _finish(response: Any, status: str, streamed: str) -> Generator[Event, None,
         error=error,
         model=response.model,
         tool_calls=calls,
+        refusal=_refusal(response),
     )
+
+
+def _refusal(response: Any) -> str | None:
+    """What the model said instead of the answer the schema asked for, if it refused."""
+    said = [
+        part.refusal
+        for item in response.output
+        if item.type == "message"
+        for part in item.content
+        if part.type == "refusal"
+    ]
+    return "\n".join(said) if said else None
 
 
 def _citations(response: Any) -> list[Citation]:

@@ -142,7 +142,7 @@ def _parameters_model(
             __config__=ConfigDict(extra="forbid"),
             **definitions,
         )
-        json_schema = model.model_json_schema(schema_generator=_schema_generator())
+        json_schema = model.model_json_schema(schema_generator=schema_generator())
     except (PydanticUserError, TypeError, ValueError, NameError) as exc:
         raise _type_error(label, params, hints, exc) from None
     return model, fields, json_schema
@@ -233,7 +233,7 @@ def _type_name(annotation: Any) -> str:
     return annotation.__name__ if isinstance(annotation, type) else repr(annotation)
 
 
-def _schema_generator() -> type:
+def schema_generator() -> type:
     """pydantic's generator, but it marks TypedDicts with optional keys and stays quiet."""
     from pydantic.json_schema import GenerateJsonSchema
 

@@ -71,14 +71,17 @@ def parameters_schema(
     defaults: dict[str, Any],
     null_ok: set[str],
     unannotated: list[str],
+    *,
+    what: str = "parameter",
 ) -> tuple[dict[str, Any], str | None]:
     """What the model is told of the parameters: the strict rewrite of pydantic's `schema`, or
     pydantic's own when strict mode is not possible, with a one-line note saying why.
 
     `defaults` are the parameters' defaults, `null_ok` the defaulted parameters whose type
-    takes null already, `unannotated` the parameters without a type hint.
+    takes null already, `unannotated` the parameters without a type hint. `what` names the
+    root's properties in the note (a typed answer's are fields).
     """
-    strict, problems = _strict_schema(schema, defaults, null_ok, unannotated)
+    strict, problems = _strict_schema(schema, defaults, null_ok, unannotated, what)
     if problems:
         return _plain_schema(schema), _note(problems)
     return strict, None
@@ -157,6 +160,7 @@ def _strict_schema(
     defaults: dict[str, Any],
     null_ok: set[str],
     unannotated: list[str],
+    what: str = "parameter",
 ) -> tuple[dict[str, Any], list[str]]:
     """The schema under OpenAI's strict rules, and why it cannot be strict (if it cannot)."""
     work = copy.deepcopy(schema)
@@ -164,12 +168,12 @@ def _strict_schema(
     properties = work.get("properties", {})
     for name in list(properties):
         if name in unannotated:
-            strict.problems.append(f"unannotated parameter '{name}'")
+            strict.problems.append(f"unannotated {what} '{name}'")
             continue
         prop = properties[name]
         if name in defaults:
             prop = _nullable_default(prop, defaults[name], null_ok=name in null_ok)
-        properties[name] = strict.node(prop, f"parameter '{name}'", None)
+        properties[name] = strict.node(prop, f"{what} '{name}'", None)
     # Definitions after parameters, so the note names parameters first. Order does not
     # matter otherwise: a definition inlined before its turn is rewritten where it lands.
     defs = work.get("$defs", {})
