@@ -605,3 +605,47 @@ def test_analysis_notebook(server: ScriptedServer, env: Path, tmp_path: Path) ->
     (usage,) = outputs_of(nb, "%assistant usage")
     assert "This thread (th_" in usage.text and "gpt-5.4-mini" in usage.text and "$" in usage.text
     assert API_KEY not in notebook.read_text()
+
+
+def test_typed_notebook(server: ScriptedServer, env: Path, tmp_path: Path) -> None:
+    """A paragraph becomes records (--schema "list[Record]"), a DataFrame, then one number."""
+    readings = [
+        ("Raditz", "saiyan", 1500, "Gingertown"),
+        ("Goku", "saiyan", 334, "Kame Island"),
+        ("Krillin", "human", 206, "Kame Island"),
+        ("Frieza", "frieza-race", 530_000, "Namek"),
+        ("Vegeta", "saiyan", 24_000, "Namek"),
+    ]
+    records = [dict(zip(("fighter", "race", "power", "place"), r, strict=True)) for r in readings]
+
+    def extract(context: ReplyContext) -> Text:
+        assert context.body["text"]["format"]["name"] == "list_Record"
+        assert "Raditz landed" in (context.last_user_text or "")
+        return Text(json.dumps({"answer": records}))
+
+    server.script(extract, Text('{"answer": 530000}'))
+    notebook = tmp_path / "typed.ipynb"
+    shutil.copy(NOTEBOOKS / "typed.ipynb", notebook)
+
+    nb = execute(notebook)
+
+    status, table = outputs_of(nb, '%%ask --schema "list[Record]" -o records…')
+    assert status.data["text/plain"].startswith("[assistant] ✓ completed · gpt-5.4-mini")
+    shown = table.data["text/markdown"]
+    assert shown.splitlines()[:3] == [
+        "| fighter | race | power | place |",
+        "|---|---|---|---|",
+        "| Raditz | saiyan | 1500 | Gingertown |",
+    ]
+    assert len(shown.splitlines()) == 2 + len(readings)
+    (frame,) = outputs_of(nb, "import pandas as pd…")
+    html_table = frame.data["text/html"]
+    assert html_table.index("Frieza") < html_table.index("Vegeta") < html_table.index("Raditz")
+    _, number = outputs_of(nb, "%%ask --schema int -o strongest…")
+    assert number.data["text/markdown"] == "530000"
+    (printed,) = outputs_of(nb, "assert strongest…")
+    assert printed.text == "The strongest reading is 530,000.\n"
+    # The thread keeps the JSON; the schema went with both asks.
+    bodies = [r.body for r in server.requests_to("POST", "/v1/responses")]
+    assert [b["text"]["format"]["name"] for b in bodies] == ["list_Record", "int"]
+    assert API_KEY not in notebook.read_text()

@@ -90,12 +90,12 @@ class AnswerType:
         try:
             value = self._adapter.validate_json(raw)
         except ValidationError as exc:
-            if self._bare is not None:  # a bare value where the wrapper was asked for
-                try:
-                    return self._bare.validate_json(raw)
-                except ValidationError:
-                    pass
-            raise _invalid(exc, self.wrapped) from None
+            if self._bare is None or _is_wrapper(raw):
+                raise _invalid(exc, self.wrapped) from None
+            try:  # a bare value where the wrapper was asked for: judged as that
+                return self._bare.validate_json(raw)
+            except ValidationError as bare:
+                raise _invalid(bare, wrapped=False) from None
         return getattr(value, WRAPPER_FIELD) if self.wrapped else value
 
     def repair_request(self, problem: InvalidJson) -> str:
@@ -228,6 +228,15 @@ def _schema_name(label: str) -> str:
 
 
 # -- validating ----------------------------------------------------------------------------------
+
+
+def _is_wrapper(raw: str) -> bool:
+    """Whether the answer is the wrapper object (or not JSON at all: said as such)."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return True
+    return isinstance(value, dict) and WRAPPER_FIELD in value
 
 
 def _unfenced(text: str) -> str:

@@ -165,6 +165,11 @@ def _strict_schema(
     """The schema under OpenAI's strict rules, and why it cannot be strict (if it cannot)."""
     work = copy.deepcopy(schema)
     strict = _Strictifier(work)
+    optional = work.pop(OPTIONAL_KEYS, None)  # a typed answer's root may be a TypedDict
+    if optional:
+        strict.problems.append(
+            f"optional key '{optional[0]}' (TypedDict total=False or NotRequired)"
+        )
     properties = work.get("properties", {})
     for name in list(properties):
         if name in unannotated:
