@@ -181,7 +181,10 @@ def test_an_invalid_answer_is_sent_back_once_with_what_was_wrong(
     assert len(bodies) == 2
     repair = bodies[1]
     assert schema_sent(repair, dialect) is not None
-    told = "Your answer does not match the JSON schema Fighter:\n- power: Input should be a valid integer"
+    told = (
+        "Your answer does not match the JSON schema Fighter:\n"
+        "- power: Input should be a valid integer"
+    )
     if dialect == "responses":
         [message] = repair["input"]
         assert message["role"] == "user" and message["content"].startswith(told)
