@@ -201,3 +201,38 @@ def test_the_local_notebook_runs_in_a_real_kernel(
     assert reached.text == "The tool's result reached the answer: True\n"
     (thread,) = outputs_of(nb, "%assistant thread")
     assert "kept in the local store" in thread.text
+
+
+FIGHTER = """
+from typing import Literal
+from pydantic import BaseModel
+
+class Fighter(BaseModel):
+    name: str
+    power: int
+    race: Literal["human", "saiyan", "frieza-race", "other"]
+"""
+
+
+def test_a_typed_answer_is_a_valid_fighter(
+    short_answers: InteractiveShell, env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """llama-cpp-python's server refuses `json_schema`; the fallback's `json_object` with the
+    schema becomes a grammar, so even this small model answers valid JSON of the type."""
+    ip = short_answers
+    ip.run_cell(FIGHTER)
+    error, out = run(ip, "%assistant --local", capsys)
+    assert error is None, out
+
+    error, out = run(
+        ip,
+        "%%ask --schema Fighter -o goku\nWho is Goku from Dragon Ball? Estimate his power level.",
+        capsys,
+    )
+
+    assert error is None, out
+    assert "does not take a JSON schema" in out, "the server's refusal, met once"
+    goku = ip.user_ns["goku"]
+    assert type(goku).__name__ == "Fighter" and "goku" in goku.name.lower()
+    assert goku.power > 0
+    assert f"- **power**: {goku.power}" in out, "shown as a field list"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import builtins
 import dataclasses
+import functools
 import json
 import re
 import typing
@@ -116,8 +117,22 @@ def type_label(annotation: Any) -> str:
 def resolve(expression: str, namespace: Mapping[str, Any]) -> AnswerType:
     """`--schema`'s value: a name in the namespace or a type expression over it."""
     expression = expression.strip()
-    annotation = _evaluate(expression, namespace)
-    return AnswerType(annotation, expression)
+    return answer_type(_evaluate(expression, namespace), expression)
+
+
+def answer_type(annotation: Any, label: str | None = None) -> AnswerType:
+    """The `AnswerType` of a type, built once per type: building it (pydantic's schema, its
+    strict rewrite) costs more than validating an answer. A class defined again is another
+    type, so a changed definition is always seen."""
+    try:
+        return _built(annotation, label)
+    except TypeError:  # unhashable (an Annotated with a dict, say): built each time
+        return AnswerType(annotation, label)
+
+
+@functools.lru_cache(maxsize=64)
+def _built(annotation: Any, label: str | None) -> AnswerType:
+    return AnswerType(annotation, label)
 
 
 # -- building ------------------------------------------------------------------------------------

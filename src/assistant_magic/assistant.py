@@ -211,13 +211,13 @@ class Assistant:
 
     def answer_type(self, schema: SchemaSpec) -> AnswerType | None:
         """The type a typed ask's answer must have: given, or named by an expression."""
-        from .answer_types import AnswerType, resolve
+        from .answer_types import AnswerType, answer_type, resolve
 
         if schema is None or isinstance(schema, AnswerType):
             return schema
         if isinstance(schema, str):
             return resolve(schema, self.toolbox.namespace)
-        return AnswerType(schema)
+        return answer_type(schema)
 
     def tool_names(self, tools: Sequence[ToolSpec] | None, tool_choice: str = "auto") -> list[str]:
         """The tools an ask offers (None: those registered and those marked with `@tool`),

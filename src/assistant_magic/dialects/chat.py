@@ -213,11 +213,12 @@ def _with_instructions(messages: list[Message], text: str) -> list[Message]:
 
 
 def _refuses_json_schema(exc: ApiError, params: dict[str, Any]) -> bool:
-    """Whether the server refused the request for its `json_schema` response format."""
+    """Whether the server refused the request for its `json_schema` response format (with a
+    400 or 422, or, as llama-cpp-python's does, a 500 naming the field)."""
     asked = (params.get("response_format") or {}).get("type") == "json_schema"
     said = str(exc).lower()
     named = "response_format" in said or "json_schema" in said
-    return asked and exc.status in (400, 422) and named
+    return asked and exc.status in (400, 422, 500) and named
 
 
 def function_tool(schema: ToolSchema) -> dict[str, Any]:

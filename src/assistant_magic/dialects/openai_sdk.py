@@ -202,10 +202,17 @@ def is_network_error(exc: BaseException) -> bool:
     return isinstance(exc, OSError) or package in NETWORK_PACKAGES
 
 
+#: Longest server message quoted in an error (a server may send a whole traceback).
+MESSAGE_LIMIT = 300
+
+
 def server_message(exc: openai.APIStatusError) -> str:
+    """What the server said, on one line (llama-cpp-python's 500s hold a traceback)."""
     body = exc.body
+    message = exc.message
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"].strip()
-    return exc.message.strip()
+            message = error["message"]
+    line = " ".join(message.split())
+    return line if len(line) <= MESSAGE_LIMIT else line[: MESSAGE_LIMIT - 1] + "…"

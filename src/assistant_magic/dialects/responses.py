@@ -6,9 +6,10 @@ onto the response's ``status`` (queued, in_progress, completed, failed, incomple
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..events import (
@@ -66,11 +67,13 @@ class ResponsesDialect(SdkFiles):
         return [("POST /responses", request_params(request))]
 
     def stream(self, request: ResponseRequest) -> Generator[Event, None, None]:
-        from openai.types.responses import Response, ResponseStreamEvent
+        from openai.types.responses import Response
 
         with api_errors(self.settings):
-            stream = self.post("/responses", request_params(request), Response, ResponseStreamEvent)
-        yield from self.read(stream, _translate(stream, self._container_file))
+            # Events arrive as dicts (`object`): `sdk_events` builds the SDK's models only for
+            # the few that need them, not for every delta.
+            stream = self.post("/responses", request_params(request), Response, object)
+        yield from self.read(stream, _translate(sdk_events(stream), self._container_file))
 
     def _container_file(self, container_id: str, file_id: str) -> bytes:
         content = self.client.containers.files.content.retrieve(file_id, container_id=container_id)
@@ -237,6 +240,48 @@ def _output_item(output: ToolOutput) -> dict[str, Any]:
         for image in output.images
     ]
     return {"type": "function_call_output", "call_id": output.call_id, "output": parts}
+
+
+class RawEvent:
+    """A stream event as the server sent it, read by attribute like the SDK's model of it:
+    its kind, and for a delta, the text and the item it adds to."""
+
+    __slots__ = ("delta", "item_id", "type")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.type: str = data.get("type") or ""
+        self.delta: str = data.get("delta") or ""
+        self.item_id: str = data.get("item_id") or ""
+
+
+def sdk_events(stream: Iterable[Any]) -> Iterator[Any]:
+    """The stream's events: the SDK's model of those whose content `_translate` reads (built
+    for their own class: building one from the union of every event validates it against each,
+    which cost more than the rest of a short ask together), `RawEvent` for the others."""
+    from openai._models import construct_type  # how the SDK itself builds stream events
+
+    models = _event_models()
+    for data in stream:
+        model = models.get(str(data.get("type"))) if isinstance(data, dict) else None
+        yield construct_type(type_=model, value=data) if model else RawEvent(data)
+
+
+@functools.cache
+def _event_models() -> dict[str, type]:
+    from openai.types import responses as events
+
+    return {
+        "response.created": events.ResponseCreatedEvent,
+        "response.output_item.added": events.ResponseOutputItemAddedEvent,
+        "response.output_item.done": events.ResponseOutputItemDoneEvent,
+        "response.image_generation_call.partial_image": (
+            events.ResponseImageGenCallPartialImageEvent
+        ),
+        "response.completed": events.ResponseCompletedEvent,
+        "response.incomplete": events.ResponseIncompleteEvent,
+        "response.failed": events.ResponseFailedEvent,
+        "error": events.ResponseErrorEvent,
+    }
 
 
 #: Fetches a code interpreter's file: (container id, file id) -> bytes.
