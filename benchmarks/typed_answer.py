@@ -165,9 +165,8 @@ def main() -> None:
     asks_made = rounds * (1 + args.asks // rounds)
     raw_made = rounds * (2 + 2 * (args.asks // rounds))
     medians = {kind: statistics.median(values) * 1000 for kind, values in times.items()}
-    print(
-        f"raw responses.parse             {medians['parse']:7.2f} ms (median of {len(times['parse'])})"
-    )
+    count = len(times["parse"])
+    print(f"raw responses.parse             {medians['parse']:7.2f} ms (median of {count})")
     print(f"raw responses.stream(text_format) {medians['stream']:5.2f} ms")
     print(f"%%ask --schema Fighter          {medians['ask']:7.2f} ms")
     print(
