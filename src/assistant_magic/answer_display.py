@@ -17,32 +17,32 @@ ROW_LIMIT = 200
 
 def markdown(value: Any) -> str:
     """The value in Markdown."""
-    plain = _plain(value)
-    if isinstance(plain, Mapping):
-        return _fields(plain)
-    if isinstance(plain, list):
-        if plain and all(isinstance(item, Mapping) for item in plain):
-            return _table(plain)
-        if not plain:
+    data = plain(value)
+    if isinstance(data, Mapping):
+        return _fields(data)
+    if isinstance(data, list):
+        if data and all(isinstance(item, Mapping) for item in data):
+            return _table(data)
+        if not data:
             return "*(an empty list)*"
-        return "\n".join(f"- {_cell(item)}" for item in plain[:ROW_LIMIT]) + _more(plain)
-    if isinstance(plain, str):
-        return plain  # a text answer: the model's own Markdown
-    return _cell(plain, limit=None)
+        return "\n".join(f"- {_cell(item)}" for item in data[:ROW_LIMIT]) + _more(data)
+    if isinstance(data, str):
+        return data  # a text answer: the model's own Markdown
+    return _cell(data, limit=None)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """The value as JSON-like data: models, dataclasses and enums as what they hold."""
     if hasattr(value, "model_dump"):
-        return _plain(value.model_dump(mode="python"))
+        return plain(value.model_dump(mode="python"))
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _plain({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
+        return plain({f.name: getattr(value, f.name) for f in dataclasses.fields(value)})
     if isinstance(value, enum.Enum):
-        return _plain(value.value)
+        return plain(value.value)
     if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
+        return {str(key): plain(item) for key, item in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [_plain(item) for item in value]
+        return [plain(item) for item in value]
     return value
 
 

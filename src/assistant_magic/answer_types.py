@@ -99,6 +99,12 @@ class AnswerType:
                 raise _invalid(bare, wrapped=False) from None
         return getattr(value, WRAPPER_FIELD) if self.wrapped else value
 
+    def to_json(self, value: Any) -> str:
+        """The JSON answer that `parse` reads back as `value`."""
+        adapter = self._bare if self._bare is not None else self._adapter
+        dumped = adapter.dump_python(value, mode="json")
+        return json.dumps({WRAPPER_FIELD: dumped} if self.wrapped else dumped, ensure_ascii=False)
+
     def repair_request(self, problem: InvalidJson) -> str:
         """What the model is told when its answer did not validate (once, by default)."""
         return (

@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from .answer_types import AnswerType
     from .attachments import Attachment
     from .dialects.interface import Dialect
+    from .rows.asking import RowsAsk
+    from .rows.progress import ProgressView
     from .settings import Settings
     from .tools import ToolBox
 
@@ -157,6 +159,87 @@ class Assistant:
         """Ask for a value of type `schema` (a pydantic model, a dataclass, a TypedDict, an
         Enum, `list[Record]`...) and return it, validated; `ask`'s other arguments apply."""
         return self.ask(question, schema=schema, **options).value
+
+    def ask_each(
+        self,
+        question: str,
+        rows: Any,
+        *,
+        schema: SchemaSpec = None,
+        fields: Sequence[str] = (),
+        concurrency: int | None = None,
+        rows_per_request: int = 1,
+        fresh: bool = False,
+        expand: bool = False,
+        name: str = "rows",
+        progress: ProgressView | None = None,
+        **changes: Any,
+    ) -> Any:
+        """Ask `question` of every row of `rows` (a DataFrame, a Series or a list), each on its
+        own, outside the bound thread; the answers as a pandas Series aligned to the rows
+        (typed values with `schema`; with `expand`, a DataFrame of their fields), failures
+        in ``.attrs["errors"]``. Rows answered before are read from the store, identical rows
+        asked once, `concurrency` requests at a time, `rows_per_request` rows in each. Raises
+        `JobInterrupted` (holding the results so far) when interrupted."""
+        from .rows.asking import job
+        from .rows.job import JobInterrupted
+        from .rows.results import assemble
+
+        ask, changes = self._rows_ask(
+            question,
+            rows,
+            schema=schema,
+            fields=fields,
+            concurrency=concurrency,
+            rows_per_request=rows_per_request,
+            fresh=fresh,
+            name=name,
+            **changes,
+        )
+        running = job(ask, self.settings(**changes), self.threads.store.path, progress)
+        try:
+            results = running.run()
+        except JobInterrupted as stopped:
+            stopped.answers = assemble(running.spec.table, stopped.results, expand=expand)
+            raise
+        finally:
+            running.cache.close()
+        return assemble(running.spec.table, results, expand=expand)
+
+    def _rows_ask(
+        self,
+        question: str,
+        rows: Any,
+        *,
+        schema: SchemaSpec = None,
+        fields: Sequence[str] = (),
+        concurrency: int | None = None,
+        rows_per_request: int = 1,
+        fresh: bool = False,
+        name: str = "rows",
+        **changes: Any,
+    ) -> tuple[RowsAsk, dict[str, Any]]:
+        from .rows.asking import RowsAsk
+
+        ask = RowsAsk(
+            question,
+            rows,
+            name=name,
+            answer=self.answer_type(schema),
+            fields=tuple(fields),
+            concurrency=concurrency,
+            rows_per_request=rows_per_request,
+            fresh=fresh,
+        )
+        return ask, changes
+
+    def preview_each(self, question: str, rows: Any, **options: Any) -> str:
+        """What `ask_each` would send, as `%%ask --each --dry-run` shows it; nothing is sent.
+        Takes `ask_each`'s arguments (but `expand` and `progress`)."""
+        from .rows.asking import preview
+
+        ask, changes = self._rows_ask(question, rows, **options)
+        return preview(ask, self.settings(**changes), self.threads.store.path)
 
     def preview(
         self,

@@ -15,11 +15,41 @@ from .tokens import count_tokens, counting_method
 
 if TYPE_CHECKING:
     from .answer_types import AnswerSchema
+    from .assistant import Assistant
     from .context import ContextPart
+    from .lines import AskLine
     from .settings import Settings
 
 #: Inline data longer than this is shown as a stub.
 STUB_AFTER = 120
+
+
+def ask_preview(
+    assistant: Assistant,
+    text: str,
+    question: str,
+    args: AskLine,
+    changes: dict[str, Any],
+    parts: Sequence[ContextPart],
+) -> str:
+    """What `%%ask --dry-run` prints for an ask on the thread."""
+    requests = assistant.preview(
+        text,
+        tools=args.tools,
+        tool_choice=args.tool_choice,
+        attachments=list(args.attach),
+        schema=args.schema,
+        **changes,
+    )
+    answer = assistant.answer_type(args.schema)
+    return describe(
+        requests,
+        assistant.settings(**changes),
+        parts,
+        question=question,
+        server_history=assistant.threads.last_ask() is not None,
+        answer=answer.schema if answer is not None else None,
+    )
 
 
 def describe(

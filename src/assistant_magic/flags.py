@@ -185,6 +185,39 @@ def ask_declarations() -> list[Callable[[Magic], Magic]]:
             help="With --schema: how many times an answer that does not validate is sent back "
             "with what was wrong (default 1).",
         ),
+        argument(
+            "--each",
+            metavar="NAME",
+            help="Ask the question of every row of the DataFrame, Series or list NAME, each on "
+            "its own (not on the thread), with the row's fields as context; -o gets the answers "
+            "as a Series aligned to NAME (failures in .attrs['errors']). Answered rows are kept "
+            "and never asked again.",
+        ),
+        argument("--fields", metavar="A,B", help="With --each: the columns sent (default: all)."),
+        argument(
+            "--concurrency",
+            metavar="N",
+            type=int,
+            help="With --each: requests in flight at most (default: row_concurrency, 8).",
+        ),
+        argument(
+            "--rows-per-request",
+            metavar="N",
+            type=int,
+            default=1,
+            help="With --each: rows asked in one request (fewer tokens and requests; a row the "
+            "answer leaves out is asked alone).",
+        ),
+        argument(
+            "--fresh",
+            action="store_true",
+            help="With --each: ask every row again, ignoring the answers kept.",
+        ),
+        argument(
+            "--expand",
+            action="store_true",
+            help="With --each --schema: -o gets a DataFrame, a column per field.",
+        ),
         hosted_tool_flags("for this ask only"),
         argument("--save-images", metavar="DIR", help="Also save the answer's images in DIR."),
         argument(

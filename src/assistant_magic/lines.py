@@ -117,6 +117,13 @@ class AskLine:
     #: --schema's type expression (None: the answer is text), and its --retries.
     schema: str | None = None
     retries: int = 1
+    #: --each's job over rows (None: an ask on the thread).
+    each: str | None = None
+    fields: tuple[str, ...] = ()
+    concurrency: int | None = None
+    rows_per_request: int = 1
+    fresh: bool = False
+    expand: bool = False
 
     @classmethod
     def of(cls, args: argparse.Namespace, namespace: Mapping[str, Any]) -> AskLine:
@@ -149,6 +156,12 @@ class AskLine:
             save_images=args.save_images,
             schema=args.schema.strip() if args.schema and args.schema.strip() else None,
             retries=args.retries,
+            each=args.each,
+            fields=tuple(n.strip() for n in (args.fields or "").split(",") if n.strip()),
+            concurrency=args.concurrency,
+            rows_per_request=args.rows_per_request,
+            fresh=args.fresh,
+            expand=args.expand,
         )
 
     @property

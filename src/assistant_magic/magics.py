@@ -169,8 +169,13 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
 
             parts = context_parts(self.shell, args.vars, args.cells, args.outs, args.error)
             text = render(question, parts)
+        if args.each is not None:
+            self._ask_each(text, args, changes)
+            return
         if args.dry_run:
-            self._dry_run(text, question, args, changes, parts)
+            from .dry_run import ask_preview
+
+            print(redact(ask_preview(self.assistant, text, question, args, changes, parts)))
             return
         changes.update(self._keyless_fallback(changes))
         typed = {"schema": args.schema, "retries": args.retries} if args.schema else {}
@@ -225,37 +230,13 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             print(spent)  # not an exception: a spent budget must not stop "Run all" here
             return None
 
-    def _dry_run(
-        self,
-        text: str,
-        question: str,
-        args: AskLine,
-        changes: dict[str, Any],
-        parts: list[Any],
-    ) -> None:
-        from .dry_run import describe
+    def _ask_each(self, text: str, args: AskLine, changes: dict[str, Any]) -> None:
+        """`--each NAME`: the question asked of every row of NAME, as one job."""
+        from .rows.cell import run_each
 
-        assistant = self.assistant
-        requests = assistant.preview(
-            text,
-            tools=args.tools,
-            tool_choice=args.tool_choice,
-            attachments=list(args.attach),
-            schema=args.schema,
-            **changes,
-        )
-        settings = assistant.settings(**changes)
-        earlier = assistant.threads.last_ask() is not None
-        answer = assistant.answer_type(args.schema)
-        shown_text = describe(
-            requests,
-            settings,
-            parts,
-            question=question,
-            server_history=earlier,
-            answer=answer.schema if answer is not None else None,
-        )
-        print(redact(shown_text))
+        if not args.dry_run:
+            changes.update(self._keyless_fallback(changes))
+        run_each(self.assistant, self.shell, text, args, changes, view=self.view)
 
     def _retry(self) -> None:
         last = self.assistant.threads.last_ask()

@@ -145,6 +145,23 @@ class Options:
     max_thread_tool_calls: int = option(
         0, "Tool calls a thread may make in all (0: no limit).", at_least(0)
     )
+    max_job_tokens: int = option(
+        0,
+        "Tokens a job over rows (%%ask --each) may use in all: it stops before the request "
+        "that would cross it (0: no limit).",
+        at_least(0),
+    )
+    max_job_cost: float = option(
+        0.0,
+        "US dollars a job over rows may spend in all: it stops before the request that "
+        "would cross it (0: no limit; needs the model's price).",
+        at_least(0),
+    )
+    row_concurrency: int = option(
+        8,
+        "Requests a job over rows keeps in flight at most (it slows down on 429s).",
+        between(1, 256),
+    )
     prices: dict[str, Any] = option(
         {},
         'Prices per 1M tokens over the shipped table, e.g. {"my-model": [0.5, 0.05, 1.5]} '

@@ -113,6 +113,21 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "DROP INDEX tool_calls_by_turn",
         "CREATE UNIQUE INDEX tool_calls_by_ask ON tool_calls (ask_id, seq)",
     ),
+    # 7: the answers of jobs over rows (`rows.cache`), by what shaped each request, so a job
+    # run again, or resumed after an interrupt or a crash, asks only what it has not answered.
+    (
+        """
+        CREATE TABLE row_answers (
+            key           TEXT PRIMARY KEY,
+            answer        TEXT NOT NULL,
+            model         TEXT NOT NULL,
+            input_tokens  INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            total_tokens  INTEGER NOT NULL DEFAULT 0,
+            created       REAL NOT NULL
+        )
+        """,
+    ),
 ]
 
 

@@ -225,11 +225,16 @@ class TextView:
 
 def make_view(mode: str, shell: object, refresh_interval: float = 0.05) -> AskView:
     """The widget view where a kernel can show widgets, the text view elsewhere."""
-    if mode == "text" or (mode == "auto" and not _in_kernel(shell)):
+    if not shows_widgets(mode, shell):
         return TextView(refresh_interval=refresh_interval)
     from .widget_view import WidgetView
 
     return WidgetView(refresh_interval=refresh_interval)
+
+
+def shows_widgets(mode: str, shell: object) -> bool:
+    """Whether the view `mode` ("auto", "widget", "text") shows widgets in this shell."""
+    return mode == "widget" or (mode == "auto" and _in_kernel(shell))
 
 
 def _in_kernel(shell: object) -> bool:

@@ -213,12 +213,15 @@ def _with_instructions(messages: list[Message], text: str) -> list[Message]:
 
 
 def _refuses_json_schema(exc: ApiError, params: dict[str, Any]) -> bool:
-    """Whether the server refused the request for its `json_schema` response format (with a
-    400 or 422, or, as llama-cpp-python's does, a 500 naming the field)."""
     asked = (params.get("response_format") or {}).get("type") == "json_schema"
-    said = str(exc).lower()
-    named = "response_format" in said or "json_schema" in said
-    return asked and exc.status in (400, 422, 500) and named
+    return asked and refuses_json_schema(exc.status, str(exc))
+
+
+def refuses_json_schema(status: int | None, message: str) -> bool:
+    """Whether an error refuses a request's `json_schema` response format: a 400 or 422, or,
+    as llama-cpp-python's server answers, a 500, that names the field."""
+    said = message.lower()
+    return status in (400, 422, 500) and ("response_format" in said or "json_schema" in said)
 
 
 def function_tool(schema: ToolSchema) -> dict[str, Any]:
@@ -288,7 +291,7 @@ def _translate(stream: Any) -> Generator[Event, None, None]:
             yield ResponseStarted(response_id=response_id, model=model)
             yield StatusChanged("in_progress")
         if chunk.usage is not None:
-            usage = _usage(chunk.usage)
+            usage = usage_of(chunk.usage)
         for choice in chunk.choices[:1]:
             delta = choice.delta
             if delta.content:
@@ -333,7 +336,7 @@ def _translate_completion(completion: Any) -> Generator[Event, None, None]:
     """An unstreamed chat completion → the events its stream would have made."""
     yield ResponseStarted(response_id=completion.id, model=completion.model)
     yield StatusChanged("in_progress")
-    usage = _usage(completion.usage) if completion.usage is not None else None
+    usage = usage_of(completion.usage) if completion.usage is not None else None
     choice = completion.choices[0] if completion.choices else None
     text = (choice.message.content if choice else None) or ""
     if text:
@@ -392,7 +395,7 @@ def _finished(
     )
 
 
-def _usage(usage: Any) -> Usage:
+def usage_of(usage: Any) -> Usage:
     details = getattr(usage, "prompt_tokens_details", None)
     return Usage(
         input_tokens=usage.prompt_tokens or 0,

@@ -350,7 +350,7 @@ def _translate(stream: Any, fetch: FetchFile) -> Generator[Event, None, None]:
 
 
 def _finish(response: Any, status: str, streamed: str) -> Generator[Event, None, None]:
-    usage = _usage(response.usage)
+    usage = usage_of(response.usage)
     if usage is not None:
         yield UsageReported(usage)
     error = None
@@ -373,11 +373,11 @@ def _finish(response: Any, status: str, streamed: str) -> Generator[Event, None,
         error=error,
         model=response.model,
         tool_calls=calls,
-        refusal=_refusal(response),
+        refusal=refusal_of(response),
     )
 
 
-def _refusal(response: Any) -> str | None:
+def refusal_of(response: Any) -> str | None:
     """What the model said instead of the answer the schema asked for, if it refused."""
     said = [
         part.refusal
@@ -437,7 +437,7 @@ def _container_images(response: Any, fetch: FetchFile) -> Generator[Event, None,
             yield ImageData(data, "code interpreter", stem, key=note.file_id)
 
 
-def _usage(usage: Any) -> Usage | None:
+def usage_of(usage: Any) -> Usage | None:
     if usage is None:
         return None
     details = getattr(usage, "input_tokens_details", None)

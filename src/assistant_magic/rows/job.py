@@ -1,0 +1,281 @@
+"""One job over rows, start to end: plan what to ask (each row's message and key; rows already
+answered, from the store; identical rows, once; groups of rows), send it (`running`), and
+record each answer as it comes: checked against the type, kept in the store, counted against
+the budget and shown. An interrupt stops the job; what was answered is kept, and the next run
+asks only the rest."""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AskInterrupted
+from ..events import Usage
+from .budget import JobBudget
+from .cache import RowCache
+from .grouping import group_schema, group_text, split
+from .progress import JobProgress, NoProgress, ProgressView
+from .requests import Reply, RowRequest
+from .results import RowResult
+from .running import Outcome, Runner, Work
+from .table import Table, row_text
+
+if TYPE_CHECKING:
+    from ..answer_types import AnswerType
+
+DEFAULT_CONCURRENCY = 8
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to ask, of which rows, and how."""
+
+    question: str
+    table: Table
+    request: RowRequest
+    answer: AnswerType | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    rows_per_request: int = 1
+    fresh: bool = False
+    budget: JobBudget = field(default_factory=JobBudget)
+
+
+@dataclass
+class Plan:
+    """The job's requests before any is sent: each row's key, the rows that share one, the
+    answers the store already holds, and the works to send."""
+
+    texts: list[str]
+    keys: list[str]
+    rows_of: dict[str, list[int]]
+    cached: dict[str, str]
+    works: list[Work]
+
+    @property
+    def requests(self) -> int:
+        return len(self.works)
+
+
+class JobInterrupted(AskInterrupted):
+    """The user stopped a job: what was answered is kept (`results`), and in the store."""
+
+    def __init__(self, message: str, results: list[RowResult]) -> None:
+        super().__init__(message)
+        self.results = results
+        #: The results as the job gives them (set by `Assistant.ask_each`).
+        self.answers: Any = None
+
+
+class Job:
+    def __init__(
+        self,
+        spec: JobSpec,
+        cache: RowCache,
+        view: ProgressView | None = None,
+        price: Callable[[Usage], float | None] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.cache = cache
+        self.view = view or NoProgress()
+        self.price = price or (lambda usage: None)
+        self.results: list[RowResult | None] = [None] * len(spec.table)
+        self.progress = JobProgress(len(spec.table), spec.request.settings.model)
+
+    # -- planning -------------------------------------------------------------------------------
+
+    def plan(self) -> Plan:
+        spec = self.spec
+        texts = [row_text(spec.question, record) for record in spec.table.records]
+        keys = [spec.request.key(text) for text in texts]
+        rows_of: dict[str, list[int]] = {}
+        for number, key in enumerate(keys):
+            rows_of.setdefault(key, []).append(number)
+        found = {} if spec.fresh else self.cache.lookup(list(rows_of))
+        cached = {key: kept.answer for key, kept in found.items()}
+        first = [rows[0] for key, rows in rows_of.items() if key not in cached]
+        return Plan(texts, keys, rows_of, cached, self._works(first, texts))
+
+    def _works(self, numbers: list[int], texts: Sequence[str]) -> list[Work]:
+        size = self.spec.rows_per_request
+        if size <= 1:
+            return [Work(texts[n], (n,)) for n in numbers]
+        records = self.spec.table.records
+        schema = group_schema(self.spec.answer)
+        return [
+            Work(
+                group_text(self.spec.question, [(n, records[n]) for n in chunk]),
+                tuple(chunk),
+                answer=schema,
+            )
+            for chunk in (numbers[i : i + size] for i in range(0, len(numbers), size))
+        ]
+
+    # -- running --------------------------------------------------------------------------------
+
+    def run(self, plan: Plan | None = None) -> list[RowResult]:
+        """Every row's result; `JobInterrupted` (holding them) when the user stops it."""
+        plan = plan or self.plan()
+        self._plan = plan
+        for key, answer in plan.cached.items():
+            self._answer(key, answer, None, from_store=True)
+        runner = Runner(
+            self.spec.request,
+            plan.works,
+            concurrency=self.spec.concurrency,
+            gate=self.spec.budget.allows,
+            settle=self.spec.budget.settle,
+            follow_up=self._follow_up,
+        )
+        runner.start()
+        try:
+            self._collect(runner)
+        except KeyboardInterrupt:
+            runner.stop("interrupted")
+            runner.join()
+            self._drain(runner)
+            self.progress.stopped = "interrupted"
+            results = self._finish("interrupted by the user")
+            done = self.progress.cached + self.progress.answered
+            raise JobInterrupted(
+                f"Interrupted: {done:,} of {len(results):,} rows answered and kept; run the "
+                "cell again to ask the rest.",
+                results,
+            ) from None
+        self.progress.stopped = self.spec.budget.stopped
+        return self._finish(self.spec.budget.stopped or "not asked")
+
+    def _collect(self, runner: Runner) -> None:
+        self.view.show(self.progress)
+        while True:
+            try:
+                outcome = runner.outcomes.get(timeout=0.2)
+            except queue.Empty:
+                self.view.show(self.progress)
+                continue
+            if outcome is None:
+                return
+            self._record([outcome, *self._waiting(runner)])
+            self.view.show(self.progress)
+
+    def _drain(self, runner: Runner) -> None:
+        self._record(self._waiting(runner))
+
+    @staticmethod
+    def _waiting(runner: Runner) -> list[Outcome]:
+        ready: list[Outcome] = []
+        while True:
+            try:
+                outcome = runner.outcomes.get_nowait()
+            except queue.Empty:
+                return ready
+            if outcome is not None:
+                ready.append(outcome)
+
+    def _follow_up(self, outcome: Outcome) -> tuple[list[Outcome], list[Work]]:
+        """In the worker thread: a group's reply as an outcome per row, and its missing rows
+        as works of their own."""
+        work = outcome.work
+        if work.answer is None or outcome.reply is None:
+            return [outcome], []
+        reply = outcome.reply
+        got = split(reply.text, work.numbers, self.spec.answer)
+        share = _share(reply.usage, len(work.numbers))
+        handed = [
+            Outcome(Work("", (n,)), reply=Reply(text, usage=share))
+            for n, text in got.answers.items()
+        ]
+        if got.missing and share is not None:
+            # What the rows asked again had cost is spent all the same: counted, for no row.
+            left = len(got.missing)
+            unused = Usage(
+                share.input_tokens * left, share.output_tokens * left, share.total_tokens * left
+            )
+            handed.append(Outcome(Work("", ()), reply=Reply("", usage=unused)))
+        more = [Work(self._plan.texts[n], (n,)) for n in got.missing]
+        return handed, more
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        kept: list[tuple[str, str, str, Usage | None]] = []
+        model = self.spec.request.settings.model
+        for outcome in outcomes:
+            reply = outcome.reply
+            if reply is not None and reply.usage is not None:
+                self._spend(reply.usage)
+            if not outcome.work.numbers:
+                continue  # only spent
+            (number,) = outcome.work.numbers
+            key = self._plan.keys[number]
+            failure = outcome.error or _failure(reply)
+            if failure is None and reply is not None and self._answer(key, reply.text, reply.usage):
+                kept.append((key, reply.text, model, reply.usage))
+            elif failure is not None:
+                self._fail(key, failure)
+        self.cache.keep(kept)
+
+    def _answer(
+        self, key: str, text: str, usage: Usage | None, *, from_store: bool = False
+    ) -> bool:
+        """Set the answer of every row with this key; False if it does not validate."""
+        value: Any = text
+        if self.spec.answer is not None:
+            from ..answer_types import InvalidJson
+
+            try:
+                value = self.spec.answer.parse(text)
+            except InvalidJson as problem:
+                self._fail(
+                    key, f"the answer did not match {self.spec.answer.label}: {problem.line}"
+                )
+                return False
+        rows = self._plan.rows_of[key]
+        for number in rows:
+            self.results[number] = RowResult(value)
+        if from_store:
+            self.progress.cached += len(rows)
+        else:
+            self.progress.answered += len(rows)
+        return True
+
+    def _fail(self, key: str, error: str) -> None:
+        rows = self._plan.rows_of[key]
+        for number in rows:
+            self.results[number] = RowResult(error=error)
+        self.progress.failed += len(rows)
+
+    def _spend(self, usage: Usage) -> None:
+        progress = self.progress
+        progress.usage = progress.usage + usage
+        dollars = self.price(usage)
+        progress.cost = (
+            None if dollars is None or progress.cost is None else progress.cost + dollars
+        )
+
+    def _finish(self, why_unasked: str) -> list[RowResult]:
+        results = [
+            r if r is not None else RowResult(error=f"not asked: {why_unasked}")
+            for r in self.results
+        ]
+        self.progress.finished = True
+        self.view.finish(self.progress)
+        return results
+
+
+def _failure(reply: Reply | None) -> str | None:
+    if reply is None:
+        return "no answer"
+    if reply.refusal is not None:
+        return f"refused: {' '.join(reply.refusal.split())}"
+    if reply.status != "completed":
+        return reply.status
+    return None
+
+
+def _share(usage: Usage | None, rows: int) -> Usage | None:
+    """One row's part of a group's usage (the last row's may differ by rounding)."""
+    if usage is None or rows <= 1:
+        return usage
+    return Usage(
+        usage.input_tokens // rows, usage.output_tokens // rows, usage.total_tokens // rows
+    )
