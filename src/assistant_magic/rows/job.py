@@ -82,6 +82,8 @@ class Job:
         self.price = price or (lambda usage: None)
         self.results: list[RowResult | None] = [None] * len(spec.table)
         self.progress = JobProgress(len(spec.table), spec.request.settings.model)
+        #: The runner of the last `run` (its limit says how often the server slowed it).
+        self.runner: Runner | None = None
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -128,6 +130,7 @@ class Job:
             settle=self.spec.budget.settle,
             follow_up=self._follow_up,
         )
+        self.runner = runner
         runner.start()
         try:
             self._collect(runner)

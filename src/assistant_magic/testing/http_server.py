@@ -92,6 +92,11 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         received = time.monotonic()
         raw = self._read_body()
+        if raw is None:
+            # The client went away before its request was whole (it cancelled it): there is
+            # nothing to answer, and nothing it sent to judge.
+            self.close_connection = True
+            return
         content_type = self.headers.get("Content-Type")
         if is_multipart(content_type):
             body = parse_multipart(str(content_type), raw)
@@ -120,11 +125,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
 
-    def _read_body(self) -> bytes:
+    def _read_body(self) -> bytes | None:
+        """The request's body; None when the connection closed before it was whole."""
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self._read_chunked()
         length = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(length) if length > 0 else b""
+        body = self.rfile.read(length) if length > 0 else b""
+        return body if len(body) == length else None
 
     def _read_chunked(self) -> bytes:
         data = b""
