@@ -43,6 +43,9 @@ class LoopbackServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's backlog is 5: a client opening more connections at once (a job over rows)
+    # would see the rest dropped and retried by TCP a second later.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], app: Responder) -> None:
         super().__init__(address, _RequestHandler)
