@@ -18,7 +18,7 @@ from jupyter_client.manager import KernelManager
 
 from assistant_magic.testing import FunctionCall, ReplyContext, ScriptedServer, Text, ToolCalls
 
-from conftest import API_KEY, saved_status
+from conftest import API_KEY, SPEC, saved_status
 from notebook_io import NOTEBOOKS, WIDGET_STATE, WIDGET_VIEW, execute, outputs_of
 
 pytestmark = pytest.mark.kernel
@@ -649,3 +649,78 @@ def test_typed_notebook(server: ScriptedServer, env: Path, tmp_path: Path) -> No
     bodies = [r.body for r in server.requests_to("POST", "/v1/responses")]
     assert [b["text"]["format"]["name"] for b in bodies] == ["list_Record", "int"]
     assert API_KEY not in notebook.read_text()
+
+
+# -- rows -----------------------------------------------------------------------------------------
+
+ROWS_SETUP = """
+%load_ext assistant_magic
+import pandas as pd
+rows = pd.DataFrame({"subject": [f"App crash number {i}" for i in range(60)]})
+"""
+EACH = "%%ask --each rows --concurrency 2 -o labels\nClassify this support ticket."
+
+
+def slow_label(context: ReplyContext) -> Text:
+    time.sleep(0.05)
+    return Text("bug")
+
+
+def test_a_job_interrupted_in_a_kernel_resumes_after_a_restart(env: Path, kernel: Kernel) -> None:
+    """Stop keeps what was answered (in -o and in the store); after a kernel restart the same
+    cell asks only the rest."""
+    with ScriptedServer(api_key=API_KEY, default_reply=slow_label) as server:
+        kernel.run(f"import os; os.environ['OPENAI_BASE_URL'] = {server.base_url!r}")
+        kernel.run(ROWS_SETUP)
+
+        def asked() -> int:
+            return len(server.requests_to("POST", "/v1/responses"))
+
+        msg_id = kernel.client.execute(EACH)
+        _wait_for(lambda: asked() >= 10)
+        kernel.manager.interrupt_kernel()
+        reply = _reply(kernel.client, msg_id)
+        assert reply["content"]["ename"] == "JobInterrupted"
+        assert len(reply["content"]["traceback"]) == 1, "one line, not a traceback"
+        kept = int(kernel.run("print(labels.notna().sum())")[-1])
+        assert 0 < kept < 60
+        time.sleep(0.2)  # requests cancelled in flight may still reach the server's log
+        before = asked()
+
+        kernel.restart()
+        kernel.run(f"import os; os.environ['OPENAI_BASE_URL'] = {server.base_url!r}")
+        kernel.run(ROWS_SETUP)
+        kernel.run(EACH, timeout=120)
+        assert kernel.run("print(labels.notna().sum())")[-1] == "60\n"
+        assert asked() - before <= 60 - kept, "only the rows not answered before were asked"
+        kernel.run(EACH)  # once more: everything from the store
+        assert asked() - before <= 60 - kept
+
+
+def test_rows_notebook(env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A small table labelled end to end, as notebooks/rows.ipynb shows it."""
+
+    def label(context: ReplyContext) -> Text:
+        text = context.last_user_text or ""
+        kind = "bug" if "crash" in text else "billing" if "charged" in text else "other"
+        if "feature request" in text and "export" in text:
+            kind = "feature request"
+        return Text(json.dumps({"kind": kind, "urgent": "!" in text}))
+
+    with ScriptedServer(api_key=API_KEY, openapi=SPEC, default_reply=label) as server:
+        notebook = tmp_path / "rows.ipynb"
+        shutil.copy(NOTEBOOKS / "rows.ipynb", notebook)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+        nb = execute(notebook)
+        assert server.validation_errors == []
+        asked = server.requests_to("POST", "/v1/responses")
+    (progress,) = outputs_of(nb, "%%ask --each tickets --schema Label --expand -o labels…")
+    line = progress.data["text/plain"]
+    assert line.startswith("[assistant] ✓ gpt-5.4-mini · 6 / 6 rows")
+    assert len(asked) == 5, "the two identical tickets were asked once"
+    (table,) = outputs_of(nb, "tickets.join(labels)…")
+    assert "feature request" in table.data["text/html"]
+    (again,) = outputs_of(nb, "%%ask --each tickets --schema Label --expand -o again…")
+    assert "6 from the store" in again.data["text/plain"]
+    (same,) = outputs_of(nb, "print(again.equals(labels))")
+    assert same.text == "True\n"

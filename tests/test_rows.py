@@ -323,3 +323,47 @@ def test_an_interrupted_job_keeps_what_it_answered(serve) -> None:  # type: igno
     again = assistant.ask_each(QUESTION, rows, schema=Label)
     assert len(model_requests(server)) - before == 40 - kept
     assert again.notna().all()
+
+
+# -- the magic ----------------------------------------------------------------------------------
+
+
+def test_the_magic_runs_a_job_and_says_what_failed(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    ip.user_ns["tickets"] = TICKETS
+    server.script(*[Text("bug")] * 3, HttpError(400, "No."))
+    cell = f"%%ask --each tickets --fields subject --concurrency 1 -o labels\n{QUESTION}"
+    result = ip.run_cell(cell)
+    assert result.error_in_exec is None
+    out = capsys.readouterr().out
+    labels = ip.user_ns["labels"]
+    assert list(labels.index) == list(TICKETS.index)
+    assert labels.notna().sum() == 4, "the identical rows share their answer"
+    assert labels.attrs["errors"].to_dict() == {
+        3: f"{server.base_url} rejected the request (400): No."
+    }
+    assert "[assistant] ■ gpt-5.4-mini · 5 / 5 rows" in out and "1 failed" in out
+    assert "1 row without an answer: see labels.attrs['errors']." in out
+
+
+def test_the_magic_checks_what_goes_with_each(ip, server) -> None:  # type: ignore[no-untyped-def]
+    from conftest import one_line
+
+    for line, says in (
+        ("--each nothing", "--each nothing: no variable named 'nothing'"),
+        ("--each tickets --tools calc", "--tools does not go with --each"),
+        ("--each tickets --rows-per-request 0", "--rows-per-request 0: give 1 to 100"),
+        ("--each tickets --fields nope", "--fields: tickets has no column 'nope'"),
+    ):
+        ip.user_ns["tickets"] = TICKETS
+        error = ip.run_cell(f"%%ask {line}\n{QUESTION}").error_in_exec
+        assert one_line(error) and says in str(error), (line, error)
+    assert model_requests(server) == []
+
+
+def test_the_magic_dry_run_sends_nothing(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
+    ip.user_ns["tickets"] = TICKETS
+    ip.run_cell(f"%%ask --each tickets --dry-run\n{QUESTION}")
+    out = capsys.readouterr().out
+    assert "Rows: 5 (5 different; 0 answered in the store)." in out
+    assert "POST /responses (the first)" in out and API_KEY not in out
+    assert model_requests(server) == []
