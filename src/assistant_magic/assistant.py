@@ -171,6 +171,7 @@ class Assistant:
         rows_per_request: int = 1,
         fresh: bool = False,
         expand: bool = False,
+        batch_api: bool = False,
         name: str = "rows",
         progress: ProgressView | None = None,
         **changes: Any,
@@ -180,7 +181,9 @@ class Assistant:
         (typed values with `schema`; with `expand`, a DataFrame of their fields), failures
         in ``.attrs["errors"]``. Rows answered before are read from the store, identical rows
         asked once, `concurrency` requests at a time, `rows_per_request` rows in each. Raises
-        `JobInterrupted` (holding the results so far) when interrupted."""
+        `JobInterrupted` (holding the results so far) when interrupted. With `batch_api`,
+        the rows go to the server's Batch API instead: a later call collects the answers
+        (rows still waiting say so in their errors)."""
         from .rows.asking import job
         from .rows.job import JobInterrupted
         from .rows.results import assemble
@@ -196,15 +199,28 @@ class Assistant:
             name=name,
             **changes,
         )
-        running = job(ask, self.settings(**changes), self.threads.store.path, progress)
+        settings = self.settings(**changes)
+        running = job(ask, settings, self.threads.store.path, progress)
         try:
-            results = running.run()
+            results = self._by_batch(running, settings) if batch_api else running.run()
         except JobInterrupted as stopped:
             stopped.answers = assemble(running.spec.table, stopped.results, expand=expand)
             raise
         finally:
             running.cache.close()
         return assemble(running.spec.table, results, expand=expand)
+
+    @staticmethod
+    def _by_batch(running: Any, settings: Settings) -> Any:
+        from .dialects.openai_sdk import api_errors, make_client
+        from .rows.batches import BatchRun
+
+        client = make_client(settings)
+        try:
+            with api_errors(settings):
+                return BatchRun(running, client).run()
+        finally:
+            client.close()
 
     def _rows_ask(
         self,

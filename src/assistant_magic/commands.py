@@ -180,6 +180,21 @@ class Commands:
         # Redacted again on the way out: a store written by an older version may hold a secret.
         print(redact(recent_asks(asks, store.thread_tool_calls(thread.id))))
 
+    def jobs(self) -> None:
+        """The jobs over rows sent as batches, with their state now."""
+        from .dialects.openai_sdk import api_errors, make_client
+        from .rows.batches import listing
+        from .rows.cache import RowCache
+
+        settings = self.assistant.settings()
+        with RowCache(self.threads.store.path) as cache, api_errors(settings):
+            client = make_client(settings) if settings.api_key else None
+            try:
+                print(redact(listing(cache, client, settings.public_base_url)))
+            finally:
+                if client is not None:
+                    client.close()
+
     def usage(self) -> None:
         self.threads.check_store()
         from .pricing import PriceTable

@@ -20,7 +20,7 @@ F = TypeVar("F", bound=Magic)
 THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
 TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
 FILE_COMMANDS = "files [delete ID... | delete all]"
-OTHER_COMMANDS = "retry | history [N] | usage | cleanup"
+OTHER_COMMANDS = "retry | history [N] | usage | jobs | cleanup"
 
 HOSTED_TOOL_FLAGS = {
     "--code-interpreter": "let the model run Python in the server's sandbox (its charts are shown)",
@@ -212,6 +212,13 @@ def ask_declarations() -> list[Callable[[Magic], Magic]]:
             "--fresh",
             action="store_true",
             help="With --each: ask every row again, ignoring the answers kept.",
+        ),
+        argument(
+            "--batch-api",
+            action="store_true",
+            help="With --each: send the rows as a batch (OpenAI's Batch API: half the price, "
+            "answers within 24 h); run the cell again to collect them, from any kernel. "
+            "%%assistant jobs lists the batches.",
         ),
         argument(
             "--expand",

@@ -124,6 +124,7 @@ class AskLine:
     rows_per_request: int = 1
     fresh: bool = False
     expand: bool = False
+    batch_api: bool = False
 
     @classmethod
     def of(cls, args: argparse.Namespace, namespace: Mapping[str, Any]) -> AskLine:
@@ -162,6 +163,7 @@ class AskLine:
             rows_per_request=args.rows_per_request,
             fresh=args.fresh,
             expand=args.expand,
+            batch_api=args.batch_api,
         )
 
     @property

@@ -138,6 +138,8 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             commands.history(rest[0] if rest else "5")
         elif verb == "usage" and not rest:
             commands.usage()
+        elif verb == "jobs" and not rest:
+            commands.jobs()
         else:
             raise AssistantError(
                 f"Unknown command {' '.join((verb, *rest))!r}: use {THREAD_COMMANDS}, "

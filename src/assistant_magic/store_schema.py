@@ -128,6 +128,24 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )
         """,
     ),
+    # 8: jobs over rows sent as batches (OpenAI's Batch API): what each line of a batch
+    # answers, so its results can be collected by any kernel, once, when it has ended.
+    (
+        """
+        CREATE TABLE row_batches (
+            id        TEXT PRIMARY KEY,
+            base_url  TEXT NOT NULL,
+            endpoint  TEXT NOT NULL,
+            name      TEXT NOT NULL,
+            model     TEXT NOT NULL,
+            lines     TEXT NOT NULL,
+            status    TEXT NOT NULL,
+            created   REAL NOT NULL,
+            collected REAL
+        )
+        """,
+        "CREATE INDEX row_batches_open ON row_batches (base_url, collected)",
+    ),
 ]
 
 

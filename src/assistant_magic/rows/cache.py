@@ -1,9 +1,11 @@
 """The answers of jobs over rows, kept in the thread store by request key (`RowRequest.key`):
 what a job answered once, it never asks again (unless told `--fresh`), in this kernel or
-another, after an interrupt or a crash."""
+another, after an interrupt or a crash. Also the jobs sent as batches (`batches`), until their
+results are collected."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -23,8 +25,28 @@ class Cached:
     usage: Usage
 
 
+@dataclass(frozen=True)
+class BatchRecord:
+    """A batch sent for a job: for each of its lines (by custom id), the rows it asks about,
+    as (row number in the job, request key) pairs."""
+
+    id: str
+    base_url: str
+    endpoint: str
+    name: str
+    model: str
+    lines: dict[str, list[tuple[int, str]]]
+    status: str
+    created: float
+    collected: float | None = None
+
+    @property
+    def keys(self) -> set[str]:
+        return {key for pairs in self.lines.values() for _, key in pairs}
+
+
 class RowCache(StoreFile):
-    """Answers by request key, in the store's file."""
+    """Answers by request key, and the batches not collected yet, in the store's file."""
 
     def lookup(self, keys: Sequence[str]) -> dict[str, Cached]:
         """The answers kept for any of `keys`."""
@@ -54,6 +76,64 @@ class RowCache(StoreFile):
                 "INSERT OR REPLACE INTO row_answers (key, answer, model, input_tokens,"
                 " output_tokens, total_tokens, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
+            )
+
+    # -- batches -------------------------------------------------------------------------------
+
+    def add_batch(self, batch: BatchRecord) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO row_batches (id, base_url, endpoint, name, model, lines, status,"
+                " created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    batch.id,
+                    batch.base_url,
+                    batch.endpoint,
+                    batch.name,
+                    batch.model,
+                    json.dumps(batch.lines),
+                    batch.status,
+                    batch.created,
+                ),
+            )
+
+    def batches(self, base_url: str | None = None, *, open_only: bool = False) -> list[BatchRecord]:
+        """The batches sent (to `base_url`), newest first; `open_only`: not collected yet."""
+        where, params = [], []
+        if base_url is not None:
+            where.append("base_url = ?")
+            params.append(base_url)
+        if open_only:
+            where.append("collected IS NULL")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        rows = self._read(
+            "SELECT id, base_url, endpoint, name, model, lines, status, created, collected"
+            f" FROM row_batches{clause} ORDER BY created DESC",
+            tuple(params),
+        )
+        return [
+            BatchRecord(
+                id,
+                url,
+                endpoint,
+                name,
+                model,
+                {
+                    line: [(int(n), str(k)) for n, k in pairs]
+                    for line, pairs in json.loads(lines).items()
+                },
+                status,
+                created,
+                collected,
+            )
+            for id, url, endpoint, name, model, lines, status, created, collected in rows
+        ]
+
+    def update_batch(self, batch_id: str, *, status: str, collected: bool = False) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE row_batches SET status = ?, collected = ? WHERE id = ?",
+                (status, self._now() if collected else None, batch_id),
             )
 
 

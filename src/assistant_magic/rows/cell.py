@@ -40,7 +40,13 @@ def run_each(
         return
     try:
         answers = assistant.ask_each(
-            text, rows, expand=args.expand, progress=_progress(view, shell), **options, **changes
+            text,
+            rows,
+            expand=args.expand,
+            batch_api=args.batch_api,
+            progress=_progress(view, shell),
+            **options,
+            **changes,
         )
     except JobInterrupted as stopped:
         if args.output:

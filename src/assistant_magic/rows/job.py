@@ -95,11 +95,16 @@ class Job:
         for number, key in enumerate(keys):
             rows_of.setdefault(key, []).append(number)
         found = {} if spec.fresh else self.cache.lookup(list(rows_of))
-        cached = {key: kept.answer for key, kept in found.items()}
+        # An answer kept by a job of another type (a batch collects for all) is asked again.
+        cached = {key: kept.answer for key, kept in found.items() if self._valid(kept.answer)}
         first = [rows[0] for key, rows in rows_of.items() if key not in cached]
-        return Plan(texts, keys, rows_of, cached, self._works(first, texts))
+        self._plan = Plan(texts, keys, rows_of, cached, [])
+        self._plan.works = self.works(first)
+        return self._plan
 
-    def _works(self, numbers: list[int], texts: Sequence[str]) -> list[Work]:
+    def works(self, numbers: list[int]) -> list[Work]:
+        """The requests that ask about rows `numbers`: one each, or in groups."""
+        texts = self._plan.texts
         size = self.spec.rows_per_request
         if size <= 1:
             return [Work(texts[n], (n,)) for n in numbers]
@@ -116,19 +121,23 @@ class Job:
 
     # -- running --------------------------------------------------------------------------------
 
-    def run(self, plan: Plan | None = None) -> list[RowResult]:
-        """Every row's result; `JobInterrupted` (holding them) when the user stops it."""
-        plan = plan or self.plan()
+    def begin(self, plan: Plan) -> None:
+        """Start from `plan`: the rows the store answered are answered."""
         self._plan = plan
         for key, answer in plan.cached.items():
             self._answer(key, answer, None, from_store=True)
+
+    def run(self, plan: Plan | None = None) -> list[RowResult]:
+        """Every row's result; `JobInterrupted` (holding them) when the user stops it."""
+        plan = plan or self.plan()
+        self.begin(plan)
         runner = Runner(
             self.spec.request,
             plan.works,
             concurrency=self.spec.concurrency,
             gate=self.spec.budget.allows,
             settle=self.spec.budget.settle,
-            follow_up=self._follow_up,
+            follow_up=self.follow_up,
         )
         self.runner = runner
         runner.start()
@@ -176,7 +185,7 @@ class Job:
             if outcome is not None:
                 ready.append(outcome)
 
-    def _follow_up(self, outcome: Outcome) -> tuple[list[Outcome], list[Work]]:
+    def follow_up(self, outcome: Outcome) -> tuple[list[Outcome], list[Work]]:
         """In the worker thread: a group's reply as an outcome per row, and its missing rows
         as works of their own."""
         work = outcome.work
@@ -200,16 +209,27 @@ class Job:
         return handed, more
 
     def _record(self, outcomes: list[Outcome]) -> None:
+        keys = self._plan.keys
+        self.record_by_key(
+            [(keys[o.work.numbers[0]] if o.work.numbers else None, o) for o in outcomes]
+        )
+
+    def record_by_key(self, outcomes: list[tuple[str | None, Outcome]]) -> None:
+        """Record each outcome for the rows of its key (None: only spent): checked, kept in
+        the store, counted, shown. An answer for a key not in this job (collected from a
+        batch) is kept for the job it belongs to."""
         kept: list[tuple[str, str, str, Usage | None]] = []
         model = self.spec.request.settings.model
-        for outcome in outcomes:
+        for key, outcome in outcomes:
             reply = outcome.reply
             if reply is not None and reply.usage is not None:
                 self._spend(reply.usage)
-            if not outcome.work.numbers:
-                continue  # only spent
-            (number,) = outcome.work.numbers
-            key = self._plan.keys[number]
+            if key is None:
+                continue
+            if key not in self._plan.rows_of:
+                if reply is not None and _failure(reply) is None:
+                    kept.append((key, reply.text, model, reply.usage))
+                continue
             failure = outcome.error or _failure(reply)
             if failure is None and reply is not None and self._answer(key, reply.text, reply.usage):
                 kept.append((key, reply.text, model, reply.usage))
@@ -241,6 +261,29 @@ class Job:
             self.progress.answered += len(rows)
         return True
 
+    def record_failures(self, keys: Sequence[str], error: str) -> None:
+        for key in keys:
+            if key in self._plan.rows_of:
+                self._fail(key, error)
+
+    def plan_keys(self) -> list[str]:
+        return list(self._plan.rows_of)
+
+    def answered(self, key: str) -> bool:
+        rows = self._plan.rows_of.get(key)
+        return bool(rows) and self.results[rows[0]] is not None  # type: ignore[index]
+
+    def _valid(self, text: str) -> bool:
+        if self.spec.answer is None:
+            return True
+        from ..answer_types import InvalidJson
+
+        try:
+            self.spec.answer.parse(text)
+        except InvalidJson:
+            return False
+        return True
+
     def _fail(self, key: str, error: str) -> None:
         rows = self._plan.rows_of[key]
         for number in rows:
@@ -256,9 +299,14 @@ class Job:
         )
 
     def _finish(self, why_unasked: str) -> list[RowResult]:
+        return self.finish_with({}, f"not asked: {why_unasked}")
+
+    def finish_with(self, reasons: dict[str, str], otherwise: str = "not asked") -> list[RowResult]:
+        """Every row's result; a row with none gets its key's reason, else `otherwise`."""
+        keys = self._plan.keys
         results = [
-            r if r is not None else RowResult(error=f"not asked: {why_unasked}")
-            for r in self.results
+            r if r is not None else RowResult(error=reasons.get(keys[n], otherwise))
+            for n, r in enumerate(self.results)
         ]
         self.progress.finished = True
         self.view.finish(self.progress)

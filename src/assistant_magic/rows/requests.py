@@ -110,14 +110,14 @@ async def send(client: openai.AsyncOpenAI, request: RowRequest, body: dict[str, 
         from openai.types.responses import Response
 
         response = await client.post(request.path, body=body, cast_to=Response)
-        return _responses_reply(response)
+        return responses_reply(response)
     from openai.types.chat import ChatCompletion
 
     completion = await client.post(request.path, body=body, cast_to=ChatCompletion)
-    return _chat_reply(completion)
+    return chat_reply(completion)
 
 
-def _responses_reply(response: Any) -> Reply:
+def responses_reply(response: Any) -> Reply:
     from ..dialects.responses import refusal_of, usage_of
 
     status = response.status or "completed"
@@ -128,7 +128,7 @@ def _responses_reply(response: Any) -> Reply:
     return Reply(response.output_text, refusal_of(response), usage_of(response.usage), status)
 
 
-def _chat_reply(completion: Any) -> Reply:
+def chat_reply(completion: Any) -> Reply:
     from ..dialects.chat import usage_of
 
     usage = usage_of(completion.usage) if completion.usage is not None else None
