@@ -27,6 +27,7 @@ from .dialects.interface import server_files
 from .errors import AnswerInvalid, AssistantError
 from .options import Options
 from .rounds import ToolPlan
+from .rows.api import AsksOverRows
 from .settings import resolve
 from .staging import Question, Unsent, first_request
 from .threads import Threads
@@ -35,8 +36,7 @@ if TYPE_CHECKING:
     from .answer_types import AnswerType
     from .attachments import Attachment
     from .dialects.interface import Dialect
-    from .rows.asking import RowsAsk
-    from .rows.progress import ProgressView
+    from .replay.dialect import Replayer
     from .settings import Settings
     from .tools import ToolBox
 
@@ -53,7 +53,7 @@ class BudgetSpent(AssistantError):
     """The thread's token budget is used up: nothing was sent."""
 
 
-class Assistant:
+class Assistant(AsksOverRows):
     """An assistant bound to one thread. Options are the fields of `Options`, given as
     keywords; `store` is the thread store's file (default: $ASSISTANT_MAGIC_STORE, else the
     user's data directory); tools named by a string are looked up in `namespace`."""
@@ -84,6 +84,7 @@ class Assistant:
         )
         #: The asks made through this object, for `%assistant usage`.
         self.ask_ids: list[int] = []
+        self._replayer: Replayer | None = None
 
     # -- configuration -------------------------------------------------------------------------
 
@@ -93,22 +94,50 @@ class Assistant:
 
     def dialect(self, settings: Settings) -> Dialect:
         """The dialect for the settings' server, made once per server; a missing key fails
-        here, before anything is sent."""
-        settings.require_key()
+        here, before anything is sent (but where only recordings answer)."""
+        if settings.replay != "only":
+            settings.require_key()
         key = (
             settings.dialect,
             settings.base_url,
             settings.api_key,
             settings.timeout,
             settings.max_retries,
+            settings.replay,
+            settings.replay_file,
         )
         if key not in self._dialects:
             from .dialects import create_dialect
 
-            self._dialects[key] = (self._make_dialect or create_dialect)(settings)
+            make = self._make_dialect or create_dialect
+            if settings.replay == "off":
+                self._dialects[key] = make(settings)
+            else:
+                self._dialects[key] = self._replaying(make, settings)
         dialect = self._dialects[key]
         dialect.settings = settings  # the key names the server; the rest may change per ask
         return dialect
+
+    @property
+    def replayer(self) -> Replayer | None:
+        """Replay's state, once an ask ran with replay on."""
+        return self._replayer
+
+    def _replaying(self, make: DialectMaker, settings: Settings) -> Dialect:
+        """The dialect wrapped in replay (see `replay`), sharing one `Replayer` per mode."""
+        from .replay.dialect import ReplayDialect, Replayer, ReplayThreadsDialect
+        from .replay.recordings import load
+
+        if self._replayer is None or self._replayer.mode != settings.replay:
+            file = load(settings.replay_file) if settings.replay_file else None
+            if self._replayer is not None:
+                self._replayer.close()
+            self._replayer = Replayer(settings.replay, self.threads.store.path, file)
+        probe = make(settings)
+        wrapper = ReplayThreadsDialect if hasattr(probe, "create_thread") else ReplayDialect
+        return wrapper(  # type: ignore[return-value]
+            lambda: probe, probe.name, self._replayer, self.threads.replace_remote, settings
+        )
 
     # -- asking --------------------------------------------------------------------------------
 
@@ -122,6 +151,7 @@ class Assistant:
         attachments: Sequence[str | Attachment] = (),
         schema: SchemaSpec = None,
         retries: int = 1,
+        fresh: bool = False,
         **changes: Any,
     ) -> Answer:
         """Ask on the bound thread (a new one at first); the answer, with its images and how
@@ -142,6 +172,8 @@ class Assistant:
             answer=self.answer_type(schema),
             repairs=_checked_retries(retries),
         )
+        if fresh and self._replayer is not None:
+            self._replayer.live_next = True  # asked live once, even if it was recorded
         run = Ask(prepared, self.threads, view or Unseen())
         try:
             outcome = run.run()
@@ -159,103 +191,6 @@ class Assistant:
         """Ask for a value of type `schema` (a pydantic model, a dataclass, a TypedDict, an
         Enum, `list[Record]`...) and return it, validated; `ask`'s other arguments apply."""
         return self.ask(question, schema=schema, **options).value
-
-    def ask_each(
-        self,
-        question: str,
-        rows: Any,
-        *,
-        schema: SchemaSpec = None,
-        fields: Sequence[str] = (),
-        concurrency: int | None = None,
-        rows_per_request: int = 1,
-        fresh: bool = False,
-        expand: bool = False,
-        batch_api: bool = False,
-        name: str = "rows",
-        progress: ProgressView | None = None,
-        **changes: Any,
-    ) -> Any:
-        """Ask `question` of every row of `rows` (a DataFrame, a Series or a list), each on its
-        own, outside the bound thread; the answers as a pandas Series aligned to the rows
-        (typed values with `schema`; with `expand`, a DataFrame of their fields), failures
-        in ``.attrs["errors"]``. Rows answered before are read from the store, identical rows
-        asked once, `concurrency` requests at a time, `rows_per_request` rows in each. Raises
-        `JobInterrupted` (holding the results so far) when interrupted. With `batch_api`,
-        the rows go to the server's Batch API instead: a later call collects the answers
-        (rows still waiting say so in their errors)."""
-        from .rows.asking import job
-        from .rows.job import JobInterrupted
-        from .rows.results import assemble
-
-        ask, changes = self._rows_ask(
-            question,
-            rows,
-            schema=schema,
-            fields=fields,
-            concurrency=concurrency,
-            rows_per_request=rows_per_request,
-            fresh=fresh,
-            name=name,
-            **changes,
-        )
-        settings = self.settings(**changes)
-        running = job(ask, settings, self.threads.store.path, progress)
-        try:
-            results = self._by_batch(running, settings) if batch_api else running.run()
-        except JobInterrupted as stopped:
-            stopped.answers = assemble(running.spec.table, stopped.results, expand=expand)
-            raise
-        finally:
-            running.cache.close()
-        return assemble(running.spec.table, results, expand=expand)
-
-    @staticmethod
-    def _by_batch(running: Any, settings: Settings) -> Any:
-        from .dialects.openai_sdk import api_errors, make_client
-        from .rows.batches import BatchRun
-
-        client = make_client(settings)
-        try:
-            with api_errors(settings):
-                return BatchRun(running, client).run()
-        finally:
-            client.close()
-
-    def _rows_ask(
-        self,
-        question: str,
-        rows: Any,
-        *,
-        schema: SchemaSpec = None,
-        fields: Sequence[str] = (),
-        concurrency: int | None = None,
-        rows_per_request: int = 1,
-        fresh: bool = False,
-        name: str = "rows",
-        **changes: Any,
-    ) -> tuple[RowsAsk, dict[str, Any]]:
-        from .rows.asking import RowsAsk
-
-        ask = RowsAsk(
-            question,
-            rows,
-            name=name,
-            answer=self.answer_type(schema),
-            fields=tuple(fields),
-            concurrency=concurrency,
-            rows_per_request=rows_per_request,
-            fresh=fresh,
-        )
-        return ask, changes
-
-    def preview_each(self, question: str, rows: Any, **options: Any) -> str:
-        """What `ask_each` would send, as `%%ask --each --dry-run` shows it; nothing is sent.
-        Takes `ask_each`'s arguments (but `expand` and `progress`)."""
-        from .rows.asking import preview
-
-        ask, changes = self._rows_ask(question, rows, **options)
-        return preview(ask, self.settings(**changes), self.threads.store.path)
 
     def preview(
         self,
@@ -361,6 +296,9 @@ class Assistant:
         for dialect in self._dialects.values():
             dialect.close()
         self._dialects.clear()
+        if self._replayer is not None:
+            self._replayer.close()
+            self._replayer = None
         self.threads.close()
 
 

@@ -20,7 +20,7 @@ F = TypeVar("F", bound=Magic)
 THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | resume]"
 TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
 FILE_COMMANDS = "files [delete ID... | delete all]"
-OTHER_COMMANDS = "retry | history [N] | usage | jobs | cleanup"
+OTHER_COMMANDS = "retry | history [N] | usage | jobs | replay [on|off|only|export [PATH]] | cleanup"
 
 HOSTED_TOOL_FLAGS = {
     "--code-interpreter": "let the model run Python in the server's sandbox (its charts are shown)",
@@ -211,7 +211,8 @@ def ask_declarations() -> list[Callable[[Magic], Magic]]:
         argument(
             "--fresh",
             action="store_true",
-            help="With --each: ask every row again, ignoring the answers kept.",
+            help="Ask live even where a recording or a kept answer exists (and record the new "
+            "answer): with replay on, this ask; with --each, every row.",
         ),
         argument(
             "--batch-api",

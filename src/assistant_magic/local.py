@@ -264,6 +264,20 @@ def answers_keyless(settings: Settings) -> bool:
     return (
         settings.local_when_keyless
         and not settings.api_key
+        and settings.replay == "off"  # replayed answers come from the model they were asked of
         and is_openai(settings.base_url)
         and local_model_installed()
     )
+
+
+def keyless_changes(settings: Settings, models: LocalModels, context_window: int) -> dict[str, Any]:
+    """What an ask with no key changes to be answered by the local model (nothing if it is
+    not, see `answers_keyless`); says so."""
+    if not answers_keyless(settings):
+        return {}
+    print(
+        f"No ${settings.api_key_env}: answering with the local model instead of "
+        f"{settings.model} (set the variable to use OpenAI)."
+    )
+    server = models.start("", context_window, progress=print)
+    return local_options(server, settings)

@@ -140,6 +140,10 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             commands.usage()
         elif verb == "jobs" and not rest:
             commands.jobs()
+        elif verb == "replay":
+            from .replay.commands import run
+
+            run(rest, self.assistant, self._configure)
         else:
             raise AssistantError(
                 f"Unknown command {' '.join((verb, *rest))!r}: use {THREAD_COMMANDS}, "
@@ -181,6 +185,8 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             return
         changes.update(self._keyless_fallback(changes))
         typed = {"schema": args.schema, "retries": args.retries} if args.schema else {}
+        if args.fresh:
+            typed["fresh"] = True
         try:
             answer = self._ask(text, args.tools, args.tool_choice, args.attach, changes, **typed)
         except AnswerInvalid as invalid:
@@ -381,19 +387,11 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
     def _keyless_fallback(self, changes: dict[str, Any]) -> dict[str, Any]:
         """With no key for OpenAI and the local model installed, this ask goes to the local
         model (the configuration itself is left as it is)."""
-        from .local import answers_keyless, local_options
+        from .local import keyless_changes
 
         if not self.local_when_keyless or os.environ.get(self.api_key_env, "").strip():
             return {}  # the common case, told without resolving the settings
-        settings = self.settings(**changes)
-        if not answers_keyless(settings):
-            return {}
-        print(
-            f"No ${settings.api_key_env}: answering with the local model instead of "
-            f"{settings.model} (set the variable to use OpenAI)."
-        )
-        server = self.local_models.start("", self.context_window, progress=print)
-        local = local_options(server, settings)
+        local = keyless_changes(self.settings(**changes), self.local_models, self.context_window)
         if "prices" in local:
             # The one lasting change: what runs here costs nothing, in `%assistant usage` too.
             self.set_trait("prices", local.pop("prices"))

@@ -192,6 +192,17 @@ class Options:
     refresh_interval: float = option(
         0.05, "Seconds between Markdown re-renders while the answer streams.", more_than(0)
     )
+    replay: Literal["off", "on", "only"] = option(
+        "off",
+        "Answer an ask made before from its recording: on (else it goes live and is "
+        "recorded), only (never the network: an ask without a recording is an error), off "
+        "($ASSISTANT_MAGIC_REPLAY when this is off).",
+    )
+    replay_file: str = option(
+        "",
+        "A recordings file (%assistant replay export) to replay from besides the store "
+        "($ASSISTANT_MAGIC_REPLAY_FILE when empty).",
+    )
     cleanup_at_exit: bool = option(
         False,
         "At kernel exit, delete the bound thread's server-side state as %assistant cleanup does.",

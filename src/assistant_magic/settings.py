@@ -120,6 +120,21 @@ def resolve_dialect(
     return "chat", "auto: not OpenAI's endpoint"
 
 
+#: Where replay may be set for a whole environment (a CI run, `jupyter execute`).
+REPLAY_ENV, REPLAY_FILE_ENV = "ASSISTANT_MAGIC_REPLAY", "ASSISTANT_MAGIC_REPLAY_FILE"
+
+
+def replay_settings(options: Options, env: Mapping[str, str]) -> dict[str, Any]:
+    """The replay mode and file: the options', else the environment's."""
+    mode: str = options.replay
+    if mode == "off":
+        mode = env.get(REPLAY_ENV, "").strip().lower() or "off"
+        if mode not in ("off", "on", "only"):
+            raise ConfigurationError(f"${REPLAY_ENV}={mode!r}: use on, only or off.")
+    path = options.replay_file.strip() or env.get(REPLAY_FILE_ENV, "").strip()
+    return {"replay": mode, "replay_file": path}
+
+
 def resolve(
     options: Options | None = None, environ: Mapping[str, str] | None = None, **changes: Any
 ) -> Settings:
@@ -137,6 +152,7 @@ def resolve(
         assistant_id=options.assistant_id.strip(),
         base_url=url,
         dialect=dialect,
+        **replay_settings(options, env),
     )
     return Settings(
         **values,

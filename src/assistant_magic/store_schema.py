@@ -146,6 +146,23 @@ MIGRATIONS: list[tuple[str, ...]] = [
         """,
         "CREATE INDEX row_batches_open ON row_batches (base_url, collected)",
     ),
+    # 9: recorded responses, replayed instead of asked again (`replay`): by the key of what
+    # the request would send, with that request (to say what differs when none matches) and
+    # the key of the response before it on the thread.
+    (
+        """
+        CREATE TABLE recordings (
+            key      TEXT PRIMARY KEY,
+            parent   TEXT NOT NULL,
+            dialect  TEXT NOT NULL,
+            model    TEXT NOT NULL,
+            request  TEXT NOT NULL,
+            events   TEXT NOT NULL,
+            created  REAL NOT NULL
+        )
+        """,
+        "CREATE INDEX recordings_by_parent ON recordings (parent)",
+    ),
 ]
 
 

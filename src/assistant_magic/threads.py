@@ -113,6 +113,12 @@ class Threads:
             assistant_owned=remote.owns_assistant,
         )
 
+    def replace_remote(self, stand_in: RemoteThread, real: RemoteThread) -> None:
+        """A thread replayed so far went live: its server side is now `real`."""
+        thread = self.thread
+        if thread is not None and thread.remote_id == stand_in.id:
+            self.attach_remote(thread, real)
+
     @staticmethod
     def fits(thread: ThreadRecord, settings: Settings) -> bool:
         """Whether the thread can go on under `settings`: its server and dialect, and, on the

@@ -76,6 +76,16 @@ class AssistantsDialect(RunReading):
             thread = self.client.beta.threads.create(metadata=METADATA)
         return RemoteThread(thread.id, assistant_id, owns_assistant=owned)
 
+    def seed_thread(self, first: ResponseRequest, items: list[dict[str, Any]]) -> RemoteThread:
+        """A thread that already holds `items` (a thread replayed so far, going live): its
+        messages; tool calls and their outputs, which a thread's messages cannot hold as such,
+        as the assistant's text."""
+        remote = self.create_thread(first)
+        for role, text in _seed_messages(items):
+            with api_errors(self.settings):
+                self.client.beta.threads.messages.create(remote.id, role=role, content=text)  # type: ignore[arg-type]
+        return remote
+
     def delete_thread(self, remote: RemoteThread) -> None:
         with api_errors(self.settings, missing_ok=True):
             self.client.beta.threads.delete(remote.id)
@@ -377,3 +387,16 @@ def _refuses_streaming(exc: Any) -> bool:
     if exc.status_code not in (400, 404, 405, 422, 501):
         return False
     return "stream" in f"{getattr(exc, 'param', '') or ''} {server_message(exc)}".lower()
+
+
+def _seed_messages(items: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    messages: list[tuple[str, str]] = []
+    for item in items:
+        kind = item.get("type")
+        if kind == "message":
+            messages.append((str(item["role"]), str(item["content"])))
+        elif kind == "function_call":
+            messages.append(("assistant", f"(called {item['name']}({item['arguments']}))"))
+        elif kind == "function_call_output":
+            messages.append(("assistant", f"(the call returned: {item['output']})"))
+    return messages

@@ -44,6 +44,8 @@ STATUS_EVENTS = {"response.queued": "queued", "response.in_progress": "in_progre
 SETTLE_PAGE, SETTLE_LIMIT = 100, 1000
 #: Longest wait, in seconds, for a response the client left to end before settling its thread.
 SETTLE_WAIT = 10.0
+#: Items a conversation takes per request (at its creation, and added after).
+SEED_PAGE = 20
 
 
 class ResponsesDialect(SdkFiles):
@@ -57,6 +59,20 @@ class ResponsesDialect(SdkFiles):
             conversation = self.client.conversations.create(
                 metadata={"created_by": "assistant_magic"}
             )
+        return RemoteThread(conversation.id)
+
+    def seed_thread(self, first: ResponseRequest, items: list[dict[str, Any]]) -> RemoteThread:
+        """A conversation that already holds `items` (a thread replayed so far, going live)."""
+        with dialect_offered(self.settings, "responses", "/conversations"):
+            conversation = self.client.conversations.create(
+                metadata={"created_by": "assistant_magic"},
+                items=items[:SEED_PAGE],  # type: ignore[arg-type]
+            )
+            for start in range(SEED_PAGE, len(items), SEED_PAGE):
+                self.client.conversations.items.create(
+                    conversation.id,
+                    items=items[start : start + SEED_PAGE],  # type: ignore[arg-type]
+                )
         return RemoteThread(conversation.id)
 
     def delete_thread(self, remote: RemoteThread) -> None:

@@ -1,0 +1,71 @@
+"""`%assistant replay`: the mode, and the export of what this session replayed or recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AssistantError
+from ..redaction import redact
+from .recordings import export
+
+if TYPE_CHECKING:
+    from ..assistant import Assistant
+
+MODES = ("on", "off", "only")
+USAGE = "replay [on | off | only | export [PATH]]"
+
+
+def run(words: list[str], assistant: Assistant, configure: Callable[[dict[str, Any]], Any]) -> None:
+    """`%assistant replay ...`: a mode is set as any setting is (`configure`)."""
+    if len(words) == 1 and words[0] in MODES:
+        configure({"replay": words[0]})
+    elif words and words[0] == "export" and len(words) <= 2:
+        print(redact(export_used(assistant, words[1] if len(words) > 1 else None)))
+    elif not words:
+        print(describe(assistant))
+    else:
+        raise AssistantError(f"Unknown: replay {' '.join(words)}; use {USAGE}.")
+
+
+def describe(assistant: Assistant) -> str:
+    """The mode, where recordings come from, and what this session used."""
+    settings = assistant.settings()
+    replayer = assistant.replayer
+    used = len(dict.fromkeys(replayer.used)) if replayer is not None else 0
+    file = f"; also from {settings.replay_file}" if settings.replay_file else ""
+    return (
+        f"replay: {settings.replay} (recordings in {assistant.threads.store.path}{file}); "
+        f"{used} recording{'s' if used != 1 else ''} used in this session"
+    )
+
+
+def export_used(assistant: Assistant, path: str | None) -> str:
+    """Write the recordings this session used to `path` (default: beside the notebook)."""
+    replayer = assistant.replayer
+    keys = list(dict.fromkeys(replayer.used)) if replayer is not None else []
+    if replayer is None or not keys:
+        raise AssistantError(
+            "Nothing to export: no ask was recorded or replayed in this session; turn replay on "
+            "(%assistant replay on) and run the notebook's asks first."
+        )
+    target = Path(path or default_path(assistant.threads.notebook)).expanduser()
+    recordings = [r for r in (replayer.find(key) for key in keys) if r is not None]
+    try:
+        count = export(recordings, target)
+    except OSError as exc:
+        raise AssistantError(
+            f"Cannot write {target}: {exc.strerror or exc}. Choose another path."
+        ) from None
+    return (
+        f"Exported {count} recording{'s' if count != 1 else ''} to {target}: run with "
+        f"ASSISTANT_MAGIC_REPLAY=only ASSISTANT_MAGIC_REPLAY_FILE={target}"
+    )
+
+
+def default_path(notebook: str) -> str:
+    """`notebook.ipynb` -> `notebook.replay.jsonl`, beside it; else in the working folder."""
+    if notebook.endswith(".ipynb"):
+        return notebook[: -len(".ipynb")] + ".replay.jsonl"
+    return "assistant-magic.replay.jsonl"

@@ -1,0 +1,112 @@
+"""Where recordings live: the store (every response recorded, by key), and a file that carries
+the ones a notebook used to another machine (`%assistant replay export`): JSON lines, a header
+line first, no key or secret inside (every text is redacted on the way out)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import AssistantError
+from ..redaction import redact
+from ..store_file import StoreFile
+
+FILE_FORMAT, FILE_VERSION = "assistant-magic-replay", 1
+
+
+@dataclass(frozen=True)
+class Recording:
+    """One response as it was: what its request was made of, and the events it gave."""
+
+    key: str
+    parent: str
+    dialect: str
+    model: str
+    request: dict[str, Any]
+    events: list[dict[str, Any]]
+    created: float
+
+
+class RecordingError(AssistantError):
+    """A recordings file that cannot be read (damaged, or not one)."""
+
+
+class Recordings(StoreFile):
+    """Recordings in the store's file."""
+
+    def get(self, key: str) -> Recording | None:
+        rows = self._read(f"SELECT {_COLUMNS} FROM recordings WHERE key = ?", (key,))
+        return _recording(rows[0]) if rows else None
+
+    def children(self, parent: str) -> list[Recording]:
+        """The recordings that followed `parent` on a thread, newest first."""
+        rows = self._read(
+            f"SELECT {_COLUMNS} FROM recordings WHERE parent = ? ORDER BY created DESC LIMIT 20",
+            (parent,),
+        )
+        return [_recording(row) for row in rows]
+
+    def add(self, recording: Recording) -> None:
+        with self._write() as conn:
+            conn.execute(
+                f"INSERT OR REPLACE INTO recordings ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    recording.key,
+                    recording.parent,
+                    recording.dialect,
+                    recording.model,
+                    json.dumps(recording.request),
+                    json.dumps(recording.events),
+                    recording.created,
+                ),
+            )
+
+
+_COLUMNS = "key, parent, dialect, model, request, events, created"
+
+
+def _recording(row: tuple[Any, ...]) -> Recording:
+    key, parent, dialect, model, request, events, created = row
+    return Recording(key, parent, dialect, model, json.loads(request), json.loads(events), created)
+
+
+def export(recordings: Iterable[Recording], path: str | Path) -> int:
+    """Write `recordings` to `path`; how many were written."""
+    lines = [json.dumps({"format": FILE_FORMAT, "version": FILE_VERSION, "at": time.time()})]
+    count = 0
+    for recording in recordings:
+        lines.append(redact(json.dumps(asdict(recording), ensure_ascii=False)))
+        count += 1
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return count
+
+
+def load(path: str | Path) -> dict[str, Recording]:
+    """The recordings in a file, by key; `RecordingError` (one line) if it is not one."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RecordingError(
+            f"Cannot read the recordings file {path}: {exc.strerror or exc}; check "
+            "$ASSISTANT_MAGIC_REPLAY_FILE or AssistantMagics.replay_file."
+        ) from None
+    lines = text.splitlines()
+    try:
+        header = json.loads(lines[0]) if lines else {}
+        if header.get("format") != FILE_FORMAT or header.get("version") != FILE_VERSION:
+            raise ValueError("no header")
+        found = {}
+        for line in lines[1:]:
+            if line.strip():
+                recording = Recording(**json.loads(line))
+                found[recording.key] = recording
+    except (ValueError, TypeError, AttributeError):
+        raise RecordingError(
+            f"{path} is not a recordings file of this version (damaged, or another file): "
+            "export it again with %assistant replay export."
+        ) from None
+    return found
