@@ -35,7 +35,7 @@ from .threads import Threads
 if TYPE_CHECKING:
     from .answer_types import AnswerType
     from .attachments import Attachment
-    from .dialects.interface import Dialect
+    from .dialects.interface import Dialect, ResponseRequest
     from .replay.dialect import Replayer
     from .settings import Settings
     from .tools import ToolBox
@@ -192,7 +192,22 @@ class Assistant(AsksOverRows):
         Enum, `list[Record]`...) and return it, validated; `ask`'s other arguments apply."""
         return self.ask(question, schema=schema, **options).value
 
-    def preview(
+    def preview(self, question: str, **options: Any) -> list[tuple[str, dict[str, Any]]]:
+        """The requests an ask would send first, as ("POST /path", JSON body): nothing is sent,
+        made or recorded (`%%ask --dry-run`). Takes `ask`'s arguments."""
+        dialect, request = self._unsent(question, **options)
+        return dialect.preview(request)
+
+    def replay_key(self, question: str, **options: Any) -> tuple[str, bool] | None:
+        """With replay on: the key an ask's first response is recorded under, and whether a
+        recording has it (`%%ask --dry-run` shows them). Takes `ask`'s arguments."""
+        dialect, request = self._unsent(question, **options)
+        if self._replayer is None or not hasattr(dialect, "replay_key"):
+            return None
+        key = dialect.replay_key(request)
+        return key, self._replayer.find(key) is not None
+
+    def _unsent(
         self,
         question: str,
         *,
@@ -201,14 +216,12 @@ class Assistant(AsksOverRows):
         attachments: Sequence[str | Attachment] = (),
         schema: SchemaSpec = None,
         **changes: Any,
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """The requests an ask would send first, as ("POST /path", JSON body): nothing is sent,
-        made or recorded (`%%ask --dry-run`)."""
+    ) -> tuple[Dialect, ResponseRequest]:
         settings = self.settings(**changes)
         prepared = self._question(question, settings, tools, tool_choice, attachments)
         prepared = replace(prepared, answer=self.answer_type(schema))
         request = first_request(prepared, self.threads.thread, Unsent(self.threads))
-        return prepared.dialect.preview(request)
+        return prepared.dialect, request
 
     def _question(
         self,

@@ -42,7 +42,15 @@ def ask_preview(
         **changes,
     )
     answer = assistant.answer_type(args.schema)
-    return describe(
+    replayed = assistant.replay_key(
+        text,
+        tools=args.tools,
+        tool_choice=args.tool_choice,
+        attachments=list(args.attach),
+        schema=args.schema,
+        **changes,
+    )
+    shown = describe(
         requests,
         assistant.settings(**changes),
         parts,
@@ -50,6 +58,11 @@ def ask_preview(
         server_history=assistant.threads.last_ask() is not None,
         answer=answer.schema if answer is not None else None,
     )
+    if replayed is None:
+        return shown
+    key, recorded = replayed
+    found = "recorded: it would be replayed" if recorded else "not recorded: it would go live"
+    return f"{shown}\nReplay key: {key} ({found})."
 
 
 def describe(

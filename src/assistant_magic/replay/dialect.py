@@ -207,7 +207,13 @@ class ReplayDialect:
         self._rename(stand_in, real)
         self.replayer.real[stand_in.id] = real
         self.replayer.stand_in_of[real.id] = stand_in.id
-        return replace(request, remote_thread=real)
+        request = replace(request, remote_thread=real)
+        if request.tool_outputs and self.name == "assistants":
+            # The run that asked for these calls was replayed, not made: no run waits for the
+            # outputs, so they go as the next message.
+            said = "\n".join(f"(the call returned: {o.output})" for o in request.tool_outputs)
+            request = replace(request, user_text=said, tool_outputs=())
+        return request
 
     def cancel(self, response_id: str) -> None:
         if self._inner is not None:
