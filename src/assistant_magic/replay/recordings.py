@@ -50,6 +50,11 @@ class Recordings(StoreFile):
         )
         return [_recording(row) for row in rows]
 
+    def all(self) -> list[Recording]:
+        """Every recording, oldest first."""
+        rows = self._read(f"SELECT {_COLUMNS} FROM recordings ORDER BY created")
+        return [_recording(row) for row in rows]
+
     def add(self, recording: Recording) -> None:
         with self._write() as conn:
             conn.execute(
