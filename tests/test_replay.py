@@ -232,3 +232,23 @@ def test_a_damaged_recordings_file_is_one_line(tmp_path) -> None:  # type: ignor
         load(tmp_path / "missing.jsonl")
     export([], tmp_path / "empty.jsonl")
     assert load(tmp_path / "empty.jsonl") == {}
+
+
+def test_the_replay_command_sets_the_mode_and_exports(ip, server, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    ip.run_line_magic("assistant", "replay on")
+    assert "replay: on" in capsys.readouterr().out
+    server.script(Text("Recorded once."))
+    ip.run_cell("%%ask\nHello?")
+    ip.run_line_magic("assistant", "replay")
+    assert "1 recording used in this session" in capsys.readouterr().out
+    ip.run_cell("%%ask --dry-run\nHello?")  # on the same thread, after the recorded one
+    assert "(not recorded: it would go live)." in capsys.readouterr().out
+    ip.run_line_magic("assistant", "thread new")
+    ip.run_cell("%%ask --dry-run\nHello?")  # as the first ask of a thread
+    out = capsys.readouterr().out
+    assert "Replay key: " in out and "(recorded: it would be replayed)." in out
+    target = tmp_path / "hello.replay.jsonl"
+    ip.run_line_magic("assistant", f"replay export {target}")
+    assert f"Exported 1 recording to {target}" in capsys.readouterr().out
+    error = ip.run_cell("%assistant replay sometimes").error_in_exec
+    assert one_line(error) and "replay [on | off | only | export [PATH]]" in str(error)

@@ -214,13 +214,19 @@ class TextView:
             self._say("validated:")
             self.out.write(f"{outcome.shown}\n")
         self._say(self._state.line())
+        self.out.flush()
 
     def _say(self, line: str) -> None:
         if self._mid_line:
             self.out.write("\n")
             self._mid_line = False
         self.out.write(f"[assistant] {line}\n")
-        self.out.flush()
+        # As for the answer's text: a kernel's flush waits for its IO thread, and an ask that
+        # is over in milliseconds (a replayed one) would spend them flushing line by line.
+        now = time.monotonic()
+        if now - self._last_flush >= self.refresh_interval:
+            self._last_flush = now
+            self.out.flush()
 
 
 def make_view(mode: str, shell: object, refresh_interval: float = 0.05) -> AskView:
