@@ -23,7 +23,7 @@ pytestmark = pytest.mark.kernel
 
 UNREACHABLE = "http://127.0.0.1:9/v1"  # nothing listens there: any request would fail
 #: The example notebooks that ship with their recordings (`scripts/record-notebooks`).
-SHIPPED = ("quickstart", "typed")
+SHIPPED = ("quickstart", "typed", "tools", "analysis")
 
 
 def answers(nb: nbformat.NotebookNode) -> list[str]:

@@ -71,8 +71,22 @@ def last_error(exc: BaseException | None, *, limit: int = 4000) -> ContextPart:
     if exc is None:
         raise ContextError("--error: no exception has been raised in this session yet.")
     formatted = "".join(traceback.format_exception(type(exc), exc, _user_traceback(exc)))
-    lines = _ANSI.sub("", formatted).rstrip("\n").split("\n")
+    lines = _portable(_ANSI.sub("", formatted)).rstrip("\n").split("\n")
     return ContextPart("last error", _keep_end(lines, limit))
+
+
+#: A notebook cell's code as the kernel names it (``/tmp/ipykernel_123/4567.py``).
+_CELL_FILE = re.compile(r'File "[^"]*ipykernel_\d+[/\\]\d+\.py"')
+#: An installed package's file: only its path inside site-packages tells the model anything.
+_INSTALLED = re.compile(r'File "[^"]*[/\\](?:site|dist)-packages[/\\]([^"]+)"')
+
+
+def _portable(traceback_text: str) -> str:
+    """The traceback without this machine's paths: they tell the model nothing, say where the
+    user's files are, and make the same error another message on every run (so replay would
+    not match it)."""
+    text = _CELL_FILE.sub('File "<notebook cell>"', traceback_text)
+    return _INSTALLED.sub(r'File "\1"', text)
 
 
 def render(
