@@ -367,3 +367,14 @@ def test_the_magic_dry_run_sends_nothing(ip, server, capsys) -> None:  # type: i
     assert "Rows: 5 (5 different; 0 answered in the store)." in out
     assert "POST /responses (the first)" in out and API_KEY not in out
     assert model_requests(server) == []
+
+
+def test_with_replay_only_a_job_answers_from_the_store_and_sends_nothing(serve) -> None:  # type: ignore[no-untyped-def]
+    served = serve(labeller)
+    served.assistant().ask_each(QUESTION, TICKETS.iloc[:2], schema=Label, fields=["subject"])
+    sent = len(model_requests(served.server))
+    offline = served.assistant(replay="only")
+    answers = offline.ask_each(QUESTION, TICKETS, schema=Label, fields=["subject"])
+    assert len(model_requests(served.server)) == sent
+    assert answers.notna().sum() == 3  # the two rows answered before, one of them twice
+    assert answers.attrs["errors"].iloc[0].startswith("not asked: replay is only")

@@ -131,6 +131,9 @@ class Job:
         """Every row's result; `JobInterrupted` (holding them) when the user stops it."""
         plan = plan or self.plan()
         self.begin(plan)
+        if self.spec.request.settings.replay == "only":
+            # Nothing goes to the network: the rows the store has are the answers.
+            return self._finish("replay is only, and the store has no answer for this row")
         runner = Runner(
             self.spec.request,
             plan.works,
