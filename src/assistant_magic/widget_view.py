@@ -64,7 +64,7 @@ class WidgetView:
         self._pending: list[str] = []  # finished blocks not rendered yet
         self._last_commit = 0.0
         self._pages: list[Any] = []  # VBoxes of Output widgets: the finished blocks, rendered
-        self._layout: Any = None  # the Layout every rendered lot shares
+        self._layout: Any = None  # the Layout all the view's widgets share
         self._tail: Any = None  # HTML widget: the block being written
         self._last_flush = 0.0
         self._image_handles: dict[str, DisplayHandle] = {}
@@ -75,8 +75,12 @@ class WidgetView:
 
         self._state = AskState(model)
         self._thread_id = thread_id
-        self._widget = ipywidgets.HTML(value=self._html())
-        self._box = ipywidgets.VBox([self._widget])
+        # One Layout (all defaults) for every widget of the view: each widget would otherwise
+        # open one of its own, a message to the frontend each, and more for the kernel's output
+        # thread to send before the display below (which waits for it) goes out.
+        self._layout = ipywidgets.Layout()
+        self._widget = ipywidgets.HTML(value=self._html(), layout=self._layout)
+        self._box = ipywidgets.VBox([self._widget], layout=self._layout)
         self._box.add_class("assistant-magic-status")
         self._status_handle = display(self._bundle(), raw=True, display_id=True)
         self._stop.clear()
@@ -84,14 +88,17 @@ class WidgetView:
         self._timer.start()
 
     def update(self, event: Event) -> None:
-        with self._lock:
-            self._state.apply(event)
         if isinstance(event, TextDelta):  # the hot path, once per token: keep it short
+            # Unlocked: the clock's thread reads the status and the lines, never the text.
+            self._state.apply(event)
             now = time.monotonic()
             if now - self._last_flush >= self.refresh_interval:
                 self._last_flush = now
                 self._flush()
-        elif isinstance(event, ImageShown):
+            return
+        with self._lock:
+            self._state.apply(event)
+        if isinstance(event, ImageShown):
             self._show_image(event)
             self._render()
         elif isinstance(event, TableShown):
@@ -122,9 +129,7 @@ class WidgetView:
 
         # The answer's place, before any image that comes later, as in the saved notebook.
         self._answer_handle = display(EMPTY_ANSWER, raw=True, display_id=True)
-        # One Layout for every rendered lot: each widget would otherwise open one of its own.
-        self._layout = ipywidgets.Layout()
-        self._tail = ipywidgets.HTML()
+        self._tail = ipywidgets.HTML(layout=self._layout)
         self._box.children = (self._widget, self._tail)
 
     def _flush(self) -> None:
@@ -188,8 +193,7 @@ class WidgetView:
             page.close()
         self._tail.value = ""
         self._tail.close()
-        self._layout.close()
-        self._pages, self._tail, self._layout = [], None, None
+        self._pages, self._tail = [], None
 
     def _show_answer(self, text: str) -> None:
         from IPython.display import display
