@@ -4,6 +4,8 @@ output: the frontend never gets (nor renders) the whole answer again per token."
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,7 @@ import nbformat
 import pytest
 
 from assistant_magic.testing import ScriptedServer, Text
-from test_notebooks import Kernel, iopub_until_idle
+from test_notebooks import Kernel, _wait_for, iopub_until_idle, widget_value
 
 from notebook_io import WIDGET_VIEW, execute, outputs_of
 
@@ -38,6 +40,13 @@ def long_markdown(paragraphs: int = 80) -> str:
     return "\n\n".join(parts)
 
 
+def code_heavy() -> str:
+    """About 25 KB of JSON in code blocks: quotes, <, > and & all through (each costs more
+    than one byte escaped, in HTML or in the message's JSON)."""
+    body = "\n".join(f'  "key_{i}": "<value & {i}>",' for i in range(150))
+    return "\n\n".join(f"Config {n}:\n\n```json\n{{\n{body}\n}}\n```" for n in range(6))
+
+
 def sizes(messages: list[dict[str, Any]]) -> list[tuple[str, int]]:
     kinds = ("display_data", "update_display_data", "comm_msg", "comm_open", "stream")
     return [
@@ -45,8 +54,11 @@ def sizes(messages: list[dict[str, Any]]) -> list[tuple[str, int]]:
     ]
 
 
-def test_each_update_is_bounded_but_the_last(server: ScriptedServer, env: Path) -> None:
-    answer = long_markdown()
+@pytest.mark.parametrize("write", [long_markdown, code_heavy])
+def test_each_update_is_bounded_but_the_last(
+    server: ScriptedServer, env: Path, write: Callable[[], str]
+) -> None:
+    answer = write()
     assert len(answer) > 3 * UPDATE_BOUND
     server.script(Text(answer, chunk_delay=0.0005))
     kernel = Kernel()
@@ -93,3 +105,67 @@ def test_the_saved_notebook_holds_one_markdown_answer(
         s["state"].get("outputs") for s in widgets.values() if s["model_name"] == "OutputModel"
     ]
     assert not any(outputs_kept), "the streamed blocks are not saved twice"
+
+
+def answer_displays(messages: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """What the answer's own output (the one with a display id) showed first, and each update
+    it got after: the Markdown of each."""
+
+    def markdown(kind: str) -> list[str]:
+        return [
+            m["content"]["data"]["text/markdown"]
+            for m in messages
+            if m["msg_type"] == kind
+            and "text/markdown" in m["content"]["data"]
+            and m["content"].get("transient", {}).get("display_id")
+        ]
+
+    return markdown("display_data"), markdown("update_display_data")
+
+
+def status_children(messages: list[dict[str, Any]]) -> list[list[str]]:
+    """The status box's children, each time they were set."""
+    return [
+        m["content"]["data"]["state"]["children"]
+        for m in messages
+        if m["msg_type"] in ("comm_open", "comm_msg")
+        and "children" in m["content"].get("data", {}).get("state", {})
+    ]
+
+
+@pytest.mark.parametrize("ending", ["failed", "interrupted"])
+def test_an_ask_cut_short_keeps_its_partial_answer_in_its_place(
+    server: ScriptedServer, env: Path, ending: str
+) -> None:
+    answer = long_markdown()
+    pieces = Text(answer).pieces
+    kept = len(pieces) // 3
+    if ending == "failed":
+        server.script(Text(answer, chunk_delay=0.0005, fail_after=kept))
+    else:
+        server.script(Text(answer, chunk_delay=0.002))
+    kernel = Kernel()
+    try:
+        kernel.run("%load_ext assistant_magic\n%config AssistantMagics.view = 'widget'")
+        msg_id = kernel.client.execute(ASK)
+        if ending == "interrupted":
+            _wait_for(lambda: len(server.requests_to("POST", "/v1/responses")) == 1)
+            time.sleep(2)  # a few KB of the answer have streamed, most is still to come
+            kernel.manager.interrupt_kernel()
+        messages = iopub_until_idle(kernel.client, msg_id, timeout=120)
+    finally:
+        kernel.shutdown()
+
+    shown, updates = answer_displays(messages)
+    assert shown == [""], "the answer's place is kept, empty, at its first words"
+    (partial,) = updates  # filled once, when the ask ended
+    if ending == "failed":
+        assert partial == "".join(pieces[:kept])
+    assert partial and answer.startswith(partial) and len(partial) < len(answer)
+    assert f'data-status="{ending}"' in widget_value(messages)
+    children = status_children(messages)
+    assert len(children[-1]) == 1, "the streamed blocks are taken out: the status stays alone"
+    # While streaming: the status, the pages of rendered blocks, the block being written.
+    assert max(len(c) for c in children) >= 3
+    big = [(kind, size) for kind, size in sizes(messages) if size > UPDATE_BOUND]
+    assert len(big) <= 1 and all(kind == "update_display_data" for kind, _ in big), big

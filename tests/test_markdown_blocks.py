@@ -113,3 +113,30 @@ def test_the_work_grows_with_the_answer_not_its_square() -> None:
 
     small, large = min(seconds(4_000) for _ in range(3)), min(seconds(40_000) for _ in range(3))
     assert large < small * 30, f"10x the words took {large / small:.0f}x the time"
+
+
+def test_only_commonmark_fences_open_and_close_code() -> None:
+    text = (
+        "Type ```python``` to open a fence.\n\n"  # inline code, not a fence
+        "```\ninside\n    ```\n\nstill inside\n``` python\n\nstill\n`````\n\n"  # 4-space, info
+        "~~~~\n```\n~~~\n\nstill\n~~~~~\n\n"  # only a tilde fence at least as long closes
+        "The end."
+    )
+    blocks = shown(blocks_of([text]))
+    assert [block.strip().split("\n", 1)[0] for block in blocks] == [
+        "Type ```python``` to open a fence.",
+        "```",
+        "~~~~",
+        "The end.",
+    ]
+    assert blocks[1].endswith("still\n`````\n") and blocks[2].endswith("still\n~~~~~\n")
+    assert blocks_of([text[i : i + 1] for i in range(len(text))]) == blocks_of([text])
+
+
+def test_one_huge_delta_without_breaks_is_cut_into_bounded_pieces() -> None:
+    paragraph = " ".join(f"word{i}" for i in range(5_000))
+    splitter = MarkdownBlocks()
+    pieces = shown(splitter.feed(paragraph))
+    assert len(pieces) > 10 and all(len(piece) <= BLOCK_LIMIT for piece in pieces)
+    assert len(splitter.tail) <= BLOCK_LIMIT
+    assert "".join(pieces) + splitter.tail == paragraph

@@ -18,8 +18,13 @@ from typing import NamedTuple
 
 #: Characters in one block before it is cut (an update never sends much more).
 BLOCK_LIMIT = 2_000
-#: A fence opens with three or more backticks or tildes, then an optional info string.
-_FENCE = re.compile(r" {0,3}(`{3,}|~{3,})")
+#: A fence opens with three or more backticks or tildes, indented at most three spaces, then
+#: an optional info string (CommonMark: one after backticks has no backtick, or "```x```" on a
+#: line of prose would be inline code, not a fence).
+_FENCE = re.compile(r" {0,3}(?:(`{3,})[^`]*|(~{3,}).*)\n?$")
+#: It closes with the same character, at least as many, indented at most three spaces, and
+#: nothing but blanks after.
+_CLOSING = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*\n?$")
 
 
 class Block(NamedTuple):
@@ -69,7 +74,8 @@ class MarkdownBlocks:
                 finished.append(self._take(self._scanned))
             elif self._scanned > self.limit:
                 finished.append(self._cut(self._scanned))
-        if len(self._block) - self._scanned > self.limit:
+        # A line without a break, too long for one piece (a delta may bring several pieces' worth).
+        while len(self._block) - self._scanned > self.limit:
             finished.append(self._cut(self._long_line_end()))
         return finished
 
@@ -80,14 +86,16 @@ class MarkdownBlocks:
     def _ends_block(self, line: str) -> bool:
         stripped = line.strip()
         if self._fence:
-            if stripped.startswith(self._fence) and not stripped.strip(self._fence[0]):
+            closing = _CLOSING.match(line)
+            marker = closing.group(1) if closing else ""
+            if marker.startswith(self._fence[0]) and len(marker) >= len(self._fence):
                 self._fence = self._opening = ""
                 self._has_text = False
                 return True
             return False
         fence = _FENCE.match(line)
         if fence:
-            self._fence, self._opening = fence.group(1), line
+            self._fence, self._opening = fence.group(1) or fence.group(2), line
             self._has_text = True
             return False
         if not stripped:

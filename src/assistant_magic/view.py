@@ -114,14 +114,14 @@ class AskState:
         self.lines: dict[str, str] = {}
 
     def apply(self, event: Event) -> None:
-        if isinstance(event, StatusChanged):
-            self.status, self.detail = event.status, event.detail
-        elif isinstance(event, ResponseStarted):
-            self.model = event.model or self.model
-        elif isinstance(event, TextDelta):
+        if isinstance(event, TextDelta):  # first: nearly every event is one
             if self.lines and self.text and not self.text[-1].endswith("\n\n"):
                 self.text.append("\n\n")  # a new round of text after tool calls
             self.text.append(event.text)
+        elif isinstance(event, StatusChanged):
+            self.status, self.detail = event.status, event.detail
+        elif isinstance(event, ResponseStarted):
+            self.model = event.model or self.model
         elif isinstance(event, UsageReported):
             self.usage = event.usage if self.usage is None else self.usage + event.usage
         elif isinstance(event, ToolCallDelta):

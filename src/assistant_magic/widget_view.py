@@ -1,10 +1,11 @@
 """How a running ask looks in Jupyter: a live widget, and one Markdown answer.
 
 While the ask runs, the widget shows the status line (status, model, elapsed time, tokens), a
-line per tool call and notice, and the answer as it streams: each finished Markdown block
-(`markdown_blocks`) is rendered once, inside an Output widget, and only the block still being
-written is updated, as escaped text. So an update sends a bounded amount however long the answer
-grows, and the frontend never renders the whole answer again per token.
+line per tool call and notice, and the answer as it streams: finished Markdown blocks
+(`markdown_blocks`) are rendered once, a few at a time, each lot in an Output widget of its own
+that holds them as its state, and only the block still being written is updated, as escaped
+text. So an update sends a bounded amount however long the answer grows, and the frontend never
+renders the whole answer again per token.
 
 When the ask ends, the streamed blocks are cleared from the widget and the answer is shown once,
 as an ordinary Markdown output in the place kept for it at its first words: that is what stays
@@ -32,6 +33,9 @@ if TYPE_CHECKING:
 EMPTY_ANSWER = {"text/markdown": "", "text/plain": ""}
 #: Finished blocks are rendered at most this often (seconds), unless this many characters wait.
 COMMIT_INTERVAL, COMMIT_SIZE = 0.25, 4_000
+#: Rendered lots per page (a VBox): a list of children is re-sent whole when it changes, so the
+#: lots go in pages of this many, and the status box gets a new child only once per page.
+PAGE_SIZE = 16
 _TAIL_STYLE = "white-space:pre-wrap;font-family:var(--jp-content-font-family,sans-serif)"
 _CODE_STYLE = "white-space:pre-wrap;font-family:var(--jp-code-font-family,monospace)"
 
@@ -59,7 +63,8 @@ class WidgetView:
         self._fed = 0  # pieces of the state's text given to `_blocks`
         self._pending: list[str] = []  # finished blocks not rendered yet
         self._last_commit = 0.0
-        self._streamed: Any = None  # Output widget: the finished blocks, rendered
+        self._pages: list[Any] = []  # VBoxes of Output widgets: the finished blocks, rendered
+        self._layout: Any = None  # the Layout all the view's widgets share
         self._tail: Any = None  # HTML widget: the block being written
         self._last_flush = 0.0
         self._image_handles: dict[str, DisplayHandle] = {}
@@ -70,8 +75,12 @@ class WidgetView:
 
         self._state = AskState(model)
         self._thread_id = thread_id
-        self._widget = ipywidgets.HTML(value=self._html())
-        self._box = ipywidgets.VBox([self._widget])
+        # One Layout (all defaults) for every widget of the view: each widget would otherwise
+        # open one of its own, a message to the frontend each, and more for the kernel's output
+        # thread to send before the display below (which waits for it) goes out.
+        self._layout = ipywidgets.Layout()
+        self._widget = ipywidgets.HTML(value=self._html(), layout=self._layout)
+        self._box = ipywidgets.VBox([self._widget], layout=self._layout)
         self._box.add_class("assistant-magic-status")
         self._status_handle = display(self._bundle(), raw=True, display_id=True)
         self._stop.clear()
@@ -79,14 +88,17 @@ class WidgetView:
         self._timer.start()
 
     def update(self, event: Event) -> None:
-        with self._lock:
-            self._state.apply(event)
         if isinstance(event, TextDelta):  # the hot path, once per token: keep it short
+            # Unlocked: the clock's thread reads the status and the lines, never the text.
+            self._state.apply(event)
             now = time.monotonic()
             if now - self._last_flush >= self.refresh_interval:
                 self._last_flush = now
                 self._flush()
-        elif isinstance(event, ImageShown):
+            return
+        with self._lock:
+            self._state.apply(event)
+        if isinstance(event, ImageShown):
             self._show_image(event)
             self._render()
         elif isinstance(event, TableShown):
@@ -118,14 +130,13 @@ class WidgetView:
 
         # The answer's place, before any image that comes later, as in the saved notebook.
         self._answer_handle = display(EMPTY_ANSWER, raw=True, display_id=True)
-        self._streamed = ipywidgets.Output()
-        self._tail = ipywidgets.HTML()
-        self._box.children = (self._widget, self._streamed, self._tail)
+        self._tail = ipywidgets.HTML(layout=self._layout)
+        self._box.children = (self._widget, self._tail)
 
     def _flush(self) -> None:
         """Take in the text since the last flush; show the tail as it is, and the finished
         blocks rendered, a few at a time."""
-        if self._streamed is None:
+        if self._tail is None:
             self._start_streaming()
         # What the state took in since (with the paragraph break it puts between rounds).
         with self._lock:
@@ -140,30 +151,50 @@ class WidgetView:
         # Finished blocks not rendered yet stay in the tail, so nothing disappears meanwhile.
         tail = "".join(self._pending) + self._blocks.tail
         style = _CODE_STYLE if self._blocks.in_code and not self._pending else _TAIL_STYLE
-        value = f'<div style="{style}">{html.escape(tail)}</div>' if tail else ""
+        # Text, not an attribute: quotes stay quotes (code is full of them; "&quot;" is 6 bytes).
+        value = f'<div style="{style}">{html.escape(tail, quote=False)}</div>' if tail else ""
         if value != self._tail.value:
             self._tail.value = value
 
     def _commit(self) -> None:
-        """Render the finished blocks, once each, in the Output widget. (Its capture costs a
-        flush of the kernel's streams each time, so blocks go in a few at a time.)"""
-        from IPython.display import display
+        """Render the finished blocks waiting, once, as a new Output widget in the last page.
+
+        The lot is the widget's state, sent with its creation: no output is captured, since
+        capturing (``with output: display(...)``) waits for the kernel's output thread four
+        times (a flush of stdout and stderr on entering, and again in `display`), and on a busy
+        machine that cost more than the rest of the display together.
+        """
+        import ipywidgets
 
         pending, self._pending = self._pending, []
-        # One output for the lot: whole blocks render alike joined, and each display flushes
-        # the kernel's streams first (about a millisecond).
-        with self._streamed:
-            display(answer_bundle("".join(pending)), raw=True)
+        # One output for the lot: whole blocks render alike joined. Markdown only: a frontend
+        # showing this widget renders Markdown, and these lots are taken out when the ask ends
+        # (the answer's own output keeps its text/plain), so a copy would only double the bytes.
+        markdown = {"text/markdown": "".join(pending)}
+        output = {"output_type": "display_data", "data": markdown, "metadata": {}}
+        lot = ipywidgets.Output(layout=self._layout, outputs=(output,))
+        page = self._pages[-1] if self._pages else None
+        if page is not None and len(page.children) < PAGE_SIZE:
+            page.children = (*page.children, lot)
+        else:
+            self._pages.append(ipywidgets.VBox([lot], layout=self._layout))
+            self._box.children = (self._widget, *self._pages, self._tail)
 
     def _end_streaming(self) -> None:
         """Take the streamed blocks out of the widget: the answer is shown whole instead."""
-        if self._streamed is None:
+        if self._tail is None:
             return
-        self._streamed.clear_output()
         self._box.children = (self._widget,)
-        self._streamed.close()
+        for page in self._pages:
+            for lot in page.children:
+                # Emptied first: a notebook runner that keeps the state of closed widgets
+                # (nbclient does) would otherwise save the answer a second time.
+                lot.outputs = ()
+                lot.close()
+            page.close()
+        self._tail.value = ""
         self._tail.close()
-        self._streamed = self._tail = None
+        self._pages, self._tail = [], None
 
     def _show_answer(self, text: str) -> None:
         from IPython.display import display
