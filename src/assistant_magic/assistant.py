@@ -195,17 +195,19 @@ class Assistant(AsksOverRows):
     def preview(self, question: str, **options: Any) -> list[tuple[str, dict[str, Any]]]:
         """The requests an ask would send first, as ("POST /path", JSON body): nothing is sent,
         made or recorded (`%%ask --dry-run`). Takes `ask`'s arguments."""
-        dialect, request = self._unsent(question, **options)
-        return dialect.preview(request)
+        return self.preview_with_key(question, **options)[0]
 
-    def replay_key(self, question: str, **options: Any) -> tuple[str, bool] | None:
-        """With replay on: the key an ask's first response is recorded under, and whether a
-        recording has it (`%%ask --dry-run` shows them). Takes `ask`'s arguments."""
+    def preview_with_key(
+        self, question: str, **options: Any
+    ) -> tuple[list[tuple[str, dict[str, Any]]], tuple[str, bool] | None]:
+        """`preview`, and with replay on, the key the ask's first response is recorded under
+        and whether a recording has it (`%%ask --dry-run` shows them)."""
         dialect, request = self._unsent(question, **options)
+        requests = dialect.preview(request)
         if self._replayer is None or not hasattr(dialect, "replay_key"):
-            return None
+            return requests, None
         key = dialect.replay_key(request)
-        return key, self._replayer.find(key) is not None
+        return requests, (key, self._replayer.find(key) is not None)
 
     def _unsent(
         self,

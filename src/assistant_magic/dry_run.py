@@ -33,7 +33,7 @@ def ask_preview(
     parts: Sequence[ContextPart],
 ) -> str:
     """What `%%ask --dry-run` prints for an ask on the thread."""
-    requests = assistant.preview(
+    requests, replayed = assistant.preview_with_key(
         text,
         tools=args.tools,
         tool_choice=args.tool_choice,
@@ -42,14 +42,6 @@ def ask_preview(
         **changes,
     )
     answer = assistant.answer_type(args.schema)
-    replayed = assistant.replay_key(
-        text,
-        tools=args.tools,
-        tool_choice=args.tool_choice,
-        attachments=list(args.attach),
-        schema=args.schema,
-        **changes,
-    )
     shown = describe(
         requests,
         assistant.settings(**changes),

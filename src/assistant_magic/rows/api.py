@@ -55,16 +55,15 @@ class AsksOverRows:
         from .job import JobInterrupted
         from .results import assemble
 
-        ask, changes = self._rows_ask(
+        ask = self._rows_ask(
             question,
             rows,
-            schema=schema,
-            fields=fields,
+            schema,
+            fields=tuple(fields),
             concurrency=concurrency,
             rows_per_request=rows_per_request,
             fresh=fresh,
             name=name,
-            **changes,
         )
         settings = self.settings(**changes)
         running = job(ask, settings, self.threads.store.path, progress)
@@ -89,37 +88,23 @@ class AsksOverRows:
         finally:
             client.close()
 
-    def _rows_ask(
-        self,
-        question: str,
-        rows: Any,
-        *,
-        schema: SchemaSpec = None,
-        fields: Sequence[str] = (),
-        concurrency: int | None = None,
-        rows_per_request: int = 1,
-        fresh: bool = False,
-        name: str = "rows",
-        **changes: Any,
-    ) -> tuple[RowsAsk, dict[str, Any]]:
+    def _rows_ask(self, question: str, rows: Any, schema: SchemaSpec, **job: Any) -> RowsAsk:
+        """The job's description: `job` holds `RowsAsk`'s own fields."""
         from .asking import RowsAsk
 
-        ask = RowsAsk(
-            question,
-            rows,
-            name=name,
-            answer=self.answer_type(schema),
-            fields=tuple(fields),
-            concurrency=concurrency,
-            rows_per_request=rows_per_request,
-            fresh=fresh,
-        )
-        return ask, changes
+        return RowsAsk(question, rows, answer=self.answer_type(schema), **job)
 
     def preview_each(self, question: str, rows: Any, **options: Any) -> str:
         """What `ask_each` would send, as `%%ask --each --dry-run` shows it; nothing is sent.
         Takes `ask_each`'s arguments (but `expand` and `progress`)."""
-        from .asking import preview
+        from dataclasses import fields
 
-        ask, changes = self._rows_ask(question, rows, **options)
+        from .asking import RowsAsk, preview
+
+        own = {field.name for field in fields(RowsAsk)}
+        job = {name: value for name, value in options.items() if name in own}
+        changes = {name: value for name, value in options.items() if name not in own | {"schema"}}
+        if "fields" in job:
+            job["fields"] = tuple(job["fields"])
+        ask = self._rows_ask(question, rows, options.get("schema"), **job)
         return preview(ask, self.settings(**changes), self.threads.store.path)

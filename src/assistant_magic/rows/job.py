@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..answer_types import InvalidJson
 from ..errors import AskInterrupted
 from ..events import Usage
 from .budget import JobBudget
@@ -84,6 +85,8 @@ class Job:
         self.progress = JobProgress(len(spec.table), spec.request.settings.model)
         #: The runner of the last `run` (its limit says how often the server slowed it).
         self.runner: Runner | None = None
+        #: The values of the answers the store had, read by `plan`.
+        self._kept_values: dict[str, Any] = {}
 
     # -- planning -------------------------------------------------------------------------------
 
@@ -95,8 +98,15 @@ class Job:
         for number, key in enumerate(keys):
             rows_of.setdefault(key, []).append(number)
         found = {} if spec.fresh else self.cache.lookup(list(rows_of))
-        # An answer kept by a job of another type (a batch collects for all) is asked again.
-        cached = {key: kept.answer for key, kept in found.items() if self._valid(kept.answer)}
+        # An answer kept by a job of another type (a batch collects for all) is asked again;
+        # those that validate are read once, here.
+        self._kept_values = {}
+        for key, kept in found.items():
+            try:
+                self._kept_values[key] = self._value(kept.answer)
+            except InvalidJson:
+                continue
+        cached = {key: found[key].answer for key in self._kept_values}
         first = [rows[0] for key, rows in rows_of.items() if key not in cached]
         self._plan = Plan(texts, keys, rows_of, cached, [])
         self._plan.works = self.works(first)
@@ -124,8 +134,8 @@ class Job:
     def begin(self, plan: Plan) -> None:
         """Start from `plan`: the rows the store answered are answered."""
         self._plan = plan
-        for key, answer in plan.cached.items():
-            self._answer(key, answer, None, from_store=True)
+        for key in plan.cached:
+            self._set(key, self._kept_values[key], from_store=True)
 
     def run(self, plan: Plan | None = None) -> list[RowResult]:
         """Every row's result; `JobInterrupted` (holding them) when the user stops it."""
@@ -234,27 +244,28 @@ class Job:
                     kept.append((key, reply.text, model, reply.usage))
                 continue
             failure = outcome.error or _failure(reply)
-            if failure is None and reply is not None and self._answer(key, reply.text, reply.usage):
+            if failure is None and reply is not None and self._answer(key, reply.text):
                 kept.append((key, reply.text, model, reply.usage))
             elif failure is not None:
                 self._fail(key, failure)
         self.cache.keep(kept)
 
-    def _answer(
-        self, key: str, text: str, usage: Usage | None, *, from_store: bool = False
-    ) -> bool:
+    def _answer(self, key: str, text: str) -> bool:
         """Set the answer of every row with this key; False if it does not validate."""
-        value: Any = text
-        if self.spec.answer is not None:
-            from ..answer_types import InvalidJson
+        try:
+            value = self._value(text)
+        except InvalidJson as problem:
+            label = self.spec.answer.label if self.spec.answer is not None else "its type"
+            self._fail(key, f"the answer did not match {label}: {problem.line}")
+            return False
+        self._set(key, value, from_store=False)
+        return True
 
-            try:
-                value = self.spec.answer.parse(text)
-            except InvalidJson as problem:
-                self._fail(
-                    key, f"the answer did not match {self.spec.answer.label}: {problem.line}"
-                )
-                return False
+    def _value(self, text: str) -> Any:
+        """An answer's value: its text, or the typed value (`InvalidJson` if it is none)."""
+        return text if self.spec.answer is None else self.spec.answer.parse(text)
+
+    def _set(self, key: str, value: Any, *, from_store: bool) -> None:
         rows = self._plan.rows_of[key]
         for number in rows:
             self.results[number] = RowResult(value)
@@ -262,7 +273,6 @@ class Job:
             self.progress.cached += len(rows)
         else:
             self.progress.answered += len(rows)
-        return True
 
     def record_failures(self, keys: Sequence[str], error: str) -> None:
         for key in keys:
@@ -275,17 +285,6 @@ class Job:
     def answered(self, key: str) -> bool:
         rows = self._plan.rows_of.get(key)
         return bool(rows) and self.results[rows[0]] is not None  # type: ignore[index]
-
-    def _valid(self, text: str) -> bool:
-        if self.spec.answer is None:
-            return True
-        from ..answer_types import InvalidJson
-
-        try:
-            self.spec.answer.parse(text)
-        except InvalidJson:
-            return False
-        return True
 
     def _fail(self, key: str, error: str) -> None:
         rows = self._plan.rows_of[key]
