@@ -63,6 +63,11 @@ real ``thread.run.*`` / ``thread.message.*`` events. ``RunFailure("failed", code
 ``failed`` or ``expired``; ``server.runs(thread_id)``, ``server.thread_messages(thread_id)`` and
 ``server.wait_for_run_status(run_id, ...)`` show what happened.
 
+Typed answers (Structured Outputs) work in every dialect: the server checks a requested JSON
+schema as the real API does (strict mode's rules, see ``structured``), the default reply answers
+a JSON document valid against it, and ``Refusal("I can't help with that.")`` plays the model
+declining in each dialect's refusal shape. ``context.answer_schema`` gives factories the schema.
+
 It speaks the Responses API (streamed or not, background, cancel), Chat Completions, Assistants,
 Conversations, Files, Containers, Vector Stores and Models over real loopback HTTP, keeps the real
 API's rules (auth, known models, tool calls and outputs pairing up, attachments and vector stores
@@ -82,6 +87,7 @@ from .reply_context import InputFile, InputImage, ReplyContext, ToolResult
 from .script import (
     FunctionCall,
     HttpError,
+    Refusal,
     Reply,
     ReplyFactory,
     RunFailure,
@@ -109,6 +115,7 @@ __all__ = [
     "InputImage",
     "OpenApiSpec",
     "RecordedRequest",
+    "Refusal",
     "Reply",
     "ReplyContext",
     "ReplyFactory",

@@ -62,7 +62,7 @@ def next_reply(
     reply = item if isinstance(item, REPLY_TYPES) else item(context)
     if not isinstance(reply, REPLY_TYPES):
         raise TypeError(
-            f"a reply factory returned {reply!r}, not Text, ToolCalls, FunctionCall, "
+            f"a reply factory returned {reply!r}, not Text, Refusal, ToolCalls, FunctionCall, "
             "CodeInterpreter, ImageGeneration, FileSearch, RunFailure or HttpError"
         )
     return reply if isinstance(reply, RunFailure) else as_step(reply)

@@ -1,11 +1,13 @@
 """What a reply factory sees of a request: its input, history, tool results, images and files.
 
 Every dialect is read the same way (as Responses items, see ``items``), so one factory answers
-Responses, Chat Completions and Assistants API runs alike.
+Responses, Chat Completions and Assistants API runs alike; so is the JSON schema a typed ask wants
+its answer to follow (see ``structured``).
 """
 
 from __future__ import annotations
 
+import copy
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -15,6 +17,7 @@ from PIL import Image
 
 from .items import CALL_ANSWERS, last_user_text, output_text
 from .state import StoredFile, VectorStore
+from .structured import requested_format
 from .tool_choice import ToolChoice, find_tool
 
 
@@ -188,3 +191,20 @@ class ReplyContext:
         """The request's ``tool_choice`` ("auto" when omitted)."""
         choice = self.body.get("tool_choice")
         return choice if isinstance(choice, (str, Mapping)) else "auto"
+
+    @property
+    def answer_schema(self) -> dict[str, Any] | None:
+        """The JSON schema the request wants its answer to follow (a copy), or None for plain
+        text: Responses ``text.format``, Chat Completions ``response_format`` (``json_schema``,
+        or a ``json_object`` with a ``schema``), a run's ``response_format``."""
+        found = requested_format(self.body)
+        if found is None or found.schema is None:
+            return None
+        return copy.deepcopy(dict(found.schema))
+
+    @property
+    def answer_format_name(self) -> str | None:
+        """The ``name`` of the requested ``json_schema`` format (None for plain text or a
+        ``json_object``)."""
+        found = requested_format(self.body)
+        return found.name if found is not None else None

@@ -18,6 +18,13 @@ Images and files the client sends reach reply factories as :attr:`ReplyContext.i
 
 Assistants API runs play the same replies, one per model step (see ``assistants.events``), and
 :class:`RunFailure` ends a run as ``failed`` or ``expired``.
+
+Typed answers (Structured Outputs): a request may ask for JSON following a schema (Responses
+``text.format``, Chat Completions ``response_format`` ``json_schema`` - or ``json_object`` with a
+``schema``, llama-cpp-python's extension - and a run's ``response_format``); the server checks the
+schema as the real API does (see ``structured``) and :attr:`ReplyContext.answer_schema` holds it.
+:func:`echo` then answers a JSON document valid against it (see ``schema_instances``), and a
+:class:`Refusal` is the model declining, played in each dialect's refusal shape.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from typing import Any, Literal, TypeAlias
 from .chunking import split_words
 from .hosted_steps import CodeInterpreter, FileSearch, ImageGeneration
 from .reply_context import ReplyContext
+from .schema_instances import schema_instance
 
 
 @dataclass(frozen=True)
@@ -178,6 +186,26 @@ class ToolCalls:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """The model declines to answer, as Structured Outputs models do: no text, a refusal.
+
+    Played in each dialect's refusal shape: a Responses ``message`` whose content part is
+    ``{"type": "refusal", ...}`` (streamed as ``response.refusal.delta`` events, see
+    ``responses.events``), Chat Completions ``delta.refusal`` chunks and ``message.refusal``
+    with ``content`` null (``chat.events``), an Assistants message with a ``refusal`` content
+    block (``assistants.events``). The text streams word by word, each piece after
+    ``chunk_delay`` seconds (None: the server's default).
+    """
+
+    text: str
+    chunk_delay: float | None = None
+
+    @property
+    def pieces(self) -> list[str]:
+        return split_words(self.text)
+
+
+@dataclass(frozen=True)
 class RunFailure:
     """A model step that ends an Assistants API run ``failed`` (with ``last_error`` ``code`` and
     ``message``) or ``expired`` (no ``last_error``, as the real API reports it).
@@ -192,13 +220,21 @@ class RunFailure:
 
 
 Reply: TypeAlias = (
-    Text | HttpError | ToolCalls | FunctionCall | CodeInterpreter | ImageGeneration | FileSearch
+    Text
+    | Refusal
+    | HttpError
+    | ToolCalls
+    | FunctionCall
+    | CodeInterpreter
+    | ImageGeneration
+    | FileSearch
 )
 
 
 ReplyFactory: TypeAlias = Callable[[ReplyContext], "Reply | RunFailure"]
 ScriptItem: TypeAlias = (
     Text
+    | Refusal
     | HttpError
     | ToolCalls
     | FunctionCall
@@ -211,6 +247,7 @@ ScriptItem: TypeAlias = (
 #: The reply types a script may hold as they are (anything else must be a callable).
 REPLY_TYPES = (
     Text,
+    Refusal,
     HttpError,
     ToolCalls,
     FunctionCall,
@@ -220,7 +257,9 @@ REPLY_TYPES = (
     RunFailure,
 )
 #: A reply as the server plays it.
-Step: TypeAlias = Text | HttpError | ToolCalls | CodeInterpreter | ImageGeneration | FileSearch
+Step: TypeAlias = (
+    Text | Refusal | HttpError | ToolCalls | CodeInterpreter | ImageGeneration | FileSearch
+)
 
 
 def as_step(reply: Reply) -> Step:
@@ -231,16 +270,24 @@ def as_step(reply: Reply) -> Step:
 def echo(context: ReplyContext) -> Reply:
     """The default reply: repeats the user's last text, streamed word by word.
 
-    After tool outputs it reports them instead: ``Tool results: now: 12:00; add: 3``.
+    After tool outputs it reports them instead: ``Tool results: now: 12:00; add: 3``. A request
+    that asks for a JSON schema (:attr:`ReplyContext.answer_schema`) is answered with a JSON
+    document valid against it, its strings made of that same text (see ``schema_instances``).
     """
     results = context.tool_results
     if results:
-        return Text(
-            "Tool results: "
-            + "; ".join(f"{result.name or result.call_id}: {result.output}" for result in results)
+        said = "Tool results: " + "; ".join(
+            f"{result.name or result.call_id}: {result.output}" for result in results
         )
-    said = context.last_user_text
-    return Text(f"You said: {said}" if said else "You said nothing.")
+    else:
+        user = context.last_user_text
+        said = f"You said: {user}" if user else "You said nothing."
+    schema = context.answer_schema
+    if schema is not None:
+        # A typed ask must get its type back, also after tool calls, or the client repairs.
+        text = said if results else context.last_user_text or ""
+        return Text(json.dumps(schema_instance(schema, text=text), ensure_ascii=False))
+    return Text(said)
 
 
 def _number(value: float) -> str:

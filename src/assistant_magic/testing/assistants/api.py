@@ -22,6 +22,8 @@ other projects' issues and fixtures):
   ``[scripted server] Duplicate tool output for call_id <id>: ...``;
 * cancelling a run that is not queued, in_progress or requires_action: 400 ``Cannot cancel run
   with status '<status>'.``;
+* a ``response_format`` JSON schema (creating or modifying an assistant, or a run's override)
+  has a fit name and, with ``strict: true``, a schema fit for strict mode (see ``structured``);
 * files and vector stores that ``tool_resources``, attachments and ``image_file`` blocks name must
   exist: 404 ``Files [<ids>] were not found`` / ``No vector store found with id '<id>'.`` (as the
   Vector Stores API words them; unverified here).
@@ -42,6 +44,7 @@ from ..playback import PlaybackSettings
 from ..resources.vector_stores import add_store_file, find_store, find_uploads, new_vector_store
 from ..routing import Guarded, Handler, Routes
 from ..state import AssistantThread, ServerState, VectorStore
+from ..structured import check_format
 from ..wire import Answer, ApiFailure, JsonAnswer, RecordedRequest, json_object
 from .objects import content_blocks, new_object_id, thread_message, unknown_object
 from .run_api import RunsApi
@@ -95,6 +98,7 @@ class AssistantsApi:
     def create_assistant(self, request: RecordedRequest) -> Answer:
         body = json_object(request.body)
         self.check_model(body.get("model"))
+        check_format(body)
         assistant: dict[str, Any] = {
             "id": new_object_id("asst"),
             "object": "assistant",
@@ -127,6 +131,7 @@ class AssistantsApi:
         assistant = self.assistants.find(request)
         if "model" in body:
             self.check_model(body["model"])
+        check_format(body)
         changes = {key: copy.deepcopy(value) for key, value in body.items()}
         if "tool_resources" in body:
             changes["tool_resources"] = self.tool_resources(body["tool_resources"])

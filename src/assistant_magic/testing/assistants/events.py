@@ -26,6 +26,10 @@ then plays one scripted reply, its step. A :class:`Text`::
 ``Text(hang_up_after=N)`` drops the connection after N deltas, as a network failure does: the
 run goes on without a reader (``in_progress``, stalled) until it is cancelled or expires.
 
+A :class:`Refusal` plays as a :class:`Text` whose message holds a refusal block instead:
+``thread.message.delta`` x n with content ``[{"index": 0, "type": "refusal", "refusal": piece}]``,
+the completed message's content ``[{"type": "refusal", "refusal": ...}]``, and the run completes.
+
 :class:`ToolCalls` (after a message with its ``text``, if any)::
 
     thread.run.step.created      tool_calls step, tool_calls []
@@ -56,7 +60,7 @@ from typing import Any
 from ..chunking import split_arguments, split_words
 from ..hosted_steps import CodeInterpreter, FileSearch
 from ..items import new_call_id
-from ..script import RunFailure, Text, ToolCalls
+from ..script import Refusal, RunFailure, Text, ToolCalls
 from .hosted_tool_events import code_interpreter_events, file_search_events
 from .runs import Run
 from .stream import (
@@ -67,6 +71,7 @@ from .stream import (
     event,
     finish,
     interrupted,
+    message_delta,
     open_message,
     open_tool_step,
     stream_text,
@@ -108,6 +113,8 @@ def step_events(run: Run, play: Play) -> Events:
         return code_interpreter_events(run, reply, play)
     if isinstance(reply, FileSearch):
         return file_search_events(run, reply, play)
+    if isinstance(reply, Refusal):
+        return _refusal(run, reply, play)
     return _text(run, reply, play)
 
 
@@ -137,6 +144,22 @@ def _text(run: Run, reply: Text, play: Play) -> Events:
             details = {"reason": "max_completion_tokens"} if limited else {}
             yield from finish(run, "incomplete", incomplete_details=details)
     elif (yield from close_message(run, opened, reply.usage, text)):
+        yield from finish(run, "completed")
+
+
+def _refusal(run: Run, reply: Refusal, play: Play) -> Events:
+    opened = yield from open_message(run)
+    refusal = ""
+    for piece in reply.pieces:
+        play.wait()
+        if not run.generating:
+            yield from interrupted(run)
+            return
+        refusal += piece
+        block = {"type": "refusal", "refusal": piece}
+        run.merge_content(opened.message_id, 0, block)  # the pieces join, as the SDK joins them
+        yield message_delta(opened, 0, block)
+    if (yield from close_message(run, opened, None, refusal)):
         yield from finish(run, "completed")
 
 

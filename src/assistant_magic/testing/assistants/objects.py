@@ -161,6 +161,8 @@ def message_item(message: Mapping[str, Any]) -> Item:
             image = block["image_file"]
             detail = image.get("detail", "auto")
             parts.append({"type": "input_image", "file_id": image["file_id"], "detail": detail})
+        elif kind == "refusal":
+            parts.append({"type": "refusal", "refusal": str(block["refusal"])})
         elif kind == "image_url":
             image = block["image_url"]
             detail = image.get("detail", "auto")

@@ -29,6 +29,7 @@ from ..script import HttpError, RunFailure, Step, ToolCalls
 from ..search_plan import plan_search
 from ..sse import HangUp
 from ..state import AssistantThread, VectorStore
+from ..structured import check_format
 from ..tool_choice import ToolChoice, find_tool
 from ..wire import (
     Answer,
@@ -169,6 +170,7 @@ class RunsApi:
         assistant = self.assistants.assistant(str(body.get("assistant_id")))
         if body.get("model") is not None:
             self.assistants.check_model(body["model"])
+        check_format(body)
         with self.state.lock:
             _check_no_active_run(active_run(self.state, thread), thread)
             extra = [

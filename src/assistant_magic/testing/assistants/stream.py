@@ -14,7 +14,7 @@ from typing import Any, TypeAlias
 
 from ..chunking import Sleep
 from ..hosted_steps import CodeInterpreter, FileSearch
-from ..script import RunFailure, Text, ToolCalls
+from ..script import Refusal, RunFailure, Text, ToolCalls
 from ..search_plan import SearchPlan
 from ..sse import HangUp
 from ..wire import Event
@@ -22,7 +22,7 @@ from .runs import Run
 
 Events: TypeAlias = Generator[Event, None, None]
 #: A reply a run can play as a step.
-Playable: TypeAlias = Text | ToolCalls | CodeInterpreter | FileSearch | RunFailure
+Playable: TypeAlias = Text | Refusal | ToolCalls | CodeInterpreter | FileSearch | RunFailure
 
 DONE: Event = {"event": "done", "data": "[DONE]"}
 

@@ -12,15 +12,17 @@ then takes the next scripted reply; rejected requests do not consume one:
   (and likewise for ``parallel_tool_calls``; the real API's words);
 * ``stream_options`` needs ``stream: true``: ``The 'stream_options' parameter is only allowed when
   'stream' is enabled.`` (the real API's words);
+* a ``response_format`` JSON schema has a fit name and, with ``strict: true``, a schema fit for
+  strict mode (see ``structured``, the real API's words);
 * images and files in the messages resolve (see ``attachments``);
 * ``n`` above 1 is refused (``[scripted server]``: one script, one choice).
 
-The reply is played as chunks (see ``events``). ``Text`` and ``ToolCalls``/``FunctionCall``
-work as for responses, and so do the checks of calls against ``tools`` and ``tool_choice``
-(``tool_choice``; recorded in ``validation_errors``, answered all the same). Hosted tool steps
-(``CodeInterpreter``, ``ImageGeneration``, ``FileSearch``) do not exist in this dialect: one
-scripted for a chat request is recorded as a mistake and answered with a 500 the SDK does not
-retry. ``HttpError`` answers as for responses.
+The reply is played as chunks (see ``events``). ``Text``, ``Refusal`` and
+``ToolCalls``/``FunctionCall`` work as for responses, and so do the checks of calls against
+``tools`` and ``tool_choice`` (``tool_choice``; recorded in ``validation_errors``, answered all
+the same). Hosted tool steps (``CodeInterpreter``, ``ImageGeneration``, ``FileSearch``) do not
+exist in this dialect: one scripted for a chat request is recorded as a mistake and answered with
+a 500 the SDK does not retry. ``HttpError`` answers as for responses.
 
 Like llama-cpp-python's server with ``--chat_format chatml-function-calling``, the API can fail
 to stream a request that offers tools with ``tool_choice: "auto"`` (``AutoToolStreams``): after
@@ -37,9 +39,10 @@ from ..hosted_steps import hosted_tool
 from ..playback import PlaybackSettings, check_model, http_error_failure, take_reply
 from ..reply_context import ReplyContext
 from ..routing import Routes
-from ..script import HttpError, Step, Text, ToolCalls
+from ..script import HttpError, Refusal, Step, Text, ToolCalls
 from ..sse import HangUp
 from ..state import ServerState
+from ..structured import check_format
 from ..tool_choice import ToolChoice
 from ..wire import (
     Answer,
@@ -88,6 +91,7 @@ class ChatApi:
         check_model(self.settings.models, body.get("model"))
         messages = check_messages(body.get("messages"))
         _check_options(body)
+        check_format(body)
         with self.state.lock:
             uploads = dict(self.state.files)
         thread = read_thread(messages, uploads)
@@ -115,11 +119,11 @@ class ChatApi:
             return False
         return bool(body.get("tools")) and body.get("tool_choice") == "auto"
 
-    def _playable(self, body: Mapping[str, Any], reply: Step) -> Text | ToolCalls:
+    def _playable(self, body: Mapping[str, Any], reply: Step) -> Text | ToolCalls | Refusal:
         """The reply if this dialect can play it; tool use the request did not allow is recorded."""
         if isinstance(reply, HttpError):
             raise http_error_failure(reply)
-        if not isinstance(reply, (Text, ToolCalls)):
+        if not isinstance(reply, (Text, ToolCalls, Refusal)):
             problem = (
                 f"scripted reply to POST {ENDPOINT} is a {type(reply).__name__} step, but Chat "
                 f"Completions has no hosted tools ({hosted_tool(reply)}): script it for "
@@ -133,7 +137,11 @@ class ChatApi:
         return reply
 
     def _answer(
-        self, body: Mapping[str, Any], thread: ChatThread, reply: Text | ToolCalls, delay: float
+        self,
+        body: Mapping[str, Any],
+        thread: ChatThread,
+        reply: Text | ToolCalls | Refusal,
+        delay: float,
     ) -> Answer:
         run = ChatRun.of(body, thread.items)
         chunks = chat_chunks(run, reply, delay=delay)

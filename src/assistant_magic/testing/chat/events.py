@@ -26,6 +26,16 @@ A tool-calling step (:class:`ToolCalls`), calls numbered by ``index`` from 0::
 With ``ToolCalls.text`` the text streams first (the role chunk then has ``content: ""``) and the
 first call opens in a chunk of its own.
 
+A :class:`Refusal` streams its text as ``refusal``, never as ``content``::
+
+    delta {"role": "assistant", "content": null, "refusal": ""}
+    delta {"refusal": "<piece>"}                                   x n
+    delta {}, finish_reason "stop"
+    choices [], usage {...}          (only with stream_options.include_usage)
+    data: [DONE]
+
+and unstreamed it is ``message.refusal``, with ``content`` null.
+
 ``Text(fail_after=N)`` sends the role chunk and N pieces, then an ``{"error": {...}}`` frame
 (``type: "server_error"``) and no ``[DONE]``: the openai SDK raises ``APIError`` with its message.
 ``Text(hang_up_after=N)`` sends N pieces, then drops the connection mid-body.
@@ -50,7 +60,7 @@ from typing import Any
 
 from ..chunking import Sleep, split_arguments, split_words
 from ..items import Item, new_call_id, random_alphanumeric
-from ..script import Text, ToolCalls
+from ..script import Refusal, Text, ToolCalls
 from ..sse import HangUp
 from ..usage import chat_usage
 from ..wire import ApiFailure, Event, is_error_frame
@@ -119,11 +129,13 @@ class ChatRun:
 
 
 def chat_chunks(
-    run: ChatRun, reply: Text | ToolCalls, *, delay: float, sleep: Sleep = time.sleep
+    run: ChatRun, reply: Text | ToolCalls | Refusal, *, delay: float, sleep: Sleep = time.sleep
 ) -> Generator[Event, None, None]:
     """The chunks of one scripted answer (see the module docstring)."""
     if isinstance(reply, ToolCalls):
         return _tool_call_chunks(run, reply, delay=delay, sleep=sleep)
+    if isinstance(reply, Refusal):
+        return _refusal_chunks(run, reply, delay=delay, sleep=sleep)
     return _text_chunks(run, reply, delay=delay, sleep=sleep)
 
 
@@ -151,6 +163,19 @@ def _text_chunks(
     yield run.chunk({}, reason)
     if run.include_usage:
         yield run.usage_chunk(chat_usage(reply.usage, prompt_items=run.prompt_items, output=text))
+
+
+def _refusal_chunks(
+    run: ChatRun, reply: Refusal, *, delay: float, sleep: Sleep
+) -> Generator[Event, None, None]:
+    yield run.chunk({"role": "assistant", "content": None, "refusal": ""})
+    for piece in reply.pieces:
+        if delay > 0:
+            sleep(delay)
+        yield run.chunk({"refusal": piece})
+    yield run.chunk({}, "stop")
+    if run.include_usage:
+        yield run.usage_chunk(chat_usage(None, prompt_items=run.prompt_items, output=reply.text))
 
 
 def _tool_call_chunks(
@@ -210,6 +235,7 @@ def chat_completion(run: ChatRun, chunks: Iterable[Event]) -> dict[str, Any]:
     An error frame becomes an HTTP 500 :class:`ApiFailure`; a :class:`HangUp` passes through.
     """
     content: str | None = None
+    refusal: str | None = None
     calls: dict[int, dict[str, Any]] = {}
     finish_reason = "stop"
     usage: dict[str, Any] | None = None
@@ -224,6 +250,8 @@ def chat_completion(run: ChatRun, chunks: Iterable[Event]) -> dict[str, Any]:
         delta = choice["delta"]
         if isinstance(delta.get("content"), str):
             content = (content or "") + delta["content"]
+        if isinstance(delta.get("refusal"), str):
+            refusal = (refusal or "") + delta["refusal"]
         for part in delta.get("tool_calls", []):
             empty = {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
             call = calls.setdefault(part["index"], empty)
@@ -232,7 +260,7 @@ def chat_completion(run: ChatRun, chunks: Iterable[Event]) -> dict[str, Any]:
             call["function"]["name"] = function.get("name", call["function"]["name"])
             call["function"]["arguments"] += function.get("arguments", "")
         finish_reason = choice["finish_reason"] or finish_reason
-    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": refusal}
     if calls:
         message["tool_calls"] = [calls[index] for index in sorted(calls)]
     message["annotations"] = []

@@ -1,9 +1,10 @@
 """The Responses API: create (streamed, inline or in the background), retrieve, delete, cancel.
 
 A create request passes the real API's rules in order (model, conversation or previous response,
-tool calls and outputs pairing up: see ``input``), then takes the next scripted reply. Rejected
-requests do not consume one. A reply that calls tools the request did not allow is recorded as a
-mistake (see ``tool_choice``) but still answered.
+tool calls and outputs pairing up: see ``input``; a ``text.format`` JSON schema fit for strict
+mode: see ``structured``), then takes the next scripted reply. Rejected requests do not consume
+one. A reply that calls tools the request did not allow is recorded as a mistake (see
+``tool_choice``) but still answered.
 
 Then the input's images and files must resolve (see ``attachments``), a ``code_interpreter``
 tool must name existing containers and files (see ``resources.containers``) and a
@@ -35,6 +36,7 @@ from ..script import HttpError, Step, ToolCalls
 from ..search_plan import plan_search
 from ..sse import HangUp
 from ..state import Conversation, ServerState
+from ..structured import check_format
 from ..tool_choice import ToolChoice, find_tool
 from ..wire import (
     Answer,
@@ -74,6 +76,7 @@ class ResponsesApi:
         conversation, context = self._context(body)
         items = input_items(body.get("input"))
         check_pairing([*context, *items])
+        check_format(body)
 
         with self.state.lock:
             uploads = dict(self.state.files)

@@ -27,6 +27,16 @@ message above, then for each call, at the next ``output_index``::
 and ends with ``response.completed``, whose ``output`` holds the message and every call. Each
 item joins the response's output (and the conversation) when its ``output_item.done`` is sent.
 
+A :class:`Refusal` is a message whose one content part is a refusal, not text::
+
+    response.output_item.added    message msg_..., status in_progress, content []
+    response.content_part.added   refusal part with refusal ""
+    response.refusal.delta        x n (item_id, output_index, content_index, delta)
+    response.refusal.done         the whole refusal
+    response.content_part.done    {"type": "refusal", "refusal": ...}
+    response.output_item.done     status completed
+    response.completed            (``output_text`` stays empty: the message has no text)
+
 Hosted tool steps (code interpreter, image generation, file search) reuse the pieces below; see
 ``hosted_tool_events`` and ``file_search_events``.
 """
@@ -41,7 +51,7 @@ from typing import Any
 
 from ..chunking import Sleep, split_arguments, split_words
 from ..items import Item, new_call_id, new_id, output_text_part
-from ..script import FunctionCall, Text, ToolCalls
+from ..script import FunctionCall, Refusal, Text, ToolCalls
 from ..sse import HangUp
 from ..usage import estimate_usage
 from ..wire import Event
@@ -49,11 +59,14 @@ from .response import Turn
 
 
 def reply_events(
-    turn: Turn, reply: Text | ToolCalls, *, delay: float, sleep: Sleep = time.sleep
+    turn: Turn, reply: Text | ToolCalls | Refusal, *, delay: float, sleep: Sleep = time.sleep
 ) -> Generator[Event, None, None]:
-    """The events of one scripted answer, text or tool calls, updating ``turn`` as they go."""
+    """The events of one scripted answer (text, tool calls or a refusal), updating ``turn`` as
+    they go."""
     if isinstance(reply, ToolCalls):
         return tool_call_events(turn, reply, delay=delay, sleep=sleep)
+    if isinstance(reply, Refusal):
+        return refusal_events(turn, reply, delay=delay, sleep=sleep)
     return text_events(turn, reply, delay=delay, sleep=sleep)
 
 
@@ -115,6 +128,34 @@ def tool_call_events(
             return  # cancelled meanwhile
         said.append(f"{call.name} {arguments}")
     yield from complete(turn, event, reply.usage, said)
+
+
+def refusal_events(
+    turn: Turn, reply: Refusal, *, delay: float, sleep: Sleep = time.sleep
+) -> Generator[Event, None, None]:
+    """The events of a refusal: a message whose one part is a refusal (see the module doc)."""
+    event = Numbering()
+    yield from opening(turn, event, queued=False)
+    message = yield from open_message(turn, event, part=refusal_part(""))
+    refusal = ""
+    for piece in reply.pieces:
+        if delay > 0:
+            sleep(delay)
+        if turn.is_final:
+            return  # cancelled meanwhile
+        refusal += piece
+        turn.grow_part(refusal_part(refusal))
+        yield event("response.refusal.delta", **message.where, delta=piece)
+    part = refusal_part(refusal)
+    yield event("response.refusal.done", **message.where, refusal=refusal)
+    yield event("response.content_part.done", **message.where, part=part)
+    done = {**message.item, "status": "completed", "content": [part]}
+    if (yield from close_item(turn, event, message, done)):
+        yield from complete(turn, event, None, [refusal])
+
+
+def refusal_part(refusal: str) -> dict[str, Any]:
+    return {"type": "refusal", "refusal": refusal}
 
 
 # -- pieces shared by all turns -------------------------------------------------------------------
@@ -192,7 +233,10 @@ def open_hosted_call(
     return opened
 
 
-def open_message(turn: Turn, event: Numbering) -> Generator[Event, None, OpenMessage]:
+def open_message(
+    turn: Turn, event: Numbering, *, part: Mapping[str, Any] | None = None
+) -> Generator[Event, None, OpenMessage]:
+    """A message opens with its one content part, empty: ``output_text`` unless ``part``."""
     item: Item = {
         "id": new_id("msg"),
         "type": "message",
@@ -202,7 +246,8 @@ def open_message(turn: Turn, event: Numbering) -> Generator[Event, None, OpenMes
     }
     opened = yield from open_item(turn, event, item)
     message = OpenMessage(item, opened.output_index)
-    yield event("response.content_part.added", **message.where, part=output_text_part(""))
+    empty = dict(part) if part is not None else output_text_part("")
+    yield event("response.content_part.added", **message.where, part=empty)
     return message
 
 
@@ -231,7 +276,7 @@ def stream_text(
         if turn.is_final:
             return None
         text += piece
-        turn.grow_text(text)
+        turn.grow_part(output_text_part(text))
         yield event("response.output_text.delta", **message.where, delta=piece, logprobs=[])
     return text
 

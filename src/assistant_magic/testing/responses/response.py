@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..items import Item, new_id, output_text_part
+from ..items import Item, new_id
 from ..state import Conversation, ServerState
 
 FINAL_STATUSES = frozenset({"completed", "failed", "incomplete", "cancelled"})
@@ -146,10 +146,11 @@ class Turn:
         with self.state.lock:
             self._open_item = copy.deepcopy(item)
 
-    def grow_text(self, text: str) -> None:
+    def grow_part(self, part: Mapping[str, Any]) -> None:
+        """The open message's one content part (text or refusal) as streamed so far."""
         with self.state.lock:
             if self._open_item is not None:
-                self._open_item["content"] = [output_text_part(text)]
+                self._open_item["content"] = [dict(part)]
 
     def complete_item(self, item: Item) -> bool:
         """An output item is done: it joins the response's output and the conversation.
