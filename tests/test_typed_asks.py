@@ -16,8 +16,8 @@ from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from assistant_magic import Assistant
-from assistant_magic.errors import AnswerInvalid
-from assistant_magic.testing import FunctionCall, HttpError, ScriptedServer, Text
+from assistant_magic.errors import AnswerInvalid, AnswerRefused
+from assistant_magic.testing import FunctionCall, HttpError, Refusal, ScriptedServer, Text
 
 from conftest import API_KEY, one_line
 
@@ -218,6 +218,28 @@ def test_invalid_twice_is_one_line_and_the_raw_answer_is_kept(
     assert assistant.ask_typed("Again?", Fighter) == Fighter(**GOKU)
 
 
+@pytest.mark.parametrize("dialect", DIALECTS)
+def test_a_refusal_is_one_line_quoting_it_and_is_not_sent_back(
+    assistants, server: ScriptedServer, dialect: str
+) -> None:  # type: ignore[no-untyped-def]
+    assistant = assistants(dialect)
+    server.script(Refusal("I can't help with   that\nrequest."))
+    with pytest.raises(AnswerRefused) as caught:
+        assistant.ask("Who is Goku?", schema=Fighter)
+    error = caught.value
+    assert one_line(error)
+    assert str(error).startswith(
+        "The model refused to answer as Fighter: “I can't help with that request.”"
+    )
+    assert error.answer.raw == "I can't help with   that\nrequest."
+    # A refusal is an answer, not a malformed one: no repair request is sent.
+    assert len(model_requests(server, dialect)) == 1
+    assert server.validation_errors == []
+    # The thread goes on.
+    server.script(Text(json.dumps(GOKU)))
+    assert assistant.ask_typed("Then who is Vegeta's rival?", Fighter) == Fighter(**GOKU)
+
+
 def test_no_retries_means_no_repair_request(assistants, server: ScriptedServer) -> None:  # type: ignore[no-untyped-def]
     assistant = assistants("responses")
     server.script(Text("{}"))
@@ -324,6 +346,15 @@ def test_the_magic_keeps_the_raw_answer_in_the_variable_when_it_does_not_validat
     assert ip.user_ns["goku"].raw == '{"name": "Goku", "power": "lots"}'
 
 
+def test_the_magic_shows_a_refusal_as_one_line(ip, server: ScriptedServer) -> None:  # type: ignore[no-untyped-def]
+    ip.run_cell(FIGHTER_CELL)
+    server.script(Refusal("I won't rate fighters."))
+    result = ip.run_cell("%%ask --schema Fighter -o goku\nWho is Goku?")
+    error = result.error_in_exec
+    assert isinstance(error, AnswerRefused) and one_line(error)
+    assert str(error).startswith("The model refused to answer as Fighter: “I won't rate fighters.”")
+
+
 def test_a_bad_schema_is_one_line_and_nothing_is_sent(ip, server: ScriptedServer) -> None:  # type: ignore[no-untyped-def]
     result = ip.run_cell("%%ask --schema Fightr -o goku\nWho is Goku?")
     error = result.error_in_exec
@@ -346,3 +377,21 @@ def test_dry_run_shows_the_schema_as_it_will_be_sent(ip, server: ScriptedServer,
     assert server.requests_to("POST", "/responses") == []
     ip.run_cell('%%ask --schema "dict[str, int]" --dry-run\nPowers?')
     assert "(not strict: free-form dict in field 'answer')" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("api", ["chat", "assistants"])
+def test_dry_run_shows_the_response_format_on_the_other_dialects(
+    ip, server: ScriptedServer, capsys, api: str
+) -> None:  # type: ignore[no-untyped-def]
+    ip.run_cell(FIGHTER_CELL)
+    ip.run_line_magic("config", f"AssistantMagics.api = {api!r}")
+    capsys.readouterr()
+    ip.run_cell("%%ask --schema Fighter --dry-run\nWho is Goku?")
+    out = capsys.readouterr().out
+    sent = ip._assistant_magics.assistant.answer_type("Fighter").schema  # type: ignore[attr-defined]
+    expected = {
+        "type": "json_schema",
+        "json_schema": {"name": "Fighter", "schema": sent.schema, "strict": True},
+    }
+    assert json.dumps({"response_format": expected}, indent=2)[2:-2] in out
+    assert [r for r in server.requests if r.method == "POST"] == []
