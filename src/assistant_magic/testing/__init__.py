@@ -68,12 +68,22 @@ schema as the real API does (strict mode's rules, see ``structured``), the defau
 a JSON document valid against it, and ``Refusal("I can't help with that.")`` plays the model
 declining in each dialect's refusal shape. ``context.answer_schema`` gives factories the schema.
 
+The Batch API plays the same script, one reply per line of the uploaded JSONL file, each line
+answered as a live unstreamed request to the batch's endpoint::
+
+    batch = client.batches.create(input_file_id=upload.id, endpoint="/v1/responses", ...)
+    client.batches.retrieve(batch.id)   # validating -> in_progress -> finalizing -> completed
+
+Each state lasts ``batch_polls_per_state`` retrievals (0: done at the first);
+``server.expire_batch(batch_id)`` ends one ``expired``; the output and error files are served by
+``/v1/files``; ``server.batches`` and ``server.batch(batch_id)`` show the batch objects.
+
 It speaks the Responses API (streamed or not, background, cancel), Chat Completions, Assistants,
-Conversations, Files, Containers, Vector Stores and Models over real loopback HTTP, keeps the real
-API's rules (auth, known models, tool calls and outputs pairing up, attachments and vector stores
-that resolve) and, given OpenAI's OpenAPI document, validates all traffic against it. See
-``pytest_plugin`` for the ``openai_server`` fixture and ``python -m assistant_magic.testing`` for a
-demo server.
+Batches, Conversations, Files, Containers, Vector Stores and Models over real loopback HTTP,
+keeps the real API's rules (auth, known models, tool calls and outputs pairing up, attachments and
+vector stores that resolve) and, given OpenAI's OpenAPI document, validates all traffic against
+it. See ``pytest_plugin`` for the ``openai_server`` fixture and ``python -m
+assistant_magic.testing`` for a demo server.
 
 Everything here works with the base install. Validation alone needs the ``[test]`` extra
 (``pip install "assistant-magic[test]"``, for jsonschema and referencing): without it, a server

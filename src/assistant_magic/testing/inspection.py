@@ -143,6 +143,18 @@ class ServerInspection:
         with self._state.lock:
             return self._state.runs[run_id].step_snapshots()
 
+    @property
+    def batches(self) -> list[dict[str, Any]]:
+        """Batches made by ``POST /v1/batches``, oldest first: copies of the ``batch`` objects
+        as they stand now (reading them moves none on)."""
+        with self._state.lock:
+            return [batch.snapshot() for batch in self._state.batches.values()]
+
+    def batch(self, batch_id: str) -> dict[str, Any]:
+        """The ``batch`` object as it stands now (reading it moves nothing on)."""
+        with self._state.lock:
+            return self._state.batches[batch_id].snapshot()
+
     # -- waiting ---------------------------------------------------------------------------
 
     def wait_until_idle(self, timeout: float = 5.0) -> None:

@@ -10,6 +10,7 @@ or the server drifted from the real API.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Generator
 
 from .multipart import MultipartForm
@@ -70,8 +71,30 @@ class Pipeline:
             self._state.requests.append(request)
             self._state.changed()
         path = request.path.removeprefix("/v1") if request.path.startswith("/v1/") else None
+        answer = self._handled(request, path, authenticate=True, unparsable=unparsable)
+        self._note_rejection(request, answer)
+        return _tapped(request, answer, before_send)
+
+    def dispatch(self, method: str, path: str, body: object) -> Answer:
+        """Answer ``method path`` (``/v1/responses``) with ``body`` as a live request would be,
+        checks included, but neither recorded nor authenticated: how a batch plays each line
+        of its input file (the batch itself was both)."""
+        request = RecordedRequest(method, path, {}, {}, body, time.monotonic())
+        inner = path.removeprefix("/v1") if path.startswith("/v1/") else None
+        return self._handled(request, inner, authenticate=False)
+
+    def _handled(
+        self,
+        request: RecordedRequest,
+        path: str | None,
+        *,
+        authenticate: bool,
+        unparsable: bool = False,
+    ) -> Answer:
+        """Authenticate, route, check, handle, check what goes out (``path`` without /v1)."""
         try:
-            self._authenticate(request.headers.get("authorization"))
+            if authenticate:
+                self._authenticate(request.headers.get("authorization"))
             if path is None:
                 raise ApiFailure(404, f"Invalid URL ({request.method} {request.path})")
             route, params = self._router.resolve(request.method, path)
@@ -86,9 +109,7 @@ class Pipeline:
             answer = ApiFailure(
                 500, f"{exc!r}", type="server_error", headers={"x-should-retry": "false"}
             ).answer()
-        answer = self._validated(request, path, answer)
-        self._note_rejection(request, answer)
-        return _tapped(request, answer, before_send)
+        return self._validated(request, path, answer)
 
     def _validated(self, request: RecordedRequest, path: str | None, answer: Answer) -> Answer:
         if isinstance(answer, EventStream):

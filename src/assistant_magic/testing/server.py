@@ -14,8 +14,9 @@ Three dialects answer from the same script: the Responses API (``POST /v1/respon
 conversations), Chat Completions (``POST /v1/chat/completions``, the whole thread in each
 request's ``messages``; see ``chat``) and the legacy Assistants API (``/v1/assistants``,
 ``/v1/threads``: each step of a run takes a reply; see ``assistants``). Files, containers, vector
-stores and models are in ``resources``. What tests read back (records, stored objects, waits)
-is ``inspection``'s.
+stores and models are in ``resources``. The Batch API (``/v1/batches``) plays each line of its
+input file as a live request to its endpoint (see ``batches``). What tests read back (records,
+stored objects, waits) is ``inspection``'s.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ import dataclasses
 import os
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from .assistants.api import AssistantsApi
 from .assistants.runs import RunSettings
+from .batches.api import BatchesApi
+from .batches.batch import BatchSettings
 from .chat.api import AutoToolStreams, ChatApi
 from .http_server import LoopbackServer
 from .inspection import ServerInspection
@@ -68,6 +72,9 @@ class ScriptedServer(ServerInspection):
     in_progress, cancelling) lasts; the next read moves it on (see ``assistants.runs``).
     ``run_expires_after``: seconds a run may wait on its client (``requires_action``, or a stream
     that hung up) before it expires on its next read (None: never).
+    ``batch_polls_per_state``: answers each server-side state of a batch (validating,
+    in_progress, finalizing, cancelling) lasts; the next retrieval moves it on (0: the first
+    retrieval after creation runs it to its end; see ``batches.batch``).
     ``run_streaming``: False refuses ``stream: true`` on runs (400, ``param: "stream"``), as
     servers that reimplement the Assistants API without streaming do.
     ``chat_auto_tool_streams``: how a streamed ``POST /v1/chat/completions`` that offers tools
@@ -96,6 +103,7 @@ class ScriptedServer(ServerInspection):
         run_expires_after: float | None = None,
         run_streaming: bool = True,
         chat_auto_tool_streams: AutoToolStreams = "streamed",
+        batch_polls_per_state: int = 1,
     ) -> None:
         self.models = frozenset(models) if models is not None else None
         self._requested_port = port
@@ -119,6 +127,8 @@ class ScriptedServer(ServerInspection):
         ModelsApi(self.models).register(router)
         FilesApi(self._state).register(router)
         ContainersApi(self._state).register(router)
+        self._batch_settings = BatchSettings(batch_polls_per_state)
+        BatchesApi(self._state, self._batch_settings, self._pipeline.dispatch).register(router)
         self._vector_stores_api = VectorStoresApi(self._state, file_polls=vector_store_file_polls)
         self._vector_stores_api.register(router)
         self._httpd: LoopbackServer | None = None
@@ -250,6 +260,15 @@ class ScriptedServer(ServerInspection):
                 add_store_file(self._state, store, upload, polls)
             return store.snapshot()
 
+    def expire_batch(self, batch_id: str) -> dict[str, Any]:
+        """End the batch ``expired`` now, as when its 24 h window closes: the lines it played
+        stay in its output (or error) file, the others go to the error file with code
+        ``batch_expired``. Returns the batch object; one that already ended raises ValueError."""
+        with self._state.lock:
+            batch = self._state.batches[batch_id]
+        batch.expire()
+        return batch.snapshot()
+
     # -- settings that may change while it runs --------------------------------------------
 
     @property
@@ -278,3 +297,12 @@ class ScriptedServer(ServerInspection):
     @run_expires_after.setter
     def run_expires_after(self, seconds: float | None) -> None:
         self._run_settings.expires_after = seconds
+
+    @property
+    def batch_polls_per_state(self) -> int:
+        """Answers each server-side state of a batch lasts; may be changed."""
+        return self._batch_settings.polls_per_state
+
+    @batch_polls_per_state.setter
+    def batch_polls_per_state(self, polls: int) -> None:
+        self._batch_settings.polls_per_state = polls

@@ -1,7 +1,7 @@
 """Everything the server remembers, behind one lock: objects, the script, and the records.
 
-Objects: conversations, responses, uploaded files, code interpreter containers, vector stores, and
-the Assistants API's assistants, threads and runs.
+Objects: conversations, responses, uploaded files, code interpreter containers, vector stores,
+the Assistants API's assistants, threads and runs, and batches.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from .items import CALL_ANSWERS
 
 if TYPE_CHECKING:
     from .assistants.runs import Run
+    from .batches.batch import Batch
     from .responses.response import Turn
     from .script import ScriptItem
     from .wire import RecordedRequest
@@ -290,6 +291,7 @@ class ServerState:
         self.assistants: dict[str, dict[str, Any]] = {}
         self.threads: dict[str, AssistantThread] = {}
         self.runs: dict[str, Run] = {}
+        self.batches: dict[str, Batch] = {}
 
     def changed(self) -> None:
         self.lock.notify_all()
@@ -328,4 +330,5 @@ class ServerState:
             self.assistants.clear()
             self.threads.clear()
             self.runs.clear()
+            self.batches.clear()
             self.changed()

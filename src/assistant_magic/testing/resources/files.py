@@ -59,11 +59,18 @@ def store_upload(
     filename: str,
     purpose: str,
     content_type: str | None = None,
+    expires_at: int | None = None,
 ) -> StoredFile:
-    """Keep ``data`` as a file the Files API serves, as if uploaded (or made by a hosted tool,
-    as Assistants API code interpreter outputs are, with purpose ``assistants_output``)."""
+    """Keep ``data`` as a file the Files API serves, as if uploaded (or made by the server, as
+    Assistants API code interpreter outputs are, with purpose ``assistants_output``, and a
+    batch's results, with purpose ``batch_output``)."""
     stored = StoredFile(
-        new_file_id(), filename, purpose, data, content_type or content_type_for(filename)
+        new_file_id(),
+        filename,
+        purpose,
+        data,
+        content_type or content_type_for(filename),
+        expires_at=expires_at,
     )
     _keep(state, stored)
     return stored
