@@ -38,7 +38,7 @@ MODEL = "gpt-5.4-mini"
 QUESTION = "Classify this support ticket: bug, billing, feature request or other."
 
 SERVER = r"""
-import json, re, sys, time
+import json, re, sys
 from assistant_magic.testing import ScriptedServer, Text
 
 latency = float(sys.argv[2])
@@ -48,13 +48,12 @@ def kind(text):
     return "bug" if "crash" in text else "billing" if "charge" in text else "other"
 
 def answer(context):
-    time.sleep(latency)
     rows = ROW.findall(context.last_user_text or "")
     if len(rows) == 1 and not rows[0][0]:
         return Text(kind(rows[0][1]))
     return Text(json.dumps({"rows": [{"row": int(n), "answer": kind(body)} for n, body in rows]}))
 
-with ScriptedServer(api_key=sys.argv[1], default_reply=answer) as server:
+with ScriptedServer(api_key=sys.argv[1], default_reply=answer, latency=latency) as server:
     print(server.base_url, flush=True)
     sys.stdin.read()
     print(len(server.requests_to("POST", "/v1/responses")), flush=True)

@@ -697,6 +697,36 @@ def test_a_job_interrupted_in_a_kernel_resumes_after_a_restart(env: Path, kernel
         assert asked() - before <= 60 - kept
 
 
+BATCH = "%%ask --each rows --batch-api -o labels\nClassify this support ticket."
+
+
+def test_a_batch_sent_in_one_kernel_is_collected_after_a_restart(env: Path, kernel: Kernel) -> None:
+    """Submit, restart the kernel, run the same cell: the store knows the batch, and the
+    answers come back into the same output with nothing asked again."""
+    with ScriptedServer(
+        api_key=API_KEY, openapi=SPEC, default_reply=slow_label, batch_polls_per_state=0
+    ) as server:
+        kernel.run(f"import os; os.environ['OPENAI_BASE_URL'] = {server.base_url!r}")
+        kernel.run(ROWS_SETUP)
+        kernel.run(BATCH)
+        assert kernel.run("print(labels.isna().sum())")[-1] == "60\n"
+        (batch,) = server.batches
+        (sent,) = (f for f in server.files if f.id == batch["input_file_id"])
+        assert len(sent.data.splitlines()) == 60
+
+        kernel.restart()
+        kernel.run(f"import os; os.environ['OPENAI_BASE_URL'] = {server.base_url!r}")
+        kernel.run(ROWS_SETUP)
+        listed = "".join(kernel.run("%assistant jobs"))
+        assert f"{batch['id']}  " in listed and "rows: 60 rows in 60 requests" in listed
+        kernel.run(BATCH, timeout=120)
+        assert kernel.run("print((labels == 'bug').sum())")[-1] == "60\n"
+        assert len(server.batches) == 1, "collected, not sent again"
+        assert server.requests_to("POST", "/v1/responses") == []
+        assert "collected" in "".join(kernel.run("%assistant jobs"))
+        assert server.validation_errors == []
+
+
 def test_rows_notebook(env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A small table labelled end to end, as notebooks/rows.ipynb shows it."""
 

@@ -780,3 +780,26 @@ def test_stop_is_prompt_with_idle_keep_alive_connections() -> None:
 
     assert time.monotonic() - started < 1.0
     client.close()
+
+
+def test_latency_delays_each_request_and_requests_still_overlap() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ScriptedServer(api_key=KEY, latency=0.25) as server:
+        client = openai.OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
+
+        def ask(n: int) -> float:
+            started = time.monotonic()
+            client.responses.create(model=MODEL, input=f"row {n}")
+            return time.monotonic() - started
+
+        with ThreadPoolExecutor(8) as pool:
+            started = time.monotonic()
+            took = list(pool.map(ask, range(8)))
+            overall = time.monotonic() - started
+        assert min(took) >= 0.25, "each request waits its latency"
+        assert overall < 8 * 0.25 * 0.75, "eight requests one after the other would take 2 s"
+        server.latency = 0
+        assert ask(9) < 0.25
+        with pytest.raises(ValueError, match="0 or more"):
+            server.latency = -1

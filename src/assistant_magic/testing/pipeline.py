@@ -44,7 +44,8 @@ _BAD_JSON = (
 
 class Pipeline:
     """``api_key``: the bearer key every request must carry (None: no auth). ``validator``: the
-    spec's checks (None: the traffic goes unchecked)."""
+    spec's checks (None: the traffic goes unchecked). ``latency``: seconds each request waits
+    before it is handled, as a remote server and its model take time."""
 
     def __init__(
         self,
@@ -57,6 +58,7 @@ class Pipeline:
         self._router = router
         self.validator = validator
         self.api_key = api_key
+        self.latency = 0.0
 
     def respond(
         self,
@@ -70,6 +72,8 @@ class Pipeline:
         with self._state.lock:
             self._state.requests.append(request)
             self._state.changed()
+        if self.latency > 0:
+            time.sleep(self.latency)  # on the request's own thread: requests still overlap
         path = request.path.removeprefix("/v1") if request.path.startswith("/v1/") else None
         answer = self._handled(request, path, authenticate=True, unparsable=unparsable)
         self._note_rejection(request, answer)

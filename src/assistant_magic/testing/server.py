@@ -72,6 +72,8 @@ class ScriptedServer(ServerInspection):
     in_progress, cancelling) lasts; the next read moves it on (see ``assistants.runs``).
     ``run_expires_after``: seconds a run may wait on its client (``requires_action``, or a stream
     that hung up) before it expires on its next read (None: never).
+    ``latency``: seconds every request waits before it is answered (its own thread waits, so
+    concurrent requests overlap as on a real server); may be changed.
     ``batch_polls_per_state``: answers each server-side state of a batch (validating,
     in_progress, finalizing, cancelling) lasts; the next retrieval moves it on (0: the first
     retrieval after creation runs it to its end; see ``batches.batch``).
@@ -104,12 +106,14 @@ class ScriptedServer(ServerInspection):
         run_streaming: bool = True,
         chat_auto_tool_streams: AutoToolStreams = "streamed",
         batch_polls_per_state: int = 1,
+        latency: float = 0.0,
     ) -> None:
         self.models = frozenset(models) if models is not None else None
         self._requested_port = port
         self._state = ServerState()
         router = Router()
         self._pipeline = Pipeline(self._state, router, traffic_validator(openapi), api_key)
+        self._pipeline.latency = latency
         self.chat_only = chat_only
         playback = PlaybackSettings(
             self.models, chunk_delay, default_reply, self._pipeline.check_event
@@ -146,6 +150,17 @@ class ScriptedServer(ServerInspection):
     @api_key.setter
     def api_key(self, key: str | None) -> None:
         self._pipeline.api_key = key
+
+    @property
+    def latency(self) -> float:
+        """Seconds every request waits before it is answered; may be changed."""
+        return self._pipeline.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if seconds < 0:
+            raise ValueError("latency is a number of seconds, 0 or more")
+        self._pipeline.latency = seconds
 
     @property
     def validator(self) -> TrafficValidator | None:
