@@ -38,6 +38,7 @@ class Connection:
         self._serving: asyncio.Task[None] | None = None
         #: The stdio server's stderr, so a crash can say what the server said last.
         self._stderr: IO[str] | None = None
+        self._last_said = ""
 
     @property
     def alive(self) -> bool:
@@ -81,13 +82,15 @@ class Connection:
 
     def stderr_tail(self) -> str:
         """The last line the stdio server wrote to stderr ("" when none)."""
-        if self._stderr is None:
-            return ""
+        if self._stderr is not None and not self._stderr.closed:
+            self._keep_stderr_tail()
+        return self._last_said
+
+    def _keep_stderr_tail(self) -> None:
         with contextlib.suppress(OSError, ValueError):
-            self._stderr.seek(0)
-            lines = [line.strip() for line in self._stderr.read()[-4000:].splitlines()]
-            return next((line for line in reversed(lines) if line), "")
-        return ""
+            self._stderr.seek(0)  # type: ignore[union-attr]
+            lines = [line.strip() for line in self._stderr.read()[-4000:].splitlines()]  # type: ignore[union-attr]
+            self._last_said = next((line for line in reversed(lines) if line), "")
 
     def _session(self) -> mcp.Client:
         if self._client is None or not self.alive:
@@ -134,6 +137,7 @@ class Connection:
             server: Any = streamable_http_client(config.url, http_client=http)
         else:
             self._stderr = stack.enter_context(tempfile.TemporaryFile("w+"))  # noqa: SIM115
+            stack.callback(self._keep_stderr_tail)  # read before the file is closed
             parameters = mcp.StdioServerParameters(
                 command=config.command,
                 args=list(config.args),

@@ -12,12 +12,15 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
 #: How long a cancelled task gets to wind down (tell the server, close its streams).
 CANCEL_GRACE = 2.0
+#: How often a wait looks up for a pending interrupt.
+WAIT_SLICE = 0.05
 
 
 class BackgroundLoop:
@@ -36,8 +39,18 @@ class BackgroundLoop:
         """`coroutine`'s result. On timeout the task is cancelled and TimeoutError raised; a
         KeyboardInterrupt cancels it too, then propagates."""
         future = asyncio.run_coroutine_threadsafe(coroutine, self._started())
+        deadline = None if timeout is None else time.monotonic() + timeout
         try:
-            return future.result(timeout)
+            # Waited on in slices: a long blocking wait would not see a Ctrl-C until it ended.
+            while True:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise concurrent.futures.TimeoutError
+                try:
+                    return future.result(WAIT_SLICE if left is None else min(left, WAIT_SLICE))
+                except concurrent.futures.TimeoutError:
+                    if future.done():
+                        raise  # the coroutine's own TimeoutError
         except concurrent.futures.TimeoutError:
             _cancel(future)
             raise TimeoutError from None
