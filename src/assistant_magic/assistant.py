@@ -70,6 +70,7 @@ class Assistant(AsksOverRows):
         dialect_maker: DialectMaker | None = None,
         **changes: Any,
     ) -> None:
+        from .mcp_servers.servers import McpServers
         from .store import Store
         from .tools import ToolBox
 
@@ -79,8 +80,12 @@ class Assistant(AsksOverRows):
         self._dialects: dict[tuple[object, ...], Dialect] = {}
         path = store or self.options.store_path or Store.default_path()
         self.threads = Threads(path, notebook, self.dialect)
+        #: The MCP servers whose tools asks offer, started at the first ask that needs one.
+        self.mcp = McpServers(environ)
         self.toolbox: ToolBox = ToolBox(
-            namespace={} if namespace is None else namespace, approve=approve or _deny
+            namespace={} if namespace is None else namespace,
+            approve=approve or _deny,
+            servers=self.mcp,
         )
         #: The asks made through this object, for `%assistant usage`.
         self.ask_ids: list[int] = []
@@ -237,6 +242,8 @@ class Assistant(AsksOverRows):
         # How tools run follows this ask's options too.
         self.toolbox.stdout = settings.tool_stdout
         self.toolbox.result_limit = settings.tool_result_limit
+        self.mcp.configure(settings.mcp_servers, settings.mcp_timeout)
+        self.mcp.begin_ask()
         names = self.tool_names(tools, tool_choice)
         offered, notices = self.toolbox.resolve(names)  # a broken tool fails here, unsent
         attached = self._attachments(attachments, settings)
@@ -269,13 +276,15 @@ class Assistant(AsksOverRows):
         return answer_type(schema)
 
     def tool_names(self, tools: Sequence[ToolSpec] | None, tool_choice: str = "auto") -> list[str]:
-        """The tools an ask offers (None: those registered and those marked with `@tool`),
-        checked against `tool_choice`; functions given are added to the namespace."""
+        """The tools an ask offers (None: those registered and those marked with `@tool`, and
+        every MCP server's), checked against `tool_choice`; functions given are added to the
+        namespace."""
         if tools is None:
-            names = self.toolbox.available()
+            names = [*self.toolbox.available(), *self.mcp.configs]
         else:
             names = [self._tool_name(tool) for tool in tools]
-        if tool_choice not in ("auto", "required", "none", *names):
+        forced_server = self.mcp.owner(tool_choice)
+        if tool_choice not in ("auto", "required", "none", *names) and forced_server not in names:
             offered = ", ".join(names) or "none"
             raise AssistantError(
                 f"--tool-choice {tool_choice}: not a tool of this ask (tools: {offered}); use "
@@ -308,6 +317,7 @@ class Assistant(AsksOverRows):
         return [*resolve_attachments(names, self.toolbox.namespace, limits), *ready]
 
     def close(self) -> None:
+        self.mcp.close()
         for dialect in self._dialects.values():
             dialect.close()
         self._dialects.clear()

@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import AssistantError
 from .flags import FILE_COMMANDS, THREAD_COMMANDS, TOOL_COMMANDS
@@ -263,6 +263,25 @@ class Commands:
                 print(f"  {one_line(schema.description, 100)}")
             for line in json.dumps(schema.parameters, indent=2).splitlines():
                 print(f"  {line}")
+
+    def mcp(
+        self,
+        words: list[str],
+        apply: Callable[[dict[str, Any]], object],
+        *,
+        headers: Sequence[str] = (),
+        confirm: bool = False,
+    ) -> None:
+        """`%assistant mcp ...`; `apply` takes option updates (the magic's `_apply`)."""
+        from .mcp_servers.commands import mcp_command
+
+        setting = dict(self.settings().mcp_servers)
+        servers = self.assistant.mcp
+
+        def set_servers(value: dict[str, Any]) -> None:
+            apply({"mcp_servers": value})
+
+        mcp_command(words, setting, servers, set_servers, headers=headers, confirm=confirm)
 
     def files(self, words: list[str]) -> None:
         self.threads.check_store()

@@ -21,6 +21,7 @@ THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | res
 TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
 FILE_COMMANDS = "files [delete ID... | delete all]"
 OTHER_COMMANDS = "retry | history [N] | usage | jobs | replay [on|off|only|export [PATH]] | cleanup"
+MCP_COMMANDS = "mcp [add NAME -- COMMAND ARG... | add NAME URL [--header 'K: V'] | remove NAME]"
 
 HOSTED_TOOL_FLAGS = {
     "--code-interpreter": "let the model run Python in the server's sandbox (its charts are shown)",
@@ -124,13 +125,21 @@ def config_declarations() -> list[Callable[[Magic], Magic]]:
         argument(
             "--confirm",
             action="store_true",
-            help="With tools add: ask before each call of these tools.",
+            help="With tools add or mcp add: ask before each call of these tools.",
+        ),
+        argument(
+            "--header",
+            action="append",
+            default=[],
+            metavar='"NAME: VALUE"',
+            help="With mcp add NAME URL: an HTTP header for the server; write secrets as $VAR, "
+            "read from the environment when the server starts. Repeat for several.",
         ),
         argument(
             "command",
             nargs="*",
-            help=f"{THREAD_COMMANDS} | {TOOL_COMMANDS} | {FILE_COMMANDS} | {OTHER_COMMANDS}. "
-            "With no command and no flag: show the configuration.",
+            help=f"{THREAD_COMMANDS} | {TOOL_COMMANDS} | {MCP_COMMANDS} | {FILE_COMMANDS} | "
+            f"{OTHER_COMMANDS}. With no command and no flag: show the configuration.",
         ),
     ]
 

@@ -75,6 +75,8 @@ class ConfigLine:
     local: str | None
     confirm: bool
     command: tuple[str, ...]
+    #: `--header "K: V"`s, for `mcp add NAME URL`.
+    headers: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, args: argparse.Namespace, namespace: Mapping[str, Any]) -> ConfigLine:
@@ -94,7 +96,7 @@ class ConfigLine:
         }
         if args.temperature is not None:
             updates["temperature"] = temperature(args.temperature, allow_default=True)
-        return cls(updates, args.local, args.confirm, tuple(args.command))
+        return cls(updates, args.local, args.confirm, tuple(args.command), tuple(args.header or ()))
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from . import options as option_specs
 from .errors import AnswerInvalid, AssistantError, ConfigurationError
 from .flags import (
     FILE_COMMANDS,
+    MCP_COMMANDS,
     OTHER_COMMANDS,
     THREAD_COMMANDS,
     TOOL_COMMANDS,
@@ -99,14 +100,14 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
 
             %assistant --model gpt-5.4-mini --instructions "You act as Frieza."
             %assistant thread list
-            %assistant thread export transcript.md
             %assistant tools add calc_strength --confirm
+            %assistant mcp add time -- python -m mcp_server_time
         """
         from .lines import ConfigLine, expanded, parse
 
-        config = ConfigLine.of(
-            parse(self.configure, expanded(line, self._namespace())), self._namespace()
-        )
+        # An MCP server's $VARs are read from the environment when it starts, never here.
+        text = line if line.lstrip().startswith("mcp") else expanded(line, self._namespace())
+        config = ConfigLine.of(parse(self.configure, text), self._namespace())
         updates = dict(config.updates)
         if config.local is not None:
             updates = {**self._local_options(config.local, updates.get("model")), **updates}
@@ -116,10 +117,8 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
                 self.commands.show_configuration()
             return
         verb, rest = config.command[0], list(config.command[1:])
-        if config.confirm and verb != "tools":
-            raise AssistantError(
-                "--confirm goes with tools add: %assistant tools add NAME --confirm"
-            )
+        if config.confirm and verb not in ("tools", "mcp"):
+            raise AssistantError("--confirm goes with tools add or mcp add: see %assistant?")
         self._dispatch(verb, rest, config)
 
     def _dispatch(self, verb: str, rest: list[str], config: ConfigLine) -> None:
@@ -128,6 +127,8 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
             commands.thread(rest)
         elif verb == "tools":
             commands.tools(rest, confirm=config.confirm)
+        elif verb == "mcp":
+            commands.mcp(rest, self._apply, headers=config.headers, confirm=config.confirm)
         elif verb == "files":
             commands.files(rest)
         elif verb == "retry" and not rest:
@@ -147,7 +148,7 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
         else:
             raise AssistantError(
                 f"Unknown command {' '.join((verb, *rest))!r}: use {THREAD_COMMANDS}, "
-                f"{TOOL_COMMANDS}, {FILE_COMMANDS}, {OTHER_COMMANDS}."
+                f"{TOOL_COMMANDS}, {MCP_COMMANDS}, {FILE_COMMANDS}, {OTHER_COMMANDS}."
             )
 
     # -- %%ask ---------------------------------------------------------------------------------
@@ -256,8 +257,7 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
 
     def options(self) -> Options:
         """The configuration as it is now."""
-        values = {spec.name: getattr(self, spec.name) for spec in fields(Options)}
-        return Options(**values)
+        return Options(**{spec.name: getattr(self, spec.name) for spec in fields(Options)})
 
     def settings(self, **changes: Any) -> Settings:
         return self.assistant.settings(**changes)

@@ -63,6 +63,17 @@ def url_or_empty(value: str) -> str:
     return ""
 
 
+def mcp_servers_shape(value: dict[str, Any]) -> str:
+    """The `mcpServers` shape: each name maps to a command (args, env) or a url (headers)."""
+    from .mcp_servers.config import from_setting
+
+    try:
+        from_setting(value)
+    except ConfigurationError as exc:
+        return f"servers in the mcpServers shape ({exc})"
+    return ""
+
+
 @dataclass(frozen=True)
 class Options:
     """What an assistant runs with. Every field is also `%config AssistantMagics.<name>`."""
@@ -120,6 +131,20 @@ class Options:
     tool_result_limit: int = option(
         20_000,
         "Characters of a tool's result sent to the model; longer is truncated.",
+        more_than(0),
+    )
+    mcp_servers: dict[str, Any] = option(
+        {},
+        "MCP servers whose tools asks offer, in the mcpServers shape: "
+        '{"time": {"command": "python", "args": ["-m", "mcp_server_time"]}, '
+        '"docs": {"url": "https://host/mcp", "headers": {"Authorization": "Bearer $TOKEN"}}} '
+        "($VARs are read from the environment when the server starts).",
+        mcp_servers_shape,
+    )
+    mcp_timeout: float = option(
+        30.0,
+        "Seconds an MCP server has to start, list its tools or answer a call; then the call "
+        "fails and the server is started again at the next ask.",
         more_than(0),
     )
     code_interpreter: bool = option(

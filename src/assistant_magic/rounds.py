@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from .dialects.interface import Dialect
     from .images import ImageLimits
     from .store import Store
-    from .tools import FunctionTool, ToolBox
+    from .tools import ToolBox
+    from .tools.kinds import Tool
 
 INTERRUPTED_OUTPUT = "The user interrupted the ask before this call finished."
 
@@ -123,7 +124,7 @@ class Rounds:
         store: Store,
         ask_id: int,
         plan: ToolPlan,
-        offered: Sequence[FunctionTool] = (),
+        offered: Sequence[Tool] = (),
         image_limits: ImageLimits | None = None,
         progress: AskProgress | None = None,
         answer: AnswerCheck | None = None,

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .rounds import ToolPlan
     from .settings import Settings
     from .threads import Threads
-    from .tools import FunctionTool
+    from .tools.kinds import Tool
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Question:
     settings: Settings
     dialect: Dialect
     plan: ToolPlan
-    tools: tuple[FunctionTool, ...] = ()
+    tools: tuple[Tool, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     #: Said before the ask starts (a tool's definition changed since the last ask).
     notices: tuple[Notice, ...] = ()

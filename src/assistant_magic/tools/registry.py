@@ -1,15 +1,21 @@
-"""Which notebook functions an ask offers: added by name or marked with @tool, found each ask."""
+"""Which tools an ask offers: notebook functions added by name or marked with @tool, found each
+ask, and the tools of MCP servers (`mcp_offer`), both kinds behind one interface (`kinds.Tool`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AssistantError
 from ..events import Notice
+from .kinds import Tool
 from .marking import tool_options
+from .mcp_offer import offers_mcp, server_tools
 from .schema import FunctionTool, ToolSchema
+
+if TYPE_CHECKING:
+    from ..mcp_servers.servers import McpServers
 
 
 @dataclass
@@ -21,6 +27,8 @@ class ToolRegistry:
     #: Names added with `%assistant tools add`, and whether each needs the user's approval.
     registered: dict[str, bool] = field(default_factory=dict)
     _fingerprints: dict[str, str] = field(default_factory=dict)
+    #: The kernel's MCP servers, whose tools an ask may offer too.
+    servers: McpServers | None = None
 
     def add(self, name: str, *, confirm: bool = False) -> FunctionTool:
         tool = self._build(name, confirm=confirm)
@@ -40,21 +48,40 @@ class ToolRegistry:
                 names.append(name)
         return names
 
-    def resolve(self, names: Iterable[str]) -> tuple[list[FunctionTool], list[Notice]]:
-        """The current definitions of `names`, and notices for those that changed."""
-        tools: list[FunctionTool] = []
+    def resolve(self, names: Iterable[str]) -> tuple[list[Tool], list[Notice]]:
+        """The current definitions of `names` (a function, an MCP server's name for all its
+        tools, or one ``SERVER__TOOL``), and notices for those that changed or failed."""
+        names = list(names)
+        remote = [name for name in names if self._is_remote(name)]
+        tools: list[Tool] = [
+            self._build(name, confirm=self.registered.get(name))
+            for name in names
+            if name not in remote
+        ]
         notices: list[Notice] = []
-        for name in names:
-            tool = self._build(name, confirm=self.registered.get(name))
-            fingerprint = tool.schema.fingerprint()
-            before = self._fingerprints.get(name)
-            if before is not None and before != fingerprint:
-                notices.append(Notice(f"tool {name} changed since the last ask: new schema sent"))
-            self._fingerprints[name] = fingerprint
-            tools.append(tool)
-        return tools, notices
+        for name in remote:
+            found, failed = server_tools(self.servers, name, [t.name for t in tools])  # type: ignore[arg-type]
+            tools += [tool for tool in found if tool.name not in {t.name for t in tools}]
+            notices += failed
+        return tools, [*notices, *self._changed(tools)]
 
-    def schemas(self, tools: Sequence[FunctionTool]) -> tuple[ToolSchema, ...]:
+    def _is_remote(self, name: str) -> bool:
+        """An MCP selection, unless a registered notebook function has the name."""
+        return name not in self.registered and offers_mcp(self.servers, name)
+
+    def _changed(self, tools: Sequence[Tool]) -> list[Notice]:
+        notices = []
+        for tool in tools:
+            fingerprint = tool.schema.fingerprint()
+            before = self._fingerprints.get(tool.name)
+            if before is not None and before != fingerprint:
+                notices.append(
+                    Notice(f"tool {tool.name} changed since the last ask: new schema sent")
+                )
+            self._fingerprints[tool.name] = fingerprint
+        return notices
+
+    def schemas(self, tools: Sequence[Tool]) -> tuple[ToolSchema, ...]:
         return tuple(tool.schema for tool in tools)
 
     def _build(self, name: str, *, confirm: bool | None) -> FunctionTool:

@@ -3,7 +3,8 @@
 `ToolBox` is the registry that also runs calls. It knows no wire dialect: it takes
 `ToolCallRequested` events and gives back `ToolCallFinished` ones, whatever API the model came
 through. Ordinary functions run one at a time in the kernel's main thread; the async tools of
-one step run together, on the kernel's own event loop when one is running.
+one step run together, on the kernel's own event loop when one is running; MCP tools run in
+turn, each waiting on its server's session (`mcp_servers`), a failed server one `Notice`.
 """
 
 from __future__ import annotations
@@ -18,12 +19,20 @@ from collections.abc import Callable, Coroutine, Mapping, MutableMapping, Sequen
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ..events import Event, TableShown, ToolCallFinished, ToolCallRequested, ToolCallStarted
+from ..events import (
+    Event,
+    Notice,
+    TableShown,
+    ToolCallFinished,
+    ToolCallRequested,
+    ToolCallStarted,
+)
 from ..redaction import redact
 from .arguments import ToolArgumentError
+from .kinds import Tool
+from .mcp_tool import McpTool
 from .registry import ToolRegistry
 from .results import result_text
-from .schema import FunctionTool
 
 if TYPE_CHECKING:
     import asyncio
@@ -31,7 +40,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 #: Asks the user whether a call may run, given the tool and how the call reads: True or
 #: False as the user answered, None when there is no way to ask.
-Approver = Callable[[FunctionTool, str], "bool | None"]
+Approver = Callable[[Tool, str], "bool | None"]
 CallStatus = Literal["ok", "error", "denied", "interrupted"]
 
 
@@ -47,7 +56,7 @@ class ToolBox(ToolRegistry):
     def run(
         self,
         calls: Sequence[ToolCallRequested],
-        offered: Mapping[str, FunctionTool],
+        offered: Mapping[str, Tool],
         emit: Callable[[Event], None],
     ) -> list[ToolCallFinished]:
         """Run one step's calls: sync ones in turn, async ones together; results in call order.
@@ -61,7 +70,9 @@ class ToolBox(ToolRegistry):
         }
         runnable = [p for p in prepared if p.finished is None]
         for p in runnable:
-            if not p.tool.is_async:  # type: ignore[union-attr]
+            if isinstance(p.tool, McpTool):
+                results[p.call.call_id] = self._run_mcp(p, p.tool, emit)
+            elif not p.tool.is_async:  # type: ignore[union-attr]
                 results[p.call.call_id] = self._finish(p, self._run_sync(p), emit)
         pending_async = [p for p in runnable if p.tool.is_async]  # type: ignore[union-attr]
         if pending_async:
@@ -72,7 +83,7 @@ class ToolBox(ToolRegistry):
     def _prepare(
         self,
         call: ToolCallRequested,
-        offered: Mapping[str, FunctionTool],
+        offered: Mapping[str, Tool],
         emit: Callable[[Event], None],
     ) -> _Prepared:
         tool = offered.get(call.name)
@@ -102,6 +113,23 @@ class ToolBox(ToolRegistry):
                 message = "The user denied this call; do not retry it unless they ask."
                 prepared.finished = self._result(prepared, "denied", message, None, emit)
         return prepared
+
+    def _run_mcp(
+        self, p: _Prepared, tool: McpTool, emit: Callable[[Event], None]
+    ) -> ToolCallFinished:
+        """Call an MCP tool; a server that failed is one notice, and the model is told."""
+        from ..mcp_servers.servers import ServerFailed
+
+        started = time.perf_counter()
+        try:
+            reply = tool.call(p.kwargs, limit=self.result_limit, images=None)
+        except ServerFailed as failed:
+            emit(Notice(str(failed)))
+            output = f"The tool failed: {failed}. Answer without it, or say what failed."
+            return self._result(p, "error", output, time.perf_counter() - started, emit)
+        status: CallStatus = "error" if reply.failed else "ok"
+        duration = time.perf_counter() - started
+        return self._result(p, status, reply.text, duration, emit, images=reply.images)
 
     def _run_sync(self, p: _Prepared) -> _Ran:
         started = time.perf_counter()
@@ -174,7 +202,7 @@ class ToolBox(ToolRegistry):
 @dataclass
 class _Prepared:
     call: ToolCallRequested
-    tool: FunctionTool | None
+    tool: Tool | None
     display: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     finished: ToolCallFinished | None = None
@@ -254,12 +282,14 @@ def _is_table(value: object) -> bool:
     return kind.__name__ in ("DataFrame", "Series") and kind.__module__.startswith("pandas")
 
 
-def _defaulted(tool: FunctionTool | None) -> frozenset[str]:
+def _defaulted(tool: Tool | None) -> frozenset[str]:
     """Names of the tool's parameters that have defaults."""
     if tool is None:
         return frozenset()
+    if isinstance(tool, McpTool):
+        return tool.defaulted
     try:
-        parameters = inspect.signature(tool.fn).parameters.values()
+        parameters = inspect.signature(tool.fn).parameters.values()  # type: ignore[attr-defined]
     except (TypeError, ValueError):
         return frozenset()
     return frozenset(p.name for p in parameters if p.default is not inspect.Parameter.empty)
@@ -293,7 +323,7 @@ def call_display(
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def approve_with_input(tool: FunctionTool, display: str) -> bool | None:
+def approve_with_input(tool: Tool, display: str) -> bool | None:
     """Ask on the kernel's stdin (Jupyter shows an input box, a terminal a prompt).
 
     Widget clicks are not delivered while a cell runs, so stdin is what truly works here.
