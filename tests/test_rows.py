@@ -378,3 +378,33 @@ def test_with_replay_only_a_job_answers_from_the_store_and_sends_nothing(serve) 
     assert len(model_requests(served.server)) == sent
     assert answers.notna().sum() == 3  # the two rows answered before, one of them twice
     assert answers.attrs["errors"].iloc[0].startswith("not asked: replay is only")
+
+
+def test_the_job_ends_when_its_end_comes_in_one_read_with_the_last_answers() -> None:
+    """The runner's end (None) read together with outcomes still queued must end the wait;
+    it once was dropped there, and a fast job waited forever."""
+    import queue
+    from types import SimpleNamespace
+
+    from assistant_magic.rows.job import Job
+    from assistant_magic.rows.running import Outcome, Work
+
+    outcomes: queue.Queue[Outcome | None] = queue.Queue()
+    first, last = Outcome(Work("a", (0,)), error="x"), Outcome(Work("b", (1,)), error="y")
+    for item in (first, last, None):
+        outcomes.put(item)
+    recorded: list[Outcome] = []
+    job = SimpleNamespace(
+        _record=recorded.extend,
+        _waiting=Job._waiting,
+        view=SimpleNamespace(show=lambda progress: None),
+        progress=None,
+    )
+    finished = threading.Event()
+    waiting = threading.Thread(
+        target=lambda: (Job._collect(job, SimpleNamespace(outcomes=outcomes)), finished.set()),  # type: ignore[arg-type]
+        daemon=True,
+    )
+    waiting.start()
+    assert finished.wait(5), "the job waited on after its runner had ended"
+    assert recorded == [first, last]

@@ -181,22 +181,27 @@ class Job:
                 continue
             if outcome is None:
                 return
-            self._record([outcome, *self._waiting(runner)])
+            ready, ended = self._waiting(runner)
+            self._record([outcome, *ready])
             self.view.show(self.progress)
+            if ended:
+                return
 
     def _drain(self, runner: Runner) -> None:
-        self._record(self._waiting(runner))
+        self._record(self._waiting(runner)[0])
 
     @staticmethod
-    def _waiting(runner: Runner) -> list[Outcome]:
+    def _waiting(runner: Runner) -> tuple[list[Outcome], bool]:
+        """The outcomes already queued, and whether the runner's end (None) came with them."""
         ready: list[Outcome] = []
         while True:
             try:
                 outcome = runner.outcomes.get_nowait()
             except queue.Empty:
-                return ready
-            if outcome is not None:
-                ready.append(outcome)
+                return ready, False
+            if outcome is None:
+                return ready, True
+            ready.append(outcome)
 
     def follow_up(self, outcome: Outcome) -> tuple[list[Outcome], list[Work]]:
         """In the worker thread: a group's reply as an outcome per row, and its missing rows
