@@ -245,7 +245,8 @@ class Assistant(AsksOverRows):
         self.mcp.configure(settings.mcp_servers, settings.mcp_timeout)
         self.mcp.begin_ask()
         names = self.tool_names(tools, tool_choice)
-        offered, notices = self.toolbox.resolve(names)  # a broken tool fails here, unsent
+        hosted, local = self._hosted_mcp(names, dialect.name)
+        offered, notices = self.toolbox.resolve(local)  # a broken tool fails here, unsent
         attached = self._attachments(attachments, settings)
         if server_files(dialect) is None:  # the files go into the message: the thread keeps them
             text, attached = inline_text_files(text, attached)
@@ -263,7 +264,17 @@ class Assistant(AsksOverRows):
             tools=tuple(offered),
             attachments=tuple(attached),
             notices=tuple(notices),
+            hosted_mcp=hosted,
         )
+
+    def _hosted_mcp(self, names: list[str], dialect: str) -> tuple[tuple[Any, ...], list[str]]:
+        """The MCP servers OpenAI calls (on the Responses API), and the tools left to offer."""
+        from .mcp_servers.hosted import split_hosted
+
+        hosted, local = split_hosted(self.mcp, names)
+        if dialect != "responses":
+            return (), names  # only the Responses API hosts MCP: the kernel calls them
+        return hosted, local
 
     def answer_type(self, schema: SchemaSpec) -> AnswerType | None:
         """The type a typed ask's answer must have: given, or named by an expression."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import AssistantError
 from .flags import FILE_COMMANDS, THREAD_COMMANDS, TOOL_COMMANDS
-from .lines import shown
+from .lines import ConfigLine, shown
 from .redaction import redact
 
 if TYPE_CHECKING:
@@ -268,11 +268,10 @@ class Commands:
         self,
         words: list[str],
         apply: Callable[[dict[str, Any]], object],
-        *,
-        headers: Sequence[str] = (),
-        confirm: bool = False,
+        flags: ConfigLine,
     ) -> None:
-        """`%assistant mcp ...`; `apply` takes option updates (the magic's `_apply`)."""
+        """`%assistant mcp ...`; `apply` takes option updates (the magic's `_apply`), `flags`
+        the line's `--header`s, `--confirm` and `--hosted`."""
         from .mcp_servers.commands import mcp_command
 
         setting = dict(self.settings().mcp_servers)
@@ -281,7 +280,15 @@ class Commands:
         def set_servers(value: dict[str, Any]) -> None:
             apply({"mcp_servers": value})
 
-        mcp_command(words, setting, servers, set_servers, headers=headers, confirm=confirm)
+        mcp_command(
+            words,
+            setting,
+            servers,
+            set_servers,
+            headers=flags.headers,
+            confirm=flags.confirm,
+            hosted=flags.hosted,
+        )
 
     def files(self, words: list[str]) -> None:
         self.threads.check_store()

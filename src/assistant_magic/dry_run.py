@@ -108,6 +108,10 @@ def _tool_names(requests: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
     names: list[str] = []
     for _, body in requests:
         for tool in body.get("tools") or ():
+            if tool.get("type") == "mcp":
+                hosted = f"{tool.get('server_label')} (hosted MCP server)"
+                names += [hosted] if hosted not in names else []
+                continue
             function = tool.get("function") if isinstance(tool.get("function"), dict) else tool
             name = function.get("name") or tool.get("type")
             if name and name not in names:

@@ -82,6 +82,18 @@ class ToolCallRequested:
 
 
 @dataclass(frozen=True)
+class ApprovalRequested:
+    """A call that the server makes itself (a hosted MCP tool) once the client approves it."""
+
+    request_id: str
+    server: str
+    name: str
+    arguments: str
+    #: What the server's tool list said of the tool: True destructive, False not, None unknown.
+    destructive: bool | None = None
+
+
+@dataclass(frozen=True)
 class ToolCallDelta:
     """Part of a call's arguments while the model is still writing them."""
 
@@ -164,6 +176,8 @@ class ResponseFinished:
     tool_calls: tuple[ToolCallRequested, ...] = ()
     #: What the model said instead of an answer in the schema asked for (a refusal).
     refusal: str | None = None
+    #: Calls of hosted MCP tools that wait for the client's approval.
+    approvals: tuple[ApprovalRequested, ...] = ()
 
 
 Event: TypeAlias = (

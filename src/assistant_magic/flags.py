@@ -21,7 +21,9 @@ THREAD_COMMANDS = "thread [new | list | use ID | delete ID | export [PATH] | res
 TOOL_COMMANDS = "tools [add NAME... [--confirm] | remove NAME...]"
 FILE_COMMANDS = "files [delete ID... | delete all]"
 OTHER_COMMANDS = "retry | history [N] | usage | jobs | replay [on|off|only|export [PATH]] | cleanup"
-MCP_COMMANDS = "mcp [add NAME -- COMMAND ARG... | add NAME URL [--header 'K: V'] | remove NAME]"
+MCP_COMMANDS = (
+    "mcp [add NAME -- COMMAND ARG... | add NAME URL [--header 'K: V'] [--hosted] | remove NAME]"
+)
 
 HOSTED_TOOL_FLAGS = {
     "--code-interpreter": "let the model run Python in the server's sandbox (its charts are shown)",
@@ -134,6 +136,12 @@ def config_declarations() -> list[Callable[[Magic], Magic]]:
             metavar='"NAME: VALUE"',
             help="With mcp add NAME URL: an HTTP header for the server; write secrets as $VAR, "
             "read from the environment when the server starts. Repeat for several.",
+        ),
+        argument(
+            "--hosted",
+            action="store_true",
+            help="With mcp add NAME URL: on the Responses API, OpenAI's servers call this MCP "
+            "server (the hosted mcp tool); approvals still ask here.",
         ),
         argument(
             "command",

@@ -75,8 +75,9 @@ class ConfigLine:
     local: str | None
     confirm: bool
     command: tuple[str, ...]
-    #: `--header "K: V"`s, for `mcp add NAME URL`.
+    #: `--header "K: V"`s and `--hosted`, for `mcp add NAME URL`.
     headers: tuple[str, ...] = ()
+    hosted: bool = False
 
     @classmethod
     def of(cls, args: argparse.Namespace, namespace: Mapping[str, Any]) -> ConfigLine:
@@ -96,7 +97,14 @@ class ConfigLine:
         }
         if args.temperature is not None:
             updates["temperature"] = temperature(args.temperature, allow_default=True)
-        return cls(updates, args.local, args.confirm, tuple(args.command), tuple(args.header or ()))
+        return cls(
+            updates,
+            args.local,
+            args.confirm,
+            tuple(args.command),
+            tuple(args.header or ()),
+            bool(args.hosted),
+        )
 
 
 @dataclass(frozen=True)

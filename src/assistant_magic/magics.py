@@ -128,7 +128,7 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
         elif verb == "tools":
             commands.tools(rest, confirm=config.confirm)
         elif verb == "mcp":
-            commands.mcp(rest, self._apply, headers=config.headers, confirm=config.confirm)
+            commands.mcp(rest, self._apply, config)
         elif verb == "files":
             commands.files(rest)
         elif verb == "retry" and not rest:

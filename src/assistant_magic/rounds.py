@@ -15,8 +15,9 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from .budgets import Budget
-from .dialects.interface import Repair, ResponseRequest, ToolOutput, ToolRound
+from .dialects.interface import ApprovalAnswer, Repair, ResponseRequest, ToolOutput, ToolRound
 from .events import (
+    ApprovalRequested,
     Event,
     ImageData,
     ImageShown,
@@ -146,7 +147,8 @@ class Rounds:
         budget = self.plan.budget
         while True:
             end = self._stream(request)
-            if end.status != "completed" or not end.tool_calls:
+            asked = end.approvals if end.status == "completed" else ()
+            if end.status != "completed" or not (end.tool_calls or asked):
                 repair = self._repair(end)
                 if repair is None:
                     self._note_overspent_tokens()
@@ -157,8 +159,14 @@ class Rounds:
             spent = self._spent_budget(calls_made)
             allowed = 0 if spent else budget.calls_left(calls_made)
             why = spent or self._calls_spent()
-            outputs = self._run_tools(end.tool_calls, rounds, allowed=allowed, why=why)
+            outputs = (
+                self._run_tools(end.tool_calls, rounds, allowed=allowed, why=why)
+                if end.tool_calls
+                else []
+            )
             calls_made += len(end.tool_calls) if allowed is None else min(allowed, len(outputs))
+            approvals = self._answer_approvals(asked, request, calls_made, why)
+            calls_made += sum(answer.approve for answer in approvals)
             spent = spent or self._spent_budget(calls_made)
             last_round = rounds >= self.plan.max_rounds or bool(spent)
             if spent:
@@ -176,9 +184,24 @@ class Rounds:
                 request,
                 user_text=None,
                 tool_outputs=tuple(outputs),
+                approvals=approvals,
                 tool_choice="none" if last_round else "auto",
                 history=history,
             )
+
+    def _answer_approvals(
+        self, asked: tuple[ApprovalRequested, ...], request: ResponseRequest, calls: int, why: str
+    ) -> tuple[ApprovalAnswer, ...]:
+        """The answers to the hosted MCP calls the server asks to make (see `approvals`)."""
+        if not asked:
+            return ()
+        from .approvals import answer_approvals
+
+        allowed = self.plan.budget.calls_left(calls)
+        approve = self.plan.toolbox.approve
+        return answer_approvals(
+            asked, request.mcp_servers, approve, self.emit, allowed=allowed, why=why
+        )
 
     def _repair(self, end: ResponseFinished) -> Repair | None:
         """A typed ask's answer that did not validate, to send back (None: the ask is over)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .attachments import searchable
 from .dialects.interface import (
@@ -56,6 +56,8 @@ class Question:
     #: an answer that does not validate is sent back.
     answer: AnswerType | None = None
     repairs: int = 1
+    #: MCP servers the Responses API calls itself (`mcp_servers.hosted.HostedMcp`).
+    hosted_mcp: tuple[Any, ...] = ()
 
 
 class Staging(Protocol):
@@ -91,6 +93,7 @@ def first_request(
         images=tuple(a.image for a in question.attachments if a.image is not None),
         files=files,
         vector_store_ids=stores,
+        mcp_servers=question.hosted_mcp,
         history=None if keeps_history else staging.history(question.text),
         context_window=settings.context_window,
         max_output_tokens=settings.max_output_tokens,

@@ -45,6 +45,14 @@ class ToolOutput:
 
 
 @dataclass(frozen=True)
+class ApprovalAnswer:
+    """The client's answer to an `ApprovalRequested`: the server makes the call, or does not."""
+
+    request_id: str
+    approve: bool
+
+
+@dataclass(frozen=True)
 class InputFile:
     """A file the server holds (uploaded for this thread), attached to the user's message."""
 
@@ -153,6 +161,10 @@ class ResponseRequest:
     files: tuple[InputFile, ...] = ()
     #: What file search reads (with "file_search" among the hosted tools).
     vector_store_ids: tuple[str, ...] = ()
+    #: MCP servers the server calls itself (`mcp_servers.hosted.HostedMcp`), and the answers
+    #: to the approvals it asked for in the response before.
+    mcp_servers: tuple[Any, ...] = ()
+    approvals: tuple[ApprovalAnswer, ...] = ()
     #: For dialects without `ServerThreads`: the thread so far, ending with this ask.
     history: History | None = None
     #: Tokens the model can read; the oldest asks are left out of a request beyond it.

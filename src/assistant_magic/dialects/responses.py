@@ -26,8 +26,9 @@ from ..events import (
     UsageReported,
 )
 from .files import SdkFiles
-from .interface import UNRUN_OUTPUT, RemoteThread, ResponseRequest, ToolOutput
+from .interface import UNRUN_OUTPUT, ApprovalAnswer, RemoteThread, ResponseRequest, ToolOutput
 from .openai_sdk import api_errors, dialect_offered, raise_api_error
+from .responses_mcp import Listed, approval_item, approvals_of, item_events
 
 if TYPE_CHECKING:
     from ..answer_types import AnswerSchema
@@ -53,6 +54,9 @@ class ResponsesDialect(SdkFiles):
 
     name: ClassVar[str] = "responses"
     uploads_images: ClassVar[bool] = False
+    #: What hosted MCP servers' tool lists said, kept for the kernel's life: a conversation
+    #: lists a server's tools only at its first use.
+    mcp_listed: Listed | None = None
 
     def create_thread(self, first: ResponseRequest) -> RemoteThread:
         with dialect_offered(self.settings, "responses", "/conversations"):
@@ -89,7 +93,10 @@ class ResponsesDialect(SdkFiles):
             # Events arrive as dicts (`object`): `sdk_events` builds the SDK's models only for
             # the few that need them, not for every delta.
             stream = self.post("/responses", request_params(request), Response, object)
-        yield from self.read(stream, _translate(sdk_events(stream), self._container_file))
+        if self.mcp_listed is None:
+            self.mcp_listed = {}
+        events = _translate(sdk_events(stream), self._container_file, self.mcp_listed)
+        yield from self.read(stream, events)
 
     def _container_file(self, container_id: str, file_id: str) -> bytes:
         content = self.client.containers.files.content.retrieve(file_id, container_id=container_id)
@@ -102,20 +109,25 @@ class ResponsesDialect(SdkFiles):
             self._wait_until_ended(last_response)
         # The conversation, not the stream, says which calls it holds: a server may keep a
         # call the client never saw finish, or drop one it saw announced.
-        open_calls = self._open_calls(remote.id)
-        if not open_calls:
+        open_calls, open_approvals = self._open_calls(remote.id)
+        if not open_calls and not open_approvals:
             return []
         answers = [ToolOutput(call, outputs.get(call, UNRUN_OUTPUT)) for call in open_calls]
+        # An approval the user never gave is a call not made.
+        denials = [ApprovalAnswer(request, approve=False) for request in open_approvals]
+        items = [_output_item(answer) for answer in answers]
+        items += [approval_item(denial) for denial in denials]
         with api_errors(self.settings):
-            self.client.conversations.items.create(
-                remote.id,
-                items=[_output_item(answer) for answer in answers],  # type: ignore[misc]
+            self.client.conversations.items.create(remote.id, items=items)  # type: ignore[arg-type]
+        done = [
+            f"answered {count} {what}{'s' if count > 1 else ''} the last ask left open"
+            for count, what in (
+                (len(answers), "tool call"),
+                (len(denials), "MCP approval request"),
             )
-        count = len(answers)
-        return [
-            f"answered {count} tool call{'s' if count > 1 else ''} the last ask left open, "
-            "so the conversation takes this ask"
+            if count
         ]
+        return [f"{' and '.join(done)}, so the conversation takes this ask"]
 
     def _wait_until_ended(self, response_id: str) -> None:
         """Give a response the client left a moment to end: until it has, the server may
@@ -135,14 +147,16 @@ class ResponsesDialect(SdkFiles):
             time.sleep(wait)
             wait = min(wait * 2, 1.0)
 
-    def _open_calls(self, conversation_id: str) -> list[str]:
-        """Call ids of the conversation's function calls that have no output, oldest first.
+    def _open_calls(self, conversation_id: str) -> tuple[list[str], list[str]]:
+        """Call ids of the conversation's function calls that have no output, and ids of its
+        MCP approval requests that have no answer, oldest first.
 
         Read newest first, back to the latest user message: every call before it was answered,
         or the server would not have taken that message.
         """
         answered: set[str] = set()
         open_calls: list[str] = []
+        open_approvals: list[str] = []
         with api_errors(self.settings):
             items = self.client.conversations.items.list(
                 conversation_id, order="desc", limit=SETTLE_PAGE
@@ -154,7 +168,11 @@ class ResponsesDialect(SdkFiles):
                     answered.add(item.call_id)
                 elif item.type == "function_call" and item.call_id not in answered:
                     open_calls.append(item.call_id)
-        return open_calls[::-1]
+                elif item.type == "mcp_approval_response":
+                    answered.add(item.approval_request_id)
+                elif item.type == "mcp_approval_request" and item.id not in answered:
+                    open_approvals.append(item.id)
+        return open_calls[::-1], open_approvals[::-1]
 
     def cancel(self, response_id: str) -> None:
         # Only background responses can be cancelled, and asks here are not: closing the
@@ -165,6 +183,7 @@ class ResponsesDialect(SdkFiles):
 def request_params(request: ResponseRequest) -> dict[str, Any]:
     """The body of ``POST /responses`` for one request of an ask."""
     items: list[dict[str, Any]] = [_output_item(o) for o in request.tool_outputs]
+    items += [approval_item(answer) for answer in request.approvals]
     if request.user_text is not None:
         items.append(_user_message(request))
     params: dict[str, Any] = {"model": request.model, "input": items, "stream": True}
@@ -180,6 +199,7 @@ def request_params(request: ResponseRequest) -> dict[str, Any]:
         params["text"] = {"format": answer_format(request.answer_format)}
     tools = [_function_tool(schema) for schema in request.tools]
     tools += [_hosted_tool(name, request) for name in request.hosted_tools]
+    tools += [server.tool() for server in request.mcp_servers]
     if tools:
         params["tools"] = tools
         params["tool_choice"] = _tool_choice(request.tool_choice)
@@ -305,7 +325,7 @@ FetchFile = Callable[[str, str], bytes]
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp")
 
 
-def _translate(stream: Any, fetch: FetchFile) -> Generator[Event, None, None]:
+def _translate(stream: Any, fetch: FetchFile, listed: Listed) -> Generator[Event, None, None]:
     """SDK stream events → our events, ending with exactly one `ResponseFinished`."""
     text: list[str] = []
     response_id: str | None = None
@@ -333,6 +353,8 @@ def _translate(stream: Any, fetch: FetchFile) -> Generator[Event, None, None]:
             yield ImageData(
                 event.item.result, "image generation", f"image-{images}", key=event.item.id
             )
+        elif kind == "response.output_item.done" and event.item.type.startswith("mcp_"):
+            yield from item_events(event.item, listed)
         elif kind == "response.function_call_arguments.delta":
             call_id, name = calls.get(event.item_id, (event.item_id, ""))
             yield ToolCallDelta(call_id=call_id, name=name, delta=event.delta)
@@ -347,7 +369,7 @@ def _translate(stream: Any, fetch: FetchFile) -> Generator[Event, None, None]:
             yield StatusChanged(STATUS_EVENTS[kind])  # type: ignore[arg-type]
         elif kind in FINAL_EVENTS:
             yield from _container_images(event.response, fetch)
-            yield from _finish(event.response, FINAL_EVENTS[kind], "".join(text))
+            yield from _finish(event.response, FINAL_EVENTS[kind], "".join(text), listed)
             return
         elif kind == "error":
             yield ResponseFinished(
@@ -365,7 +387,9 @@ def _translate(stream: Any, fetch: FetchFile) -> Generator[Event, None, None]:
     )
 
 
-def _finish(response: Any, status: str, streamed: str) -> Generator[Event, None, None]:
+def _finish(
+    response: Any, status: str, streamed: str, listed: Listed
+) -> Generator[Event, None, None]:
     usage = usage_of(response.usage)
     if usage is not None:
         yield UsageReported(usage)
@@ -390,6 +414,7 @@ def _finish(response: Any, status: str, streamed: str) -> Generator[Event, None,
         model=response.model,
         tool_calls=calls,
         refusal=refusal_of(response),
+        approvals=approvals_of(response.output, listed),
     )
 
 

@@ -26,6 +26,7 @@ def mcp_command(
     *,
     headers: Sequence[str] = (),
     confirm: bool = False,
+    hosted: bool = False,
 ) -> None:
     verb, rest = (words[0], list(words[1:])) if words else ("list", [])
     # Flat, whatever was pasted (a whole Claude Desktop file has them under "mcpServers").
@@ -33,7 +34,7 @@ def mcp_command(
     if verb == "list" and not rest:
         print(redact(listing(setting, servers)))
     elif verb == "add":
-        config = from_words(rest, headers, confirm=confirm)
+        config = from_words(rest, headers, confirm=confirm, hosted=hosted)
         replaced = config.name in setting
         apply({**setting, config.name: config.setting()})
         what = "replaced" if replaced else "added"
@@ -60,7 +61,8 @@ def listing(setting: dict[str, Any], servers: McpServers) -> str:
     lines = []
     for name, config in configs.items():
         asks = "; every call asks first" if config.confirm else ""
-        lines.append(f"{name}  ({config.transport}: {config.described()}){asks}")
+        hosted = "; hosted: OpenAI's servers call it on the Responses API" if config.hosted else ""
+        lines.append(f"{name}  ({config.transport}: {config.described()}){asks}{hosted}")
         lines.append(f"  state: {servers.state(name)}")
         tools = servers.cached_tools(name)
         if tools is not None:

@@ -26,7 +26,8 @@ NAME = re.compile(r"^[A-Za-z0-9-]{1,24}(_[A-Za-z0-9-]+)*$")
 MAX_NAME = 24
 _VARIABLE = re.compile(r"\$(?:\{(\w+)\}|(\w+))")
 ADD_USAGE = (
-    '%assistant mcp add NAME -- COMMAND ARG... or %assistant mcp add NAME URL [--header "K: V"]'
+    "%assistant mcp add NAME -- COMMAND ARG... or "
+    '%assistant mcp add NAME URL [--header "K: V"] [--hosted]'
 )
 
 
@@ -42,6 +43,8 @@ class ServerConfig:
     headers: Mapping[str, str] = field(default_factory=dict)
     #: Every tool of the server asks before each call (beyond those marked destructive).
     confirm: bool = False
+    #: On the Responses API, OpenAI's servers call it (the hosted `mcp` tool), not the kernel.
+    hosted: bool = False
 
     @property
     def transport(self) -> str:
@@ -65,6 +68,8 @@ class ServerConfig:
                 spec["env"] = dict(self.env)
         if self.confirm:
             spec["confirm"] = True
+        if self.hosted:
+            spec["hosted"] = True
         return spec
 
     def connect_headers(self, environ: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -114,15 +119,20 @@ def from_spec(name: str, spec: object) -> ServerConfig:
             f"MCP server {name}: give either a command (with args, env) or a url (with "
             'headers), e.g. {"command": "python", "args": ["-m", "mcp_server_time"]}.'
         )
-    confirm = spec.get("confirm", False)
-    if not isinstance(confirm, bool):
-        raise ConfigurationError(f"MCP server {name}: confirm must be true or false.")
+    confirm, hosted = spec.get("confirm", False), spec.get("hosted", False)
+    if not isinstance(confirm, bool) or not isinstance(hosted, bool):
+        raise ConfigurationError(f"MCP server {name}: confirm and hosted are true or false.")
     if "url" in spec:
         url = _text(name, "url", spec["url"])
         if not url.startswith(("http://", "https://")):
             raise ConfigurationError(f"MCP server {name}: url must be http(s)://..., not {url!r}.")
         headers = _strings(name, "headers", spec.get("headers"))
-        return ServerConfig(name, url=url, headers=headers, confirm=confirm)
+        return ServerConfig(name, url=url, headers=headers, confirm=confirm, hosted=hosted)
+    if hosted:
+        raise ConfigurationError(
+            f"MCP server {name}: only a URL server can be hosted (OpenAI's servers reach it "
+            "over the internet); a command runs here, without hosted."
+        )
     args = spec.get("args") or []
     if not isinstance(args, Sequence) or isinstance(args, str):
         raise ConfigurationError(f"MCP server {name}: args must be a list of strings.")
@@ -136,7 +146,11 @@ def from_spec(name: str, spec: object) -> ServerConfig:
 
 
 def from_words(
-    words: Sequence[str], headers: Sequence[str] = (), *, confirm: bool = False
+    words: Sequence[str],
+    headers: Sequence[str] = (),
+    *,
+    confirm: bool = False,
+    hosted: bool = False,
 ) -> ServerConfig:
     """`mcp add NAME URL` or `mcp add NAME COMMAND ARG...` (the `--` before COMMAND is argparse's,
     gone by now): a URL names an HTTP server, anything else a command to start."""
@@ -144,10 +158,12 @@ def from_words(
         raise ConfigurationError(f"mcp add needs a name and a server: {ADD_USAGE}")
     name, target = words[0], words[1:]
     if len(target) == 1 and target[0].startswith(("http://", "https://")):
-        spec = {"url": target[0], "headers": _parsed_headers(name, headers), "confirm": confirm}
+        headers_ = _parsed_headers(name, headers)
+        spec = {"url": target[0], "headers": headers_, "confirm": confirm, "hosted": hosted}
         return from_spec(name, spec)
-    if headers:
-        raise ConfigurationError(f"--header goes with a URL server: {ADD_USAGE}")
+    if headers or hosted:
+        flag = "--header" if headers else "--hosted"
+        raise ConfigurationError(f"{flag} goes with a URL server: {ADD_USAGE}")
     return from_spec(name, {"command": target[0], "args": list(target[1:]), "confirm": confirm})
 
 

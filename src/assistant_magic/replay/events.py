@@ -23,6 +23,8 @@ KINDS: dict[str, type] = {
         ev.TextDelta,
         ev.UsageReported,
         ev.ToolCallDelta,
+        ev.ToolCallStarted,  # a dialect yields these for calls its server made (hosted MCP)
+        ev.ToolCallFinished,
         ev.ImageData,
         ev.Notice,
         ev.ResponseFinished,
@@ -65,10 +67,18 @@ def _event(record: dict[str, Any]) -> Event:
     if kind is ResponseFinished:
         usage = record.get("usage")
         calls = tuple(ToolCallRequested(**call) for call in record.get("tool_calls") or ())
+        approvals = tuple(ev.ApprovalRequested(**a) for a in record.get("approvals") or ())
         return ResponseFinished(
-            **{**record, "usage": Usage(**usage) if usage else None, "tool_calls": calls}
+            **{
+                **record,
+                "usage": Usage(**usage) if usage else None,
+                "tool_calls": calls,
+                "approvals": approvals,
+            }
         )
     if kind is ev.ImageData and isinstance(record.get("data"), dict):
         record["data"] = base64.b64decode(record["data"]["base64"])
+    if kind is ev.ToolCallFinished:
+        record["images"] = ()  # a server's call shows no pictures of its own
     names = {f.name for f in fields(kind)} if is_dataclass(kind) else set()
     return kind(**{name: value for name, value in record.items() if name in names})

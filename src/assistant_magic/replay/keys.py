@@ -39,10 +39,12 @@ def normalised(request: ResponseRequest, dialect: str) -> dict[str, Any]:
         "instructions": request.instructions,
         "options": [request.temperature, request.max_output_tokens, request.partial_images],
         "tools": [[s.name, s.description, s.parameters, s.strict] for s in request.tools]
-        + [request.tool_choice, sorted(request.hosted_tools)],
+        + [request.tool_choice, sorted(request.hosted_tools)]
+        + [server.described() for server in request.mcp_servers],
         "answer": request.answer_format.schema if request.answer_format else None,
         "message": request.user_text,
-        "tool_outputs": [output.output for output in request.tool_outputs],
+        "tool_outputs": [output.output for output in request.tool_outputs]
+        + [answer.approve for answer in request.approvals],
         "attachments": [_image(image) for image in request.images]
         + [f.filename for f in request.files],
         "earlier": _earlier(request),
