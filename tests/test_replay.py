@@ -252,3 +252,34 @@ def test_the_replay_command_sets_the_mode_and_exports(ip, server, capsys, tmp_pa
     assert f"Exported 1 recording to {target}" in capsys.readouterr().out
     error = ip.run_cell("%assistant replay sometimes").error_in_exec
     assert one_line(error) and "replay [on | off | only | export [PATH]]" in str(error)
+
+
+@pytest.mark.parametrize("dialect", ["responses", "assistants"])
+def test_a_thread_resumed_in_a_new_kernel_goes_on_from_its_last_response(
+    make, server, dialect
+) -> None:  # type: ignore[no-untyped-def]
+    """The chain of keys is kept in the store: after a restart, an ask on the resumed thread
+    follows its last response, not a thread's start (where a recording of the same message
+    would answer it wrongly). Chat Completions needs no chain: its requests hold the thread."""
+    first = make(dialect, "on")
+    server.script(Text("Hello, Frieza."))
+    first.ask("Hello")
+    server.script(Text("About 9,001."))
+    first.ask("Goku's power?")
+    head = first.replayer.heads  # type: ignore[attr-defined]
+    assert len(head) == 1
+    first.close()
+
+    resumed = make(dialect, "on")
+    resumed.threads.resume()
+    asked = model_requests(server)
+    server.script(Text("Hello again."))
+    again = resumed.ask("Hello")
+    assert str(again) == "Hello again.", "not the thread's first answer, replayed"
+    assert model_requests(server) == asked + 1
+    (recording,) = [
+        r
+        for r in resumed.replayer.recordings.all()
+        if r.events[-1].get("text") == "Hello again."  # type: ignore[attr-defined]
+    ]
+    assert recording.parent == next(iter(head.values()))

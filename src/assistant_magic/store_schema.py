@@ -163,6 +163,17 @@ MIGRATIONS: list[tuple[str, ...]] = [
         """,
         "CREATE INDEX recordings_by_parent ON recordings (parent)",
     ),
+    # 10: each thread's last recorded response, so a thread resumed in a new kernel goes on
+    # from where its chain of keys stopped, not from a thread's start.
+    (
+        """
+        CREATE TABLE replay_heads (
+            thread   TEXT PRIMARY KEY,
+            head     TEXT NOT NULL,
+            updated  REAL NOT NULL
+        )
+        """,
+    ),
 ]
 
 

@@ -156,7 +156,11 @@ class ReplayDialect:
 
     def _parent(self, request: ResponseRequest) -> str:
         thread = self._thread_id(request)
-        return self.replayer.heads.get(thread, ROOT) if thread is not None else ROOT
+        if thread is None or request.remote_thread is None:
+            return ROOT
+        known = self.replayer.heads.get(thread)
+        # A thread resumed in a new kernel: the store knows where its chain stopped.
+        return known or self.replayer.recordings.head(request.remote_thread.id) or ROOT
 
     def _thread_id(self, request: ResponseRequest) -> str | None:
         """Which thread the request is on: a thread that went live keeps its stand-in's name,
@@ -173,6 +177,8 @@ class ReplayDialect:
         if thread is None:
             return
         self.replayer.heads[thread] = done
+        if request.remote_thread is not None:
+            self.replayer.recordings.set_head(request.remote_thread.id, done)
         if thread.startswith(STAND_IN) and thread not in self.replayer.real:
             self.replayer.seeds.setdefault(thread, []).extend(_items(request, events))
 

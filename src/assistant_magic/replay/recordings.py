@@ -71,6 +71,19 @@ class Recordings(StoreFile):
             )
 
 
+    def head(self, thread: str) -> str | None:
+        """The key of the last response recorded or replayed on `thread` (a server's id)."""
+        rows = self._read("SELECT head FROM replay_heads WHERE thread = ?", (thread,))
+        return str(rows[0][0]) if rows else None
+
+    def set_head(self, thread: str, key: str) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO replay_heads (thread, head, updated) VALUES (?, ?, ?)",
+                (thread, key, time.time()),
+            )
+
+
 _COLUMNS = "key, parent, dialect, model, request, events, created"
 
 
