@@ -14,8 +14,14 @@ from pydantic import BaseModel
 
 from assistant_magic import Assistant
 from assistant_magic.replay.dialect import ReplayMissing
-from assistant_magic.replay.recordings import RecordingError, export, load
-from assistant_magic.testing import FunctionCall, ImageGeneration, ScriptedServer, Text
+from assistant_magic.replay.recordings import RecordingError, ReplayFile, export, load
+from assistant_magic.testing import (
+    FunctionCall,
+    ImageGeneration,
+    ReplyContext,
+    ScriptedServer,
+    Text,
+)
 
 from conftest import API_KEY, one_line
 
@@ -203,7 +209,7 @@ def test_export_carries_what_the_session_used_and_no_secret(make, server, tmp_pa
     assert said.startswith("Exported 3 recordings to ")
     text = path.read_text()
     assert API_KEY not in text and "Authorization" not in text
-    recordings = load(path)
+    recordings = load(path).recordings
     assert len(recordings) == 3
     fresh_store = tmp_path / "elsewhere.sqlite3"
     elsewhere = Assistant(
@@ -221,6 +227,44 @@ def test_export_carries_what_the_session_used_and_no_secret(make, server, tmp_pa
         elsewhere.close()
 
 
+def test_a_job_over_rows_is_exported_and_runs_elsewhere_with_no_network(
+    make, server, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    """A notebook with `%%ask --each` runs offline too: the file carries the rows' answers."""
+    from assistant_magic.replay.commands import export_used
+
+    recording = make("responses", "on")
+
+    def label(context: ReplyContext) -> Text:
+        return Text("bug" if "crash" in (context.last_user_text or "") else "billing")
+
+    server.script(label, label)
+    rows = ["App crash on start", "Double charge", "App crash on start"]
+    answers = recording.ask_each("Classify this ticket.", rows)
+    assert list(answers) == ["bug", "billing", "bug"]
+    path = tmp_path / "rows.replay.jsonl"
+    said = export_used(recording, str(path))
+    assert "and 2 rows' answers" in said, said
+    assert len(load(path).rows) == 2
+    elsewhere = Assistant(
+        store=tmp_path / "elsewhere.sqlite3",
+        base_url="http://127.0.0.1:9/v1",  # nothing listens: replay only never connects
+        dialect="responses",
+        model="gpt-5.4-mini",
+        environ={},
+        replay="only",
+        replay_file=str(path),
+    )
+    try:
+        again = elsewhere.ask_each("Classify this ticket.", rows)
+        assert list(again) == ["bug", "billing", "bug"]
+        assert again.attrs["errors"].isna().all()
+        # What it used is exported again from there, rows included.
+        assert "and 2 rows' answers" in export_used(elsewhere, str(tmp_path / "again.jsonl"))
+    finally:
+        elsewhere.close()
+
+
 def test_a_damaged_recordings_file_is_one_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
     for content in ("not json\n", '{"format": "other"}\n', ""):
         path = tmp_path / "bad.jsonl"
@@ -231,7 +275,7 @@ def test_a_damaged_recordings_file_is_one_line(tmp_path) -> None:  # type: ignor
     with pytest.raises(RecordingError, match="Cannot read the recordings file"):
         load(tmp_path / "missing.jsonl")
     export([], tmp_path / "empty.jsonl")
-    assert load(tmp_path / "empty.jsonl") == {}
+    assert load(tmp_path / "empty.jsonl") == ReplayFile({}, {})
 
 
 def test_the_replay_command_sets_the_mode_and_exports(ip, server, capsys, tmp_path) -> None:  # type: ignore[no-untyped-def]

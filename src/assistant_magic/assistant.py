@@ -130,19 +130,29 @@ class Assistant(AsksOverRows):
 
     def _replaying(self, make: DialectMaker, settings: Settings) -> Dialect:
         """The dialect wrapped in replay (see `replay`), sharing one `Replayer` per mode."""
-        from .replay.dialect import ReplayDialect, Replayer, ReplayThreadsDialect
+        from .replay.dialect import ReplayDialect, ReplayThreadsDialect
+
+        replayer = self._replayer_for(settings)
+        assert replayer is not None, "only asks with replay on or only are replayed"
+        probe = make(settings)
+        wrapper = ReplayThreadsDialect if hasattr(probe, "create_thread") else ReplayDialect
+        return wrapper(  # type: ignore[return-value]
+            lambda: probe, probe.name, replayer, self.threads.replace_remote, settings
+        )
+
+    def _replayer_for(self, settings: Settings) -> Replayer | None:
+        """Replay's state for `settings`' mode (None when replay is off), made at first use."""
+        from .replay.dialect import Replayer
         from .replay.recordings import load
 
+        if settings.replay == "off":
+            return None
         if self._replayer is None or self._replayer.mode != settings.replay:
             file = load(settings.replay_file) if settings.replay_file else None
             if self._replayer is not None:
                 self._replayer.close()
             self._replayer = Replayer(settings.replay, self.threads.store.path, file)
-        probe = make(settings)
-        wrapper = ReplayThreadsDialect if hasattr(probe, "create_thread") else ReplayDialect
-        return wrapper(  # type: ignore[return-value]
-            lambda: probe, probe.name, self._replayer, self.threads.replace_remote, settings
-        )
+        return self._replayer
 
     # -- asking --------------------------------------------------------------------------------
 

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import AssistantError
 from ..redaction import redact
-from .recordings import export
+from .recordings import RowRecording, export
 
 if TYPE_CHECKING:
     from ..assistant import Assistant
+    from ..events import Usage
 
 MODES = ("on", "off", "only")
 USAGE = "replay [on | off | only | export [PATH]]"
@@ -45,23 +46,46 @@ def export_used(assistant: Assistant, path: str | None) -> str:
     """Write the recordings this session used to `path` (default: beside the notebook)."""
     replayer = assistant.replayer
     keys = list(dict.fromkeys(replayer.used)) if replayer is not None else []
-    if replayer is None or not keys:
+    row_keys = list(dict.fromkeys(replayer.used_rows)) if replayer is not None else []
+    if replayer is None or not (keys or row_keys):
         raise AssistantError(
             "Nothing to export: no ask was recorded or replayed in this session; turn replay on "
             "(%assistant replay on) and run the notebook's asks first."
         )
     target = Path(path or default_path(assistant.threads.notebook)).expanduser()
     recordings = [r for r in (replayer.find(key) for key in keys) if r is not None]
+    rows = used_rows(assistant, row_keys)
     try:
-        count = export(recordings, target)
+        count = export(recordings, target, rows)
     except OSError as exc:
         raise AssistantError(
             f"Cannot write {target}: {exc.strerror or exc}. Choose another path."
         ) from None
+    carried = f" and {len(rows):,} rows' answers" if rows else ""
     return (
-        f"Exported {count} recording{'s' if count != 1 else ''} to {target}: run with "
+        f"Exported {count} recording{'s' if count != 1 else ''}{carried} to {target}: run with "
         f"ASSISTANT_MAGIC_REPLAY=only ASSISTANT_MAGIC_REPLAY_FILE={target}"
     )
+
+
+def used_rows(assistant: Assistant, keys: list[str]) -> list[RowRecording]:
+    """The answers the store (or the replay file) has for the rows this session asked about."""
+    from ..rows.api import carried_rows
+    from ..rows.cache import RowCache
+
+    replayer = assistant.replayer
+    with RowCache(assistant.threads.store.path) as cache:
+        if replayer is not None:
+            cache.carried = carried_rows(replayer.file_rows)
+        found = cache.lookup(keys)
+    return [
+        RowRecording(key, kept.answer, kept.model, _counts(kept.usage))
+        for key, kept in found.items()
+    ]
+
+
+def _counts(usage: Usage) -> tuple[int, int, int]:
+    return (usage.input_tokens, usage.output_tokens, usage.total_tokens)
 
 
 def default_path(notebook: str) -> str:

@@ -19,7 +19,7 @@ from ..errors import AssistantError
 from ..events import Event, Notice, ResponseFinished
 from . import events as codec
 from .keys import ROOT, differences, key, normalised
-from .recordings import Recording, Recordings
+from .recordings import Recording, Recordings, ReplayFile
 
 if TYPE_CHECKING:
     from ..dialects.interface import Dialect
@@ -37,11 +37,15 @@ class Replayer:
     """What replay knows across asks: the mode, the recordings (the store's, a file's), the
     keys used this session (for export), and each thread's last response key."""
 
-    def __init__(self, mode: str, store: str, file: dict[str, Recording] | None = None) -> None:
+    def __init__(self, mode: str, store: str, file: ReplayFile | None = None) -> None:
         self.mode = mode
         self.recordings = Recordings(store)
-        self.file = file or {}
+        self.file = file.recordings if file else {}
+        #: Rows' answers the file carries, by request key (jobs read them as the store's).
+        self.file_rows = file.rows if file else {}
         self.used: list[str] = []
+        #: Request keys of the rows this session's jobs asked about, for export.
+        self.used_rows: list[str] = []
         self.heads: dict[str, str] = {}  # thread id (stand-in or real) -> last key
         #: Items replayed on stand-in threads, to seed the real thread with.
         self.seeds: dict[str, list[dict[str, Any]]] = {}

@@ -1,6 +1,10 @@
 """Where recordings live: the store (every response recorded, by key), and a file that carries
 the ones a notebook used to another machine (`%assistant replay export`): JSON lines, a header
-line first, no key or secret inside (every text is redacted on the way out)."""
+line first, no key or secret inside (every text is redacted on the way out).
+
+The file also carries the answers of the jobs over rows the notebook ran (`%%ask --each`),
+which the store keeps by request key (`rows.cache`), so a notebook with jobs runs offline too.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,9 @@ from ..errors import AssistantError
 from ..redaction import redact
 from ..store_file import StoreFile
 
-FILE_FORMAT, FILE_VERSION = "assistant-magic-replay", 1
+FILE_FORMAT, FILE_VERSION = "assistant-magic-replay", 2
+#: Versions this package reads (1 had no rows).
+READABLE_VERSIONS = (1, 2)
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,25 @@ class Recording:
     request: dict[str, Any]
     events: list[dict[str, Any]]
     created: float
+
+
+@dataclass(frozen=True)
+class RowRecording:
+    """A job's answer for one request key, as `rows.cache.Cached` keeps it."""
+
+    key: str
+    answer: str
+    model: str
+    #: Input, output and total tokens.
+    usage: tuple[int, int, int] = (0, 0, 0)
+
+
+@dataclass(frozen=True)
+class ReplayFile:
+    """What a recordings file holds: responses by key, and rows' answers by request key."""
+
+    recordings: dict[str, Recording]
+    rows: dict[str, RowRecording]
 
 
 class RecordingError(AssistantError):
@@ -70,7 +95,6 @@ class Recordings(StoreFile):
                 ),
             )
 
-
     def head(self, thread: str) -> str | None:
         """The key of the last response recorded or replayed on `thread` (a server's id)."""
         rows = self._read("SELECT head FROM replay_heads WHERE thread = ?", (thread,))
@@ -92,19 +116,23 @@ def _recording(row: tuple[Any, ...]) -> Recording:
     return Recording(key, parent, dialect, model, json.loads(request), json.loads(events), created)
 
 
-def export(recordings: Iterable[Recording], path: str | Path) -> int:
-    """Write `recordings` to `path`; how many were written."""
+def export(
+    recordings: Iterable[Recording], path: str | Path, rows: Iterable[RowRecording] = ()
+) -> int:
+    """Write `recordings` (and rows' answers) to `path`; how many recordings were written."""
     lines = [json.dumps({"format": FILE_FORMAT, "version": FILE_VERSION, "at": time.time()})]
     count = 0
     for recording in recordings:
         lines.append(redact(json.dumps(asdict(recording), ensure_ascii=False)))
         count += 1
+    for row in rows:
+        lines.append(redact(json.dumps({"row": asdict(row)}, ensure_ascii=False)))
     Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return count
 
 
-def load(path: str | Path) -> dict[str, Recording]:
-    """The recordings in a file, by key; `RecordingError` (one line) if it is not one."""
+def load(path: str | Path) -> ReplayFile:
+    """What a recordings file holds; `RecordingError` (one line) if it is not one."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
@@ -115,16 +143,22 @@ def load(path: str | Path) -> dict[str, Recording]:
     lines = text.splitlines()
     try:
         header = json.loads(lines[0]) if lines else {}
-        if header.get("format") != FILE_FORMAT or header.get("version") != FILE_VERSION:
+        if header.get("format") != FILE_FORMAT or header.get("version") not in READABLE_VERSIONS:
             raise ValueError("no header")
-        found = {}
+        found: dict[str, Recording] = {}
+        rows: dict[str, RowRecording] = {}
         for line in lines[1:]:
             if line.strip():
-                recording = Recording(**json.loads(line))
-                found[recording.key] = recording
+                record = json.loads(line)
+                if "row" in record:
+                    row = record["row"]
+                    rows[row["key"]] = RowRecording(**{**row, "usage": tuple(row["usage"])})
+                else:
+                    recording = Recording(**record)
+                    found[recording.key] = recording
     except (ValueError, TypeError, AttributeError):
         raise RecordingError(
             f"{path} is not a recordings file of this version (damaged, or another file): "
             "export it again with %assistant replay export."
         ) from None
-    return found
+    return ReplayFile(found, rows)

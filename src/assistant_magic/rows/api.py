@@ -6,10 +6,15 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from ..answer_types import AnswerType
+    from ..replay.dialect import Replayer
+    from ..replay.recordings import RowRecording
     from ..settings import Settings
     from ..threads import Threads
     from .asking import RowsAsk
+    from .cache import Cached
     from .progress import ProgressView
 
 #: What a typed answer's type may be given as (see `Assistant.answer_type`).
@@ -25,6 +30,9 @@ class AsksOverRows:
         raise NotImplementedError
 
     def answer_type(self, schema: SchemaSpec) -> AnswerType | None:
+        raise NotImplementedError
+
+    def _replayer_for(self, settings: Settings) -> Replayer | None:
         raise NotImplementedError
 
     def ask_each(
@@ -66,7 +74,9 @@ class AsksOverRows:
             name=name,
         )
         settings = self.settings(**changes)
-        running = job(ask, settings, self.threads.store.path, progress)
+        replayer = self._replayer_for(settings)
+        carried = carried_rows(replayer.file_rows) if replayer is not None else None
+        running = job(ask, settings, self.threads.store.path, progress, carried)
         try:
             results = self._by_batch(running, settings) if batch_api else running.run()
         except JobInterrupted as stopped:
@@ -74,6 +84,8 @@ class AsksOverRows:
             raise
         finally:
             running.cache.close()
+            if replayer is not None:  # what `%assistant replay export` carries
+                replayer.used_rows.extend(running.planned_keys())
         return assemble(running.spec.table, results, expand=expand)
 
     @staticmethod
@@ -108,3 +120,11 @@ class AsksOverRows:
             job["fields"] = tuple(job["fields"])
         ask = self._rows_ask(question, rows, options.get("schema"), **job)
         return preview(ask, self.settings(**changes), self.threads.store.path)
+
+
+def carried_rows(rows: Mapping[str, RowRecording]) -> dict[str, Cached]:
+    """A replay file's rows as the store keeps answers."""
+    from ..events import Usage
+    from .cache import Cached
+
+    return {key: Cached(row.answer, row.model, Usage(*row.usage)) for key, row in rows.items()}

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any
 from ..errors import AssistantError
 from ..tokens import count_tokens
 from .budget import JobBudget
-from .cache import RowCache
+from .cache import Cached, RowCache
 from .job import DEFAULT_CONCURRENCY, Job, JobSpec
 from .requests import RowRequest
 from .table import table
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     from ..answer_types import AnswerType
@@ -38,8 +39,15 @@ class RowsAsk:
     fresh: bool = False
 
 
-def job(ask: RowsAsk, settings: Settings, store: str | Path, view: ProgressView | None) -> Job:
-    """The job, planned against the store but not started."""
+def job(
+    ask: RowsAsk,
+    settings: Settings,
+    store: str | Path,
+    view: ProgressView | None,
+    carried: Mapping[str, Cached] | None = None,
+) -> Job:
+    """The job, planned against the store (and the answers `carried` by a replay file) but not
+    started."""
     _check(ask)
     request = RowRequest(settings, ask.answer.schema if ask.answer is not None else None)
     price = _pricer(settings)
@@ -63,7 +71,10 @@ def job(ask: RowsAsk, settings: Settings, store: str | Path, view: ProgressView 
         fresh=ask.fresh,
         budget=budget,
     )
-    return Job(spec, RowCache(store), view, price)
+    cache = RowCache(store)
+    if carried:
+        cache.carried = carried
+    return Job(spec, cache, view, price)
 
 
 def preview(ask: RowsAsk, settings: Settings, store: str | Path) -> str:

@@ -6,8 +6,9 @@ results are collected."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from ..events import Usage
 from ..store_file import StoreFile
@@ -48,8 +49,11 @@ class BatchRecord:
 class RowCache(StoreFile):
     """Answers by request key, and the batches not collected yet, in the store's file."""
 
+    #: Answers from elsewhere, read as the store's for keys the store lacks (a replay file's).
+    carried: Mapping[str, Cached] = MappingProxyType({})
+
     def lookup(self, keys: Sequence[str]) -> dict[str, Cached]:
-        """The answers kept for any of `keys`."""
+        """The answers kept for any of `keys` (in the store, else `carried`)."""
         found: dict[str, Cached] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), LOOKUP_CHUNK):
@@ -61,7 +65,23 @@ class RowCache(StoreFile):
             )
             for key, answer, model, given, answered, total in rows:
                 found[key] = Cached(answer, model, Usage(given, answered, total))
+        if self.carried:
+            found.update(
+                (key, self.carried[key])
+                for key in unique
+                if key not in found and key in self.carried
+            )
         return found
+
+    def everything(self) -> dict[str, Cached]:
+        """Every answer the store keeps (to export them all)."""
+        rows = self._read(
+            "SELECT key, answer, model, input_tokens, output_tokens, total_tokens FROM row_answers"
+        )
+        return {
+            key: Cached(answer, model, Usage(given, answered, total))
+            for key, answer, model, given, answered, total in rows
+        }
 
     def keep(self, answers: Iterable[tuple[str, str, str, Usage | None]]) -> None:
         """Keep (key, answer, model, usage) for each answer, in one transaction."""

@@ -287,6 +287,11 @@ class Job:
     def plan_keys(self) -> list[str]:
         return list(self._plan.rows_of)
 
+    def planned_keys(self) -> list[str]:
+        """The request keys of the job's rows, once planned (none before)."""
+        plan = getattr(self, "_plan", None)
+        return list(plan.rows_of) if plan is not None else []
+
     def answered(self, key: str) -> bool:
         rows = self._plan.rows_of.get(key)
         return bool(rows) and self.results[rows[0]] is not None  # type: ignore[index]

@@ -87,11 +87,12 @@ class RowRequest:
         return chat_params(request, messages, stream=False, json_schema=self.json_schema)
 
     def key(self, text: str) -> str:
-        """What identifies a row's answer in the cache: everything that shapes it (the server,
-        the model, the options, the schema, the message), hashed."""
+        """What identifies a row's answer in the cache: everything that shapes it (the model,
+        the options, the schema, the message), hashed. Not the server's address: as for replay
+        keys, the same request answered through another URL (a notebook run elsewhere, from a
+        recordings file) is the same answer."""
         settings = self.settings
         shaping = [
-            settings.public_base_url,
             settings.dialect,
             settings.model,
             settings.instructions,
