@@ -23,7 +23,7 @@ pytestmark = pytest.mark.kernel
 
 UNREACHABLE = "http://127.0.0.1:9/v1"  # nothing listens there: any request would fail
 #: The example notebooks that ship with their recordings (`scripts/record-notebooks`).
-SHIPPED = ("quickstart", "typed", "tools", "analysis", "rows")
+SHIPPED = ("quickstart", "typed", "tools", "analysis", "rows", "images")
 
 
 def answers(nb: nbformat.NotebookNode) -> list[str]:
@@ -116,3 +116,11 @@ def test_the_example_notebooks_run_offline_from_their_recordings(name: str, tmp_
         assert "True\n" in texts
         return
     assert answers(replayed), "the notebook's answers are there"
+    if name == "images":  # the chart, the picture and the tool's figure, shown again
+        pictures = [
+            output
+            for cell in replayed.cells
+            for output in cell.get("outputs", [])
+            if "image/png" in output.get("data", {})
+        ]
+        assert len(pictures) >= 3
