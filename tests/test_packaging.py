@@ -107,10 +107,12 @@ def local_modules(directory: Path) -> set[str]:
 
 def third_party_imports() -> dict[str, set[str]]:
     """Module -> the files importing it, over tests/ and benchmarks/, leaving out the standard
-    library, the package itself and the directories' own helpers."""
+    library, the package itself and the checkout's own helpers (a benchmark may start the
+    tests' MCP server)."""
     found: dict[str, set[str]] = {}
+    helpers = set().union(*(local_modules(directory) for directory in IMPORTING_DIRS))
     for directory in IMPORTING_DIRS:
-        ours = local_modules(directory) | {"assistant_magic"}
+        ours = helpers | {"assistant_magic"}
         for source in sorted(directory.glob("*.py")):
             for module in imported_modules(source):
                 if module not in sys.stdlib_module_names and module not in ours:
