@@ -105,3 +105,38 @@ def test_counts_are_cached_by_key_and_reused() -> None:
     assert not fit_window(request, {}).whole, "the window holds a few of these asks"
     # (False) cached counts of one token each prove that the cache is what is read.
     assert fit_window(request, dict.fromkeys(range(10), 1)).whole
+
+
+def test_streamed_asks_reuse_one_connection(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The SDK's sync stream closes a chat response at [DONE], before the body's end, so each
+    request would open a new connection (a TLS handshake, on a remote server); ours reads to
+    the end and keeps it."""
+    import socket
+
+    from assistant_magic import Assistant
+    from assistant_magic.testing import Text
+
+    from conftest import API_KEY
+
+    connects: list[object] = []
+    connect = socket.socket.connect
+
+    def counted(sock: socket.socket, address: object) -> None:
+        connects.append(address)
+        connect(sock, address)  # type: ignore[arg-type]
+
+    assistant = Assistant(
+        store=tmp_path / "chat.sqlite3",
+        base_url=server.base_url,
+        dialect="chat",
+        model="gpt-5.4-mini",
+        environ={"OPENAI_API_KEY": API_KEY},
+    )
+    try:
+        server.script(Text("One."), Text("Two."), Text("Three."))
+        monkeypatch.setattr(socket.socket, "connect", counted)
+        answers = [str(assistant.ask(q)) for q in ("1?", "2?", "3?")]
+    finally:
+        assistant.close()
+    assert answers == ["One.", "Two.", "Three."]
+    assert len(connects) == 1

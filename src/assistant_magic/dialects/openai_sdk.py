@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Generator, Iterator
 from contextlib import contextmanager
@@ -42,11 +43,9 @@ class SdkDialect:
         Python values into JSON: ours is JSON already, and the walk costs time in proportion to
         the request (a short Responses turn pays a few hundred microseconds, a chat request
         holding a full 16k-token window 15 ms)."""
-        from openai import Stream
-
         streamed = bool(body.get("stream"))
         return self.client.post(
-            path, body=body, cast_to=result, stream=streamed, stream_cls=Stream[event]
+            path, body=body, cast_to=result, stream=streamed, stream_cls=_drained_stream()[event]
         )
 
     def read(
@@ -75,6 +74,30 @@ class SdkDialect:
             raise
         finally:
             stream.close()
+
+
+@functools.cache
+def _drained_stream() -> Any:
+    """The SDK's `Stream`, reading the body to its end at ``[DONE]`` (Chat Completions and
+    Assistants streams end with it). The SDK's sync stream closes the response there, before the
+    body's last bytes, so HTTP/1.1 cannot reuse the connection and every ask opens a new one
+    (a TLS handshake, on a remote server); its async stream drains, as this does."""
+    from typing import TypeVar
+
+    from openai import Stream
+
+    T = TypeVar("T")
+
+    class DrainedStream(Stream[T]):
+        def _iter_events(self) -> Iterator[Any]:
+            events = super()._iter_events()
+            for sse in events:
+                if sse.data.startswith("[DONE]"):
+                    for _ in events:  # only the end of the body is left
+                        pass
+                yield sse
+
+    return DrainedStream
 
 
 def make_client(settings: Settings) -> openai.OpenAI:
