@@ -58,3 +58,29 @@ def test_add_hosted_then_dry_run_shows_the_tool_with_its_secret_masked(
 def test_a_command_server_cannot_be_hosted(ip, server, capsys) -> None:  # type: ignore[no-untyped-def]
     error, _ = run(ip, "%assistant --hosted mcp add time -- python -m mcp_server_time", capsys)
     assert one_line(error) and "--hosted goes with a URL server" in str(error)
+
+
+def test_the_request_names_a_forced_hosted_tool_as_an_mcp_choice() -> None:
+    from assistant_magic.dialects.interface import ApprovalAnswer, ResponseRequest
+    from assistant_magic.dialects.responses import request_params
+    from assistant_magic.mcp_servers.hosted import HostedMcp
+
+    (config,) = from_setting({"docs": {"url": DOCS, "hosted": True, "confirm": True}}).values()
+    hosted = HostedMcp(config, allowed_tools=("search",), environ={})
+    request = ResponseRequest(
+        model="gpt-5.4-mini",
+        instructions="",
+        remote_thread=None,
+        user_text=None,
+        mcp_servers=(hosted,),
+        tool_choice="docs__search",
+        approvals=(ApprovalAnswer("mcpr_1", approve=False),),
+    )
+    body = request_params(request)
+    assert body["tool_choice"] == {"type": "mcp", "server_label": "docs", "name": "search"}
+    (tool,) = mcp_tools(body)
+    assert tool["require_approval"] == "always" and tool["allowed_tools"] == ["search"]
+    assert "headers" not in tool
+    assert body["input"] == [
+        {"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": False}
+    ]

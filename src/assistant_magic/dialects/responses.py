@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..events import (
@@ -33,6 +33,7 @@ from .responses_mcp import Listed, approval_item, approvals_of, item_events
 if TYPE_CHECKING:
     from ..answer_types import AnswerSchema
     from ..citations import Citation
+    from ..mcp_servers.hosted import HostedMcp
     from ..tools import ToolSchema
 
 FINAL_EVENTS = {
@@ -202,7 +203,7 @@ def request_params(request: ResponseRequest) -> dict[str, Any]:
     tools += [server.tool() for server in request.mcp_servers]
     if tools:
         params["tools"] = tools
-        params["tool_choice"] = _tool_choice(request.tool_choice)
+        params["tool_choice"] = _tool_choice(request.tool_choice, request.mcp_servers)
     return params
 
 
@@ -260,9 +261,14 @@ def _function_tool(schema: ToolSchema) -> dict[str, Any]:
     }
 
 
-def _tool_choice(choice: str) -> str | dict[str, str]:
+def _tool_choice(choice: str, hosted: Sequence[HostedMcp] = ()) -> str | dict[str, str]:
     if choice in ("auto", "none", "required"):
         return choice
+    for server in hosted:  # a hosted MCP server, or one of its tools (SERVER__TOOL)
+        if choice == server.label:
+            return {"type": "mcp", "server_label": server.label}
+        if choice.startswith(f"{server.label}__"):
+            return {"type": "mcp", "server_label": server.label, "name": choice.split("__", 1)[1]}
     return {"type": "function", "name": choice}
 
 
