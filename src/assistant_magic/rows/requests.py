@@ -119,7 +119,7 @@ async def send(client: openai.AsyncOpenAI, request: RowRequest, body: dict[str, 
 
 
 def responses_reply(response: Any) -> Reply:
-    from ..dialects.responses import refusal_of, usage_of
+    from ..dialects.responses_events import refusal_of, usage_of
 
     status = response.status or "completed"
     if status == "incomplete" and response.incomplete_details is not None:
