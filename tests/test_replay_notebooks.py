@@ -36,14 +36,14 @@ def answers(nb: nbformat.NotebookNode) -> list[str]:
     ]
 
 
-def offline_env(recordings: Path, store: Path) -> dict[str, str]:
+def offline_env(recordings: Path, store: Path, dialect: str = "responses") -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
     env.update(
         OPENAI_BASE_URL=UNREACHABLE,
         ASSISTANT_MAGIC_REPLAY="only",
         ASSISTANT_MAGIC_REPLAY_FILE=str(recordings),
         ASSISTANT_MAGIC_STORE=str(store),
-        ASSISTANT_MAGIC_DIALECT="responses",
+        ASSISTANT_MAGIC_DIALECT=dialect,
     )
     return env
 
@@ -56,8 +56,13 @@ def jupyter_execute(notebook: Path, env: dict[str, str]) -> nbformat.NotebookNod
     return nbformat.read(notebook, as_version=4)
 
 
+@pytest.mark.parametrize("dialect", ["responses", "chat", "assistants"])
 def test_an_exported_recording_runs_offline_with_jupyter_execute(
-    server: ScriptedServer, env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: ScriptedServer,
+    env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    dialect: str,
 ) -> None:
     mamezou = FunctionCall("calc_strength", {"name": "Mamezou"})
     server.script(
@@ -66,6 +71,7 @@ def test_an_exported_recording_runs_offline_with_jupyter_execute(
         Text("More, by far."),
     )
     monkeypatch.setenv("ASSISTANT_MAGIC_REPLAY", "on")
+    monkeypatch.setenv("ASSISTANT_MAGIC_DIALECT", dialect)
     notebook = tmp_path / "quickstart.ipynb"
     shutil.copy(NOTEBOOKS / "quickstart.ipynb", notebook)
     recorded = answers(execute(notebook))
@@ -76,7 +82,8 @@ def test_an_exported_recording_runs_offline_with_jupyter_execute(
     sent = len(server.requests)
 
     shutil.copy(NOTEBOOKS / "quickstart.ipynb", notebook)
-    replayed = jupyter_execute(notebook, offline_env(recordings, tmp_path / "fresh.sqlite3"))
+    offline = offline_env(recordings, tmp_path / "fresh.sqlite3", dialect)
+    replayed = jupyter_execute(notebook, offline)
 
     assert answers(replayed) == recorded
     assert len(server.requests) == sent
