@@ -45,6 +45,17 @@ File search runs over the vector stores the client made (``/v1/vector_stores``):
 streams a ``file_search_call`` over the request's ``file_search`` tool's stores, then a message
 with ``file_citation`` annotations; ``context.searchable_files`` lets a reply factory quote them.
 
+Remote MCP servers (``tools: [{"type": "mcp", "server_label": "dmcp", ...}]``) are called as the
+real API does::
+
+    server.script(McpCall("dmcp", "roll", {"notation": "2d4"}, output="5", text="You rolled 5."))
+
+answers an ``mcp_list_tools`` item (the first time the context uses the server) and, when the
+tool's ``require_approval`` wants it (``"always"`` by default), an ``mcp_approval_request``. The
+client's next request answers it with ``{"type": "mcp_approval_response", "approval_request_id":
+"mcpr_...", "approve": true}`` (same conversation or ``previous_response_id``) and gets the
+``mcp_call`` and the text (only the text if denied), without taking a new script item.
+
 The same script answers Chat Completions, the dialect of self-hosted servers (Ollama, vLLM,
 llama.cpp): ``client.chat.completions.create(model=..., messages=[...], stream=True)`` streams
 ``chat.completion.chunk``s (text deltas, ``tool_calls`` deltas by index, ``data: [DONE]``), and
@@ -90,7 +101,14 @@ Everything here works with the base install. Validation alone needs the ``[test]
 given a spec says so in one line (a ``ValidationUnavailableWarning``) and runs unchecked.
 """
 
-from .hosted_steps import Citation, CodeInterpreter, FileSearch, ImageGeneration, SearchResult
+from .hosted_steps import (
+    Citation,
+    CodeInterpreter,
+    FileSearch,
+    ImageGeneration,
+    McpCall,
+    SearchResult,
+)
 from .openapi import SPEC_ENV_VAR, TrafficValidator, ValidationUnavailableWarning, load_spec
 from .openapi_spec import OpenApiSpec
 from .reply_context import InputFile, InputImage, ReplyContext, ToolResult
@@ -123,6 +141,7 @@ __all__ = [
     "ImageGeneration",
     "InputFile",
     "InputImage",
+    "McpCall",
     "OpenApiSpec",
     "RecordedRequest",
     "Refusal",

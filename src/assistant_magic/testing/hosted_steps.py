@@ -1,13 +1,16 @@
-"""Scripted model steps that use hosted tools: code interpreter, image generation, file search.
+"""Scripted model steps that use hosted tools: code interpreter, image generation, file search,
+remote MCP servers.
 
-The server runs these tools itself, so the client answers nothing: each step streams the tool's
-call and, given ``text``, a message that cites what the tool made or found. The Responses API
-plays all three (see ``responses.hosted_tool_events`` and ``responses.file_search_events``); an
-Assistants API run plays code interpreter and file search (see ``assistants.hosted_tool_events``).
+The server runs these tools itself, so the client answers nothing (but an MCP call's approval):
+each step streams the tool's call and, given ``text``, a message that cites what the tool made or
+found. The Responses API plays all four (see ``responses.hosted_tool_events``,
+``responses.file_search_events`` and ``responses.mcp_events``); an Assistants API run plays code
+interpreter and file search (see ``assistants.hosted_tool_events``).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
@@ -146,6 +149,102 @@ class FileSearch:
         return where
 
 
+@dataclass(frozen=True)
+class McpCall:
+    """One model step that calls tool ``name`` of the remote MCP server ``server_label`` with
+    ``arguments``, then (given ``text``) answers with an assistant message.
+
+    The request must offer ``{"type": "mcp", "server_label": ..., "server_url": ...}`` with that
+    label. As on the real API, the response first lists the server's tools (an ``mcp_list_tools``
+    item) unless its context - the conversation or the previous response chain - already holds a
+    list for that server. ``tools``: what the server lists, as ``mcp_list_tools`` entries
+    (``name``, ``input_schema``, ``description``, ``annotations``); None lists just ``name``,
+    with an input schema read off ``arguments``. The tool's ``allowed_tools`` narrows the list.
+
+    If the tool's ``require_approval`` (default ``"always"``) wants approval for ``name``, the
+    response ends with an ``mcp_approval_request`` (``mcpr_...``) and no call. The client's next
+    request (same conversation, or ``previous_response_id``) sends
+    ``{"type": "mcp_approval_response", "approval_request_id": "mcpr_...", "approve": ...}``; that
+    request continues this step without taking a new script item: approved, it plays the
+    ``mcp_call`` (its ``approval_request_id`` set) and the text; denied, only the text. Without
+    approval the call plays at once.
+
+    The call completes with ``output``, or fails with ``error``: a string becomes an
+    ``mcp_tool_execution_error`` whose content is that text, a mapping is sent as it is (an
+    ``mcp_protocol_error``, say). ``chunk_delay`` paces the argument deltas and the text.
+    """
+
+    server_label: str
+    name: str
+    arguments: Mapping[str, Any] = field(default_factory=dict)
+    output: str | None = None
+    error: str | Mapping[str, Any] | None = None
+    text: str = ""
+    tools: Sequence[Mapping[str, Any]] | None = None
+    chunk_delay: float | None = None
+    usage: Mapping[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.output is not None and self.error is not None:
+            raise ValueError("McpCall takes an output or an error, not both")
+        if self.tools is not None:
+            tools = tuple(_listed_tool(tool) for tool in self.tools)
+            object.__setattr__(self, "tools", tools)
+            if self.name not in (tool["name"] for tool in tools):
+                raise ValueError(f"McpCall.tools must list the called tool {self.name!r}")
+
+    @property
+    def arguments_text(self) -> str:
+        return json.dumps(dict(self.arguments))
+
+    @property
+    def listed_tools(self) -> list[dict[str, Any]]:
+        """The ``mcp_list_tools`` entries the server lists (before ``allowed_tools``)."""
+        if self.tools is not None:
+            return [dict(tool) for tool in self.tools]
+        schema = {
+            "type": "object",
+            "properties": {key: _json_type(value) for key, value in self.arguments.items()},
+            "required": list(self.arguments),
+        }
+        return [_listed_tool({"name": self.name, "input_schema": schema})]
+
+    def error_object(self) -> dict[str, Any] | None:
+        """The call's ``error`` as the spec's ``MCPToolCallError`` (None if it succeeded)."""
+        if self.error is None or isinstance(self.error, Mapping):
+            return None if self.error is None else dict(self.error)
+        content = [{"type": "text", "text": self.error}]
+        return {"type": "mcp_tool_execution_error", "content": content}
+
+
+def _listed_tool(tool: Mapping[str, Any]) -> dict[str, Any]:
+    """An ``mcp_list_tools`` entry with every field the real API reports."""
+    if not tool.get("name"):
+        raise ValueError(f"McpCall.tools entries need a name: {tool!r}")
+    return {
+        "name": str(tool["name"]),
+        "input_schema": dict(tool.get("input_schema") or {"type": "object", "properties": {}}),
+        "description": tool.get("description"),
+        "annotations": tool.get("annotations"),
+    }
+
+
+def _json_type(value: object) -> dict[str, str]:
+    """The JSON schema type of an example argument value."""
+    kinds: tuple[tuple[type, str], ...] = (
+        (bool, "boolean"),  # before int: a bool is an int too
+        (int, "integer"),
+        (float, "number"),
+        (str, "string"),
+        (list, "array"),
+        (dict, "object"),
+    )
+    for kind, name in kinds:
+        if isinstance(value, kind):
+            return {"type": name}
+    return {}
+
+
 def hosted_tool(reply: object) -> str | None:
     """The ``type`` of the hosted tool a scripted step uses (None for other replies)."""
     if isinstance(reply, CodeInterpreter):
@@ -154,4 +253,6 @@ def hosted_tool(reply: object) -> str | None:
         return "image_generation"
     if isinstance(reply, FileSearch):
         return "file_search"
+    if isinstance(reply, McpCall):
+        return "mcp"
     return None

@@ -1,8 +1,10 @@
 """OpenAI's OpenAPI document read as JSON Schema: operations, event schemas, form checks.
 
-Three liberties are taken with plain JSON Schema, each because the spec means something else:
+Four liberties are taken with plain JSON Schema, each because the spec means something else:
 
 * OpenAPI 3.0 leftovers ``nullable: true`` are rewritten to ``anyOf [schema, {type: null}]``.
+* The MCP approval response schemas require a ``request_id`` that none of their properties
+  declares; the SDKs neither send nor expect it, so it is dropped.
 * ``oneOf`` is checked as "at least one" (``anyOf``): the spec's unions overlap (a message with a
   content list is both an ``EasyInputMessage`` and an ``InputMessage``), and the real API accepts
   such input, so exclusivity would reject valid traffic.
@@ -10,8 +12,9 @@ Three liberties are taken with plain JSON Schema, each because the spec means so
   the branches whose ``type`` allows ``"message"``). That matches how the API dispatches, keeps
   validation fast, and makes errors name the one schema that applied instead of 30 branches.
 
-The last two are the validator's (``openapi_schema``), which this module imports only once a spec
-is loaded: it needs ``jsonschema``, which the base install lacks (see ``openapi``).
+The first two are made here; the last two are the validator's (``openapi_schema``), which this
+module imports only once a spec is loaded: it needs ``jsonschema``, which the base install lacks
+(see ``openapi``).
 """
 
 from __future__ import annotations
@@ -87,6 +90,7 @@ class OpenApiSpec:
         from .openapi_schema import describe, union_aware_validator
 
         _rewrite_nullable(document)
+        _drop_undeclared_required(document)
         self._document = document
         resource: Resource[Any] = DRAFT202012.create_resource(document)
         self._registry: Registry[Any] = Registry().with_resource(_DOC_URI, resource)
@@ -190,6 +194,25 @@ def _rewrite_nullable(node: Any) -> None:
         inner = dict(node)
         node.clear()
         node["anyOf"] = [inner, {"type": "null"}]
+
+
+#: Schemas whose ``required`` names a field they do not declare (a mistake of the spec), and it.
+_UNDECLARED_REQUIRED = {
+    "MCPApprovalResponse": "request_id",
+    "MCPApprovalResponseResource": "request_id",
+}
+
+
+def _drop_undeclared_required(document: dict[str, Any]) -> None:
+    """Forget the required fields :data:`_UNDECLARED_REQUIRED` lists, where still undeclared."""
+    schemas = document.get("components", {}).get("schemas", {})
+    for name, field in _UNDECLARED_REQUIRED.items():
+        for schema in (schemas.get(name), schemas.get(f"Beta{name}")):
+            if not isinstance(schema, dict) or field in schema.get("properties", {}):
+                continue
+            required = schema.get("required")
+            if isinstance(required, list) and field in required:
+                required.remove(field)
 
 
 def _index_operations(

@@ -63,7 +63,7 @@ def next_reply(
     if not isinstance(reply, REPLY_TYPES):
         raise TypeError(
             f"a reply factory returned {reply!r}, not Text, Refusal, ToolCalls, FunctionCall, "
-            "CodeInterpreter, ImageGeneration, FileSearch, RunFailure or HttpError"
+            "CodeInterpreter, ImageGeneration, FileSearch, McpCall, RunFailure or HttpError"
         )
     return reply if isinstance(reply, RunFailure) else as_step(reply)
 

@@ -10,8 +10,9 @@ a one-call step). The client answers with ``function_call_output`` items in its 
 a reply factory reads from :attr:`ReplyContext.tool_results`.
 
 Hosted tools run on the server and need no answer: :class:`CodeInterpreter` (code, its outputs and
-the files it saves in a container), :class:`ImageGeneration` (an image, real bytes) and
-:class:`FileSearch` (a search of the request's vector stores, then an answer citing the files).
+the files it saves in a container), :class:`ImageGeneration` (an image, real bytes),
+:class:`FileSearch` (a search of the request's vector stores, then an answer citing the files) and
+:class:`McpCall` (a call to a tool of a remote MCP server, approved by the client if need be).
 Images and files the client sends reach reply factories as :attr:`ReplyContext.input_images` and
 :attr:`ReplyContext.input_files`; the files its ``file_search`` tool may search, as
 :attr:`ReplyContext.searchable_files`.
@@ -36,7 +37,7 @@ from http import HTTPStatus
 from typing import Any, Literal, TypeAlias
 
 from .chunking import split_words
-from .hosted_steps import CodeInterpreter, FileSearch, ImageGeneration
+from .hosted_steps import CodeInterpreter, FileSearch, ImageGeneration, McpCall
 from .reply_context import ReplyContext
 from .schema_instances import schema_instance
 
@@ -228,6 +229,7 @@ Reply: TypeAlias = (
     | CodeInterpreter
     | ImageGeneration
     | FileSearch
+    | McpCall
 )
 
 
@@ -241,6 +243,7 @@ ScriptItem: TypeAlias = (
     | CodeInterpreter
     | ImageGeneration
     | FileSearch
+    | McpCall
     | RunFailure
     | ReplyFactory
 )
@@ -254,11 +257,19 @@ REPLY_TYPES = (
     CodeInterpreter,
     ImageGeneration,
     FileSearch,
+    McpCall,
     RunFailure,
 )
 #: A reply as the server plays it.
 Step: TypeAlias = (
-    Text | Refusal | HttpError | ToolCalls | CodeInterpreter | ImageGeneration | FileSearch
+    Text
+    | Refusal
+    | HttpError
+    | ToolCalls
+    | CodeInterpreter
+    | ImageGeneration
+    | FileSearch
+    | McpCall
 )
 
 

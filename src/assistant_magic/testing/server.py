@@ -225,8 +225,8 @@ class ScriptedServer(ServerInspection):
             if not isinstance(reply, REPLY_TYPES) and not callable(reply):
                 raise TypeError(
                     f"cannot script {reply!r}: use Text, ToolCalls, FunctionCall, "
-                    "CodeInterpreter, ImageGeneration, FileSearch, HttpError, RunFailure or a "
-                    "callable"
+                    "CodeInterpreter, ImageGeneration, FileSearch, McpCall, HttpError, RunFailure "
+                    "or a callable"
                 )
         with self._state.lock:
             self._state.script.extend(replies)

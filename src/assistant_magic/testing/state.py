@@ -20,6 +20,7 @@ from .items import CALL_ANSWERS
 if TYPE_CHECKING:
     from .assistants.runs import Run
     from .batches.batch import Batch
+    from .hosted_steps import McpCall
     from .responses.response import Turn
     from .script import ScriptItem
     from .wire import RecordedRequest
@@ -292,6 +293,8 @@ class ServerState:
         self.threads: dict[str, AssistantThread] = {}
         self.runs: dict[str, Run] = {}
         self.batches: dict[str, Batch] = {}
+        #: Approval requests sent and not yet answered: id -> the MCP step the answer continues.
+        self.mcp_approvals: dict[str, McpCall] = {}
 
     def changed(self) -> None:
         self.lock.notify_all()
@@ -331,4 +334,5 @@ class ServerState:
             self.threads.clear()
             self.runs.clear()
             self.batches.clear()
+            self.mcp_approvals.clear()
             self.changed()

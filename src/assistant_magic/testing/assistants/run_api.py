@@ -7,7 +7,8 @@ API's in ``api``. A run's life and how reads drive a polled run are in ``runs``;
 streamed create or submit_tool_outputs, or for a polled run the read that moves it from
 ``queued`` to ``in_progress``. A scripted :class:`HttpError` is that request's answer (the run is
 not created, or not moved on; the SDK may retry, taking the next reply). :class:`ImageGeneration`
-does not exist here: it is recorded as a mistake and answered with a 500 the SDK does not retry.
+and :class:`McpCall` do not exist here: each is recorded as a mistake and answered with a 500 the
+SDK does not retry.
 Replies that use tools the run does not offer (or ``tool_choice`` forbids) are recorded as
 mistakes and played all the same, as in the other dialects.
 """
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..attachments import attachments
 from ..crud import list_page
-from ..hosted_steps import FileSearch, ImageGeneration, hosted_tool
+from ..hosted_steps import FileSearch, ImageGeneration, McpCall, hosted_tool
 from ..items import Item
 from ..playback import http_error_failure, next_reply
 from ..reply_context import ReplyContext
@@ -240,8 +241,8 @@ class RunsApi:
         """How the reply plays; an error it scripts is raised, tool misuse is recorded."""
         if isinstance(reply, HttpError):
             raise http_error_failure(reply)
-        if isinstance(reply, ImageGeneration):
-            raise self._no_image_generation(run)
+        if isinstance(reply, (ImageGeneration, McpCall)):
+            raise self._no_such_tool(run, reply)
         body = context.body
         if any(step.get("type") == "tool_calls" for step in run.step_snapshots()):
             # A forced tool_choice forces the run's first step; after the outputs the model is
@@ -273,10 +274,11 @@ class RunsApi:
             mistakes = choice.reply_mistakes(reply.calls if isinstance(reply, ToolCalls) else None)
         self.state.report([*choice.request_mistakes(), *mistakes])
 
-    def _no_image_generation(self, run: Run) -> ApiFailure:
+    def _no_such_tool(self, run: Run, reply: ImageGeneration | McpCall) -> ApiFailure:
         problem = (
-            f"scripted reply to a run on {run.thread_id} is an ImageGeneration step, but the "
-            "Assistants API has no image_generation tool: script it for POST /v1/responses only"
+            f"scripted reply to a run on {run.thread_id} is an {type(reply).__name__} step, but "
+            f"the Assistants API has no {hosted_tool(reply)} tool: script it for "
+            "POST /v1/responses only"
         )
         self.state.report([problem])
         return mistake_failure(problem)

@@ -13,6 +13,11 @@ tool must name existing containers and files (see ``resources.containers``) and 
 tool, or under ``tool_choice`` "none" or a forced function, is recorded as a mistake (see
 ``tool_choice``) and answered all the same; so is a ``FileSearch`` that finds or cites files its
 stores do not make searchable (see ``search_plan``).
+
+A ``McpCall`` reply plays against the request's ``mcp`` tool for its server (see ``mcp_plan``); one
+whose server the request does not offer is recorded as a mistake and answered all the same. An
+``mcp_approval_response`` in the input must answer an approval request of the context (else 400),
+and a request answering one the server sent continues that step instead of taking a new reply.
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from typing import Any
 
 from ..attachments import attachments
 from ..crud import Collection
-from ..hosted_steps import CodeInterpreter, FileSearch, ImageGeneration, hosted_tool
+from ..hosted_steps import CodeInterpreter, FileSearch, ImageGeneration, McpCall, hosted_tool
 from ..items import Item
+from ..mcp_plan import McpApproval, check_approvals, mcp_mistakes, plan_mcp, take_approval
 from ..playback import PlaybackSettings, check_model, http_error_failure, take_reply
 from ..reply_context import ReplyContext
 from ..resources.containers import check_code_interpreter_tool, open_container
@@ -53,6 +59,7 @@ from .events import reply_events
 from .file_search_events import file_search_events
 from .hosted_tool_events import CodeRun, ImageRun, code_interpreter_events, image_generation_events
 from .input import check_pairing, input_items
+from .mcp_events import mcp_approval_events, mcp_call_events
 from .response import Turn, initial_resource
 
 
@@ -76,6 +83,7 @@ class ResponsesApi:
         conversation, context = self._context(body)
         items = input_items(body.get("input"))
         check_pairing([*context, *items])
+        check_approvals(context, items)
         check_format(body)
 
         with self.state.lock:
@@ -85,7 +93,8 @@ class ResponsesApi:
         stores = searched_stores(self.state, body)
 
         context_for_reply = ReplyContext(body, items, context, seen.images, seen.files, stores)
-        reply = take_reply(
+        # An answer to an approval request continues the step that asked; else the next reply.
+        reply: Step | McpApproval = take_approval(self.state, items) or take_reply(
             self.state, self.settings.default_reply, context_for_reply, "/v1/responses"
         )
         if isinstance(reply, HttpError):
@@ -139,21 +148,35 @@ class ResponsesApi:
                 return None, earlier.transcript()
         return None, []
 
-    def _check_tool_use(self, body: Mapping[str, Any], reply: Step) -> None:
+    def _check_tool_use(self, body: Mapping[str, Any], reply: Step | McpApproval) -> None:
         """Record a reply that uses what the request did not allow (answered all the same)."""
         choice = ToolChoice.of(body)
-        hosted = hosted_tool(reply)
-        if hosted is not None:
+        step = reply.call if isinstance(reply, McpApproval) else reply
+        hosted = hosted_tool(step)
+        if isinstance(step, McpCall):
+            mistakes = mcp_mistakes(choice, body, step)
+        elif hosted is not None:
             mistakes = choice.hosted_mistakes(hosted)
         else:
-            mistakes = choice.reply_mistakes(reply.calls if isinstance(reply, ToolCalls) else None)
+            mistakes = choice.reply_mistakes(step.calls if isinstance(step, ToolCalls) else None)
         self.state.report([*choice.request_mistakes(), *mistakes])
 
     def _generator(
-        self, body: Mapping[str, Any], context: ReplyContext, reply: Step, delay: float
+        self,
+        body: Mapping[str, Any],
+        context: ReplyContext,
+        reply: Step | McpApproval,
+        delay: float,
     ) -> Callable[[Turn], Generator[Event, None, None]]:
         """How the turn's events are made; hosted tools are prepared here (a container opened)."""
         include = body.get("include")
+        if isinstance(reply, McpApproval):
+            return lambda turn: mcp_approval_events(turn, reply, delay=delay)
+        if isinstance(reply, McpCall):
+            seen = [*context.history, *context.input_items]
+            mcp, mistakes = plan_mcp(reply, body, seen)
+            self.state.report(mistakes)
+            return lambda turn: mcp_call_events(turn, mcp, delay=delay)
         if isinstance(reply, CodeInterpreter):
             wanted = isinstance(include, list) and "code_interpreter_call.outputs" in include
             run = CodeRun(open_container(self.state, body, context.history), wanted)

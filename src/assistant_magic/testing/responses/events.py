@@ -37,8 +37,8 @@ A :class:`Refusal` is a message whose one content part is a refusal, not text::
     response.output_item.done     status completed
     response.completed            (``output_text`` stays empty: the message has no text)
 
-Hosted tool steps (code interpreter, image generation, file search) reuse the pieces below; see
-``hosted_tool_events`` and ``file_search_events``.
+Hosted tool steps (code interpreter, image generation, file search, remote MCP) reuse the pieces
+below; see ``hosted_tool_events``, ``file_search_events`` and ``mcp_events``.
 """
 
 from __future__ import annotations

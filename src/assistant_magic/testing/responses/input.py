@@ -32,8 +32,14 @@ _ID_PREFIXES = {
     "code_interpreter_call": "ci",
     "image_generation_call": "ig",
     "file_search_call": "fs",
+    "mcp_list_tools": "mcpl",
+    "mcp_approval_request": "mcpr",
+    "mcp_approval_response": "mcpa",
+    "mcp_call": "mcp",
 }
 _SUPPORTED_TYPES = frozenset(_ID_PREFIXES)
+# Items whose schemas have no ``status``: stored without one.
+_STATUSLESS = frozenset({"mcp_list_tools", "mcp_approval_request", "mcp_approval_response"})
 
 
 def input_items(raw: object) -> list[Item]:
@@ -57,7 +63,8 @@ def stored_item(item: Mapping[str, Any]) -> Item:
     stored: Item = {k: v for k, v in item.items() if v is not None}
     stored["type"] = kind
     stored.setdefault("id", new_id(_ID_PREFIXES[kind]))
-    stored.setdefault("status", "completed")
+    if kind not in _STATUSLESS:
+        stored.setdefault("status", "completed")
     if kind == "message":
         stored["content"] = _content_parts(str(item.get("role")), item.get("content"))
     elif kind == "function_call_output" and isinstance(item.get("output"), list):
