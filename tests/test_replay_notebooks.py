@@ -23,7 +23,16 @@ pytestmark = pytest.mark.kernel
 
 UNREACHABLE = "http://127.0.0.1:9/v1"  # nothing listens there: any request would fail
 #: The example notebooks that ship with their recordings (`scripts/record-notebooks`).
-SHIPPED = ("quickstart", "typed", "tools", "analysis", "rows", "images")
+SHIPPED = (
+    "quickstart",
+    "typed",
+    "tools",
+    "analysis",
+    "rows",
+    "images",
+    "assistants",
+    "local",
+)
 
 
 def answers(nb: nbformat.NotebookNode) -> list[str]:

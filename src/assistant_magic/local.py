@@ -245,8 +245,33 @@ def local_options(
     serves, no API bill (unless priced otherwise), answers bounded, and (unless a temperature
     is set) temperature 0: a small model sampled at its default writes its tool calls wrong
     one time in a few, and answers best with its likeliest words."""
-    name = model or server.model.stem
-    changes: dict[str, Any] = {"base_url": server.base_url, "dialect": "chat", "model": name}
+    return _pointed_at(server.base_url, model or server.model.stem, options)
+
+
+def replayed_local_options(
+    path: str,
+    options: Options,
+    model: str | None = None,
+    progress: Callable[[str], None] = lambda line: None,
+) -> dict[str, Any]:
+    """What `--local [PATH]` sets while replay is only: the same options, the model named as a
+    started server would name it, and nothing started (no ask reaches the server, and the
+    notebook replays on a machine without the model)."""
+    gguf = path or os.environ.get(GGUF_ENV, "").strip()
+    if not gguf:
+        from .default_gguf import FILENAME
+
+        gguf = FILENAME
+    progress("replay is only: the local model is not started (no ask will reach it)")
+    return _pointed_at(REPLAY_ONLY_URL, model or Path(gguf).stem, options)
+
+
+#: Where `--local` points while replay is only: a URL nothing answers, never asked.
+REPLAY_ONLY_URL = "http://127.0.0.1:9/v1"
+
+
+def _pointed_at(base_url: str, name: str, options: Options) -> dict[str, Any]:
+    changes: dict[str, Any] = {"base_url": base_url, "dialect": "chat", "model": name}
     if options.temperature is None:
         changes["temperature"] = 0.0
     if name not in options.prices:

@@ -376,10 +376,13 @@ class AssistantMagics(Magics, OptionTraits):  # type: ignore[misc, valid-type]
 
     def _local_options(self, path: str, model: str | None) -> dict[str, Any]:
         """What `--local [PATH]` sets: the local server's URL, the chat dialect, its model."""
-        from .local import local_options
+        from .local import local_options, replayed_local_options
 
-        server = self.local_models.start(path, self.context_window, progress=print)
-        changes = local_options(server, self.options(), model)
+        if self.settings().replay == "only":
+            changes = replayed_local_options(path, self.options(), model, progress=print)
+        else:
+            server = self.local_models.start(path, self.context_window, progress=print)
+            changes = local_options(server, self.options(), model)
         if "max_output_tokens" in changes:
             print(f"max output tokens: {changes['max_output_tokens']} (for the local model)")
         return changes
