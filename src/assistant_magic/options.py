@@ -6,8 +6,6 @@ nowhere else; `settings.resolve` then adds what comes from the environment (the 
 and the dialect chosen for the server).
 """
 
-from __future__ import annotations
-
 import dataclasses
 import types
 import typing
@@ -287,7 +285,9 @@ DEFAULTS: Mapping[str, Any] = {
 
 def traits() -> dict[str, Any]:
     """One configurable traitlet per option, for the magics' class."""
-    hints = typing.get_type_hints(Options)
+    # The annotations are types already (this module does not postpone them): reading them
+    # costs nothing, where `get_type_hints` compiles each one at every `%load_ext`.
+    hints = Options.__annotations__
     return {spec.name: _trait(spec, hints[spec.name]) for spec in FIELDS}
 
 
