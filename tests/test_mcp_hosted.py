@@ -45,6 +45,7 @@ def test_add_hosted_then_dry_run_shows_the_tool_with_its_secret_masked(
     assert error is None and "MCP server docs added (http:" in out
     error, out = run(ip, "%assistant mcp", capsys)
     assert "hosted: OpenAI's servers call it on the Responses API" in out
+    assert "state: on the Responses API, OpenAI's; from this kernel: " in out
     error, out = run(ip, "%%ask --dry-run\nSearch the docs.", capsys)
     assert error is None
     assert '"type": "mcp"' in out and '"server_label": "docs"' in out

@@ -63,7 +63,10 @@ def listing(setting: dict[str, Any], servers: McpServers) -> str:
         asks = "; every call asks first" if config.confirm else ""
         hosted = "; hosted: OpenAI's servers call it on the Responses API" if config.hosted else ""
         lines.append(f"{name}  ({config.transport}: {config.described()}){asks}{hosted}")
-        lines.append(f"  state: {servers.state(name)}")
+        state = servers.state(name)
+        if config.hosted:  # the kernel runs it only for the other dialects
+            state = f"on the Responses API, OpenAI's; from this kernel: {state}"
+        lines.append(f"  state: {state}")
         tools = servers.cached_tools(name)
         if tools is not None:
             names = ", ".join(f"{name}__{tool.name}" for tool in tools) or "none"
