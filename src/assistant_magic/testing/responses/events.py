@@ -364,6 +364,28 @@ def _stream_call(
     return arguments
 
 
+def say_and_complete(
+    turn: Turn,
+    event: Numbering,
+    text: str,
+    overrides: Mapping[str, Any] | None,
+    said: Sequence[str],
+    *,
+    delay: float,
+    sleep: Sleep,
+    annotations: Sequence[Mapping[str, Any]] = (),
+) -> Generator[Event, None, None]:
+    """A hosted step's closing message (when it has ``text``), then ``complete``: how every
+    step that ran a tool on the server ends."""
+    if text:
+        if not (
+            yield from say(turn, event, text, delay=delay, sleep=sleep, annotations=annotations)
+        ):
+            return  # cancelled meanwhile
+        said = [*said, text]
+    yield from complete(turn, event, overrides, said)
+
+
 def complete(
     turn: Turn, event: Numbering, overrides: Mapping[str, Any] | None, said: Sequence[str]
 ) -> Generator[Event, None, None]:

@@ -51,7 +51,7 @@ from ..hosted_steps import CodeInterpreter, ImageGeneration
 from ..resources.containers import SANDBOX_DIR, new_container_file_id, store_file
 from ..state import Container, ContainerFile
 from ..wire import Event
-from .events import Numbering, close_item, complete, open_hosted_call, say
+from .events import Numbering, close_item, open_hosted_call, say_and_complete
 from .response import Turn
 
 
@@ -105,14 +105,17 @@ def code_interpreter_events(
     if not (yield from close_item(turn, event, opened, done)):
         return
 
-    said = [reply.code]
-    if reply.text:
-        annotations = citations(reply.text, shown, saved)
-        spoken = say(turn, event, reply.text, delay=delay, sleep=sleep, annotations=annotations)
-        if not (yield from spoken):
-            return
-        said.append(reply.text)
-    yield from complete(turn, event, reply.usage, said)
+    annotations = citations(reply.text, shown, saved) if reply.text else []
+    yield from say_and_complete(
+        turn,
+        event,
+        reply.text,
+        reply.usage,
+        [reply.code],
+        delay=delay,
+        sleep=sleep,
+        annotations=annotations,
+    )
 
 
 def image_generation_events(
@@ -147,11 +150,9 @@ def image_generation_events(
         return
 
     said = [str(done["revised_prompt"])]
-    if reply.text:
-        if not (yield from say(turn, event, reply.text, delay=delay, sleep=sleep)):
-            return
-        said.append(reply.text)
-    yield from complete(turn, event, reply.usage, said)
+    yield from say_and_complete(
+        turn, event, reply.text, reply.usage, said, delay=delay, sleep=sleep
+    )
 
 
 def citations(

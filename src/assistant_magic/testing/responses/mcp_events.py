@@ -41,7 +41,7 @@ from ..hosted_steps import McpCall
 from ..items import Item, new_id
 from ..mcp_plan import McpApproval, McpPlan, remember_approval
 from ..wire import Event
-from .events import Numbering, close_item, complete, open_item, opening, say
+from .events import Numbering, close_item, complete, open_item, opening, say_and_complete
 from .response import Turn
 
 #: How many deltas the arguments stream in.
@@ -102,11 +102,9 @@ def _call_and_say(
         if called is None:
             return  # cancelled meanwhile
         said.append(called)
-    if reply.text:
-        if not (yield from say(turn, event, reply.text, delay=delay, sleep=sleep)):
-            return
-        said.append(reply.text)
-    yield from complete(turn, event, reply.usage, said)
+    yield from say_and_complete(
+        turn, event, reply.text, reply.usage, said, delay=delay, sleep=sleep
+    )
 
 
 def _list_tools(
