@@ -23,6 +23,7 @@ from .responses_mcp import Listed, approval_item
 if TYPE_CHECKING:
     from ..answer_types import AnswerSchema
     from ..mcp_servers.hosted import HostedMcp
+    from ..settings import Settings
     from ..tools import ToolSchema
 
 #: Settling a thread reads its newest items in pages of this size, and at most this many.
@@ -38,9 +39,11 @@ class ResponsesDialect(SdkFiles):
 
     name: ClassVar[str] = "responses"
     uploads_images: ClassVar[bool] = False
-    #: What hosted MCP servers' tool lists said, kept for the kernel's life: a conversation
-    #: lists a server's tools only at its first use.
-    mcp_listed: Listed | None = None
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        #: What hosted MCP servers' tool lists said, kept for the kernel's life: a conversation
+        #: lists a server's tools only at its first use.
+        self.mcp_listed: Listed = {}
 
     def create_thread(self, first: ResponseRequest) -> RemoteThread:
         with dialect_offered(self.settings, "responses", "/conversations"):
@@ -77,8 +80,6 @@ class ResponsesDialect(SdkFiles):
             # Events arrive as dicts (`object`): `sdk_events` builds the SDK's models only for
             # the few that need them, not for every delta.
             stream = self.post("/responses", request_params(request), Response, object)
-        if self.mcp_listed is None:
-            self.mcp_listed = {}
         events = translate(sdk_events(stream), self._container_file, self.mcp_listed)
         yield from self.read(stream, events)
 
