@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +12,7 @@ from .recordings import RowRecording, export
 
 if TYPE_CHECKING:
     from ..assistant import Assistant
-    from ..events import Usage
+    from ..rows.cache import Cached
 
 MODES = ("on", "off", "only")
 USAGE = "replay [on | off | only | export [PATH]]"
@@ -77,15 +77,17 @@ def used_rows(assistant: Assistant, keys: list[str]) -> list[RowRecording]:
     with RowCache(assistant.threads.store.path) as cache:
         if replayer is not None:
             cache.carried = carried_rows(replayer.file_rows)
-        found = cache.lookup(keys)
+        return row_recordings(cache.lookup(keys))
+
+
+def row_recordings(found: Mapping[str, Cached]) -> list[RowRecording]:
+    """Answers the store keeps, by request key, as a recordings file carries them."""
+    from ..rows.cache import usage_counts
+
     return [
-        RowRecording(key, kept.answer, kept.model, _counts(kept.usage))
+        RowRecording(key, kept.answer, kept.model, usage_counts(kept.usage))
         for key, kept in found.items()
     ]
-
-
-def _counts(usage: Usage) -> tuple[int, int, int]:
-    return (usage.input_tokens, usage.output_tokens, usage.total_tokens)
 
 
 def default_path(notebook: str) -> str:

@@ -86,7 +86,7 @@ class RowCache(StoreFile):
     def keep(self, answers: Iterable[tuple[str, str, str, Usage | None]]) -> None:
         """Keep (key, answer, model, usage) for each answer, in one transaction."""
         rows = [
-            (key, answer, model, *_counts(usage), self._now())
+            (key, answer, model, *usage_counts(usage), self._now())
             for key, answer, model, usage in answers
         ]
         if not rows:
@@ -157,7 +157,8 @@ class RowCache(StoreFile):
             )
 
 
-def _counts(usage: Usage | None) -> tuple[int, int, int]:
+def usage_counts(usage: Usage | None) -> tuple[int, int, int]:
+    """Input, output and total tokens, as the store keeps them (none: zeros)."""
     if usage is None:
         return (0, 0, 0)
     return (usage.input_tokens, usage.output_tokens, usage.total_tokens)
