@@ -74,9 +74,8 @@ def used_rows(assistant: Assistant, keys: list[str]) -> list[RowRecording]:
     from ..rows.cache import RowCache
 
     replayer = assistant.replayer
-    with RowCache(assistant.threads.store.path) as cache:
-        if replayer is not None:
-            cache.carried = carried_rows(replayer.file_rows)
+    carried = carried_rows(replayer.file_rows) if replayer is not None else None
+    with RowCache(assistant.threads.store.path, carried) as cache:
         return row_recordings(cache.lookup(keys))
 
 

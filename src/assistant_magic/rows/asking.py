@@ -71,10 +71,7 @@ def job(
         fresh=ask.fresh,
         budget=budget,
     )
-    cache = RowCache(store)
-    if carried:
-        cache.carried = carried
-    return Job(spec, cache, view, price)
+    return Job(spec, RowCache(store, carried), view, price)
 
 
 def preview(ask: RowsAsk, settings: Settings, store: str | Path) -> str:

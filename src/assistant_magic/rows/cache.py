@@ -6,9 +6,9 @@ results are collected."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 
 from ..events import Usage
 from ..store_file import StoreFile
@@ -49,8 +49,13 @@ class BatchRecord:
 class RowCache(StoreFile):
     """Answers by request key, and the batches not collected yet, in the store's file."""
 
-    #: Answers from elsewhere, read as the store's for keys the store lacks (a replay file's).
-    carried: Mapping[str, Cached] = MappingProxyType({})
+    def __init__(
+        self, path: str | os.PathLike[str], carried: Mapping[str, Cached] | None = None
+    ) -> None:
+        super().__init__(path)
+        #: Answers from elsewhere, read as the store's for keys the store lacks (a replay
+        #: file's).
+        self.carried: Mapping[str, Cached] = carried or {}
 
     def lookup(self, keys: Sequence[str]) -> dict[str, Cached]:
         """The answers kept for any of `keys` (in the store, else `carried`)."""
