@@ -88,8 +88,10 @@ EXPECTED = ["bug", "billing", "feature request", "other", "bug"]
 class Served:
     """A scripted server answering with `reply`, and assistants pointed at it (one store)."""
 
-    def __init__(self, reply: Any, store: Path) -> None:
-        self.server = ScriptedServer(api_key=API_KEY, openapi=SPEC, default_reply=reply)
+    def __init__(self, reply: Any, store: Path, **server_options: Any) -> None:
+        self.server = ScriptedServer(
+            api_key=API_KEY, openapi=SPEC, default_reply=reply, **server_options
+        )
         self.server.__enter__()
         self.store = store
         self.made: list[Assistant] = []

@@ -13,38 +13,21 @@ from typing import Any
 
 import pytest
 
-from assistant_magic import Assistant
 from assistant_magic.testing import HttpError, ScriptedServer
-from test_rows import EXPECTED, QUESTION, TICKETS, Label, labeller
+from test_rows import EXPECTED, QUESTION, TICKETS, Label, Served, labeller
 
-from conftest import API_KEY, SPEC
+from conftest import API_KEY
 
 DIALECTS = ("responses", "chat")
 SUBJECT = ("subject",)  # rows 42 and 19 are then the same row, asked once
 
 
-class Batched:
-    """A checking scripted server that labels tickets, and assistants on one store."""
+class Batched(Served):
+    """A checking scripted server that labels tickets, and assistants on one store (each new
+    one is what a new kernel would make)."""
 
     def __init__(self, store: Path, polls: int) -> None:
-        self.server = ScriptedServer(
-            api_key=API_KEY, openapi=SPEC, default_reply=labeller, batch_polls_per_state=polls
-        ).start()
-        self.store = store
-        self.made: list[Assistant] = []
-
-    def assistant(self, dialect: str = "responses") -> Assistant:
-        """A new Assistant on the same store: what a new kernel would make."""
-        self.made.append(
-            Assistant(
-                store=self.store,
-                base_url=self.server.base_url,
-                dialect=dialect,
-                model="gpt-5.4-mini",
-                environ={"OPENAI_API_KEY": API_KEY},
-            )
-        )
-        return self.made[-1]
+        super().__init__(labeller, store, batch_polls_per_state=polls)
 
     def input_lines(self, batch: dict[str, Any]) -> list[dict[str, Any]]:
         (stored,) = (f for f in self.server.files if f.id == batch["input_file_id"])
@@ -58,11 +41,6 @@ class Batched:
             for r in self.server.requests
             if r.method == "POST" and r.path in ("/v1/responses", "/v1/chat/completions")
         ]
-
-    def close(self) -> None:
-        for assistant in self.made:
-            assistant.close()
-        self.server.stop()
 
 
 @pytest.fixture
