@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,8 +28,10 @@ if TYPE_CHECKING:
 
     from ..answer_types import AnswerSchema
 
-#: Times a rate-limited request goes back in the queue before its rows fail.
-RATE_LIMITED_TRIES = 6
+#: A rate-limited request goes back in the queue until it has been refused this many times
+#: and for this many seconds: a server whose Retry-After is a few milliseconds refuses a row
+#: six times in a fraction of a second, and the job is there to wait it out.
+RATE_LIMITED_TRIES, RATE_LIMITED_SECONDS = 6, 60.0
 #: Why a request went back in the queue.
 RATE_LIMITED, AGAIN = "rate limited", "asked again"
 
@@ -42,6 +45,8 @@ class Work:
     numbers: tuple[int, ...]
     answer: AnswerSchema | None = None
     tries: int = 0
+    #: When a rate limit first refused it (`time.monotonic`), None before.
+    limited_since: float | None = None
     #: Tokens the budget set aside for it while it is in flight.
     reserved: int = 0
 
@@ -209,7 +214,10 @@ class Runner:
             return Outcome(work, reply=await send(client, self.request, body))
         except openai.RateLimitError as exc:
             work.tries += 1
-            if work.tries >= RATE_LIMITED_TRIES:
+            if work.limited_since is None:
+                work.limited_since = time.monotonic()
+            waited = time.monotonic() - work.limited_since
+            if work.tries >= RATE_LIMITED_TRIES and waited >= RATE_LIMITED_SECONDS:
                 return Outcome(work, error=describe(exc, self.request.settings))
             await asyncio.sleep(_retry_after(exc, work.tries))
             self.pending.append(work)
