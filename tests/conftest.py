@@ -81,6 +81,24 @@ def ip(_ipython: InteractiveShell, env: Path) -> Iterator[InteractiveShell]:
         del shell.user_ns[name]
 
 
+class EventLog:
+    """A view that keeps what an ask showed: its events, and the notices among them."""
+
+    def __init__(self) -> None:
+        self.events: list[object] = []
+
+    def start(self, **_: object) -> None: ...
+
+    def update(self, event: object) -> None:
+        self.events.append(event)
+
+    def finish(self, outcome: object) -> None: ...
+
+    @property
+    def notices(self) -> list[str]:
+        return [str(e.text) for e in self.events if type(e).__name__ == "Notice"]  # type: ignore[attr-defined]
+
+
 def one_line(error: object) -> bool:
     """Whether IPython shows `error` as one line (our errors' `_render_traceback_`)."""
     render = getattr(error, "_render_traceback_", None)

@@ -12,7 +12,7 @@ from assistant_magic.errors import ConfigurationError
 from assistant_magic.mcp_servers.config import from_setting
 from assistant_magic.testing import ScriptedServer, Text
 
-from conftest import one_line
+from conftest import EventLog, one_line
 from mcp_fixtures import mcp_url, run
 
 __all__ = ["mcp_url"]  # fixtures
@@ -94,19 +94,13 @@ READ_ONLY = {**SEARCH, "annotations": {"readOnlyHint": True}}
 DESTRUCTIVE = {"name": "drop", "annotations": {"destructiveHint": True}}
 
 
-class Seen:
+class Seen(EventLog):
     """A view that keeps the ask's events, and an approver that answers as told."""
 
     def __init__(self, answer: bool | None = True) -> None:
-        self.events: list[Any] = []
+        super().__init__()
         self.answer = answer
         self.asked: list[str] = []
-
-    def start(self, **_: object) -> None: ...
-    def update(self, event: object) -> None:
-        self.events.append(event)
-
-    def finish(self, outcome: object) -> None: ...
 
     def approve(self, tool: object, display: str) -> bool | None:
         self.asked.append(display)

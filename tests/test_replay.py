@@ -23,7 +23,7 @@ from assistant_magic.testing import (
     Text,
 )
 
-from conftest import API_KEY, one_line
+from conftest import API_KEY, EventLog, one_line
 
 DIALECTS = ("responses", "chat", "assistants")
 CALLED: list[str] = []
@@ -67,6 +67,19 @@ def make(server: ScriptedServer, tmp_path: Path) -> Iterator[Any]:
         each.close()
 
 
+def offline(recordings: Path, store: Path) -> Assistant:
+    """An assistant on another machine: a fresh store, no key, replay only from `recordings`."""
+    return Assistant(
+        store=store,
+        base_url="http://127.0.0.1:9/v1",  # nothing listens: replay only never connects
+        dialect="responses",
+        model="gpt-5.4-mini",
+        environ={},
+        replay="only",
+        replay_file=str(recordings),
+    )
+
+
 def model_requests(server: ScriptedServer) -> int:
     return sum(
         1
@@ -91,21 +104,13 @@ def test_recorded_asks_are_replayed_with_no_request_and_no_key(make, server, dia
     sent = len(server.requests)
     CALLED.clear()
     replaying = make(dialect, "only", key=False)
-    notices: list[str] = []
-
-    class Collect:
-        def start(self, **_: object) -> None: ...
-        def update(self, event: object) -> None:
-            notices.append(getattr(event, "text", ""))
-
-        def finish(self, outcome: object) -> None: ...
-
-    first = replaying.ask("Strength of Mamezou?", tools=[calc_strength], view=Collect())  # type: ignore[arg-type]
+    log = EventLog()
+    first = replaying.ask("Strength of Mamezou?", tools=[calc_strength], view=log)  # type: ignore[arg-type]
     second = replaying.ask("And Goku?")
     assert [str(first), str(second)] == recorded
     assert len(server.requests) == sent, "not one request while replaying"
     assert CALLED == ["Mamezou"], "the notebook's tool ran again"
-    assert any(n.startswith("replayed: recorded ") and "gpt-5.4-mini" in n for n in notices)
+    assert any(n.startswith("replayed: recorded ") and "gpt-5.4-mini" in n for n in log.notices)
     assert first.outcome is not None and first.outcome.usage is not None, "usage is replayed"
 
 
@@ -211,16 +216,7 @@ def test_export_carries_what_the_session_used_and_no_secret(make, server, tmp_pa
     assert API_KEY not in text and "Authorization" not in text
     recordings = load(path).recordings
     assert len(recordings) == 3
-    fresh_store = tmp_path / "elsewhere.sqlite3"
-    elsewhere = Assistant(
-        store=fresh_store,
-        base_url="http://127.0.0.1:9/v1",  # nothing listens: replay only never connects
-        dialect="responses",
-        model="gpt-5.4-mini",
-        environ={},
-        replay="only",
-        replay_file=str(path),
-    )
+    elsewhere = offline(path, tmp_path / "elsewhere.sqlite3")
     try:
         assert str(elsewhere.ask("Strength of Mamezou?", tools=[calc_strength])) == "530,000."
     finally:
@@ -246,15 +242,7 @@ def test_a_job_over_rows_is_exported_and_runs_elsewhere_with_no_network(
     said = export_used(recording, str(path))
     assert "and 2 rows' answers" in said, said
     assert len(load(path).rows) == 2
-    elsewhere = Assistant(
-        store=tmp_path / "elsewhere.sqlite3",
-        base_url="http://127.0.0.1:9/v1",  # nothing listens: replay only never connects
-        dialect="responses",
-        model="gpt-5.4-mini",
-        environ={},
-        replay="only",
-        replay_file=str(path),
-    )
+    elsewhere = offline(path, tmp_path / "elsewhere.sqlite3")
     try:
         again = elsewhere.ask_each("Classify this ticket.", rows)
         assert list(again) == ["bug", "billing", "bug"]

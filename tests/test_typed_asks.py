@@ -19,7 +19,7 @@ from assistant_magic import Assistant
 from assistant_magic.errors import AnswerInvalid, AnswerRefused
 from assistant_magic.testing import FunctionCall, HttpError, Refusal, ScriptedServer, Text
 
-from conftest import API_KEY, one_line
+from conftest import API_KEY, EventLog, one_line
 
 DIALECTS = ("responses", "chat", "assistants")
 
@@ -161,21 +161,12 @@ def test_an_invalid_answer_is_sent_back_once_with_what_was_wrong(
     assistant = assistants(dialect)
     wrong = json.dumps({**GOKU, "power": "over 9000"})
     server.script(Text(wrong), Text(json.dumps(GOKU)))
-    events: list[object] = []
-
-    class Collect:
-        def start(self, **_: object) -> None: ...
-        def update(self, event: object) -> None:
-            events.append(event)
-
-        def finish(self, outcome: object) -> None: ...
-
-    reply = assistant.ask("Who is Goku?", schema=Fighter, view=Collect())  # type: ignore[arg-type]
+    log = EventLog()
+    reply = assistant.ask("Who is Goku?", schema=Fighter, view=log)  # type: ignore[arg-type]
     assert reply.value == Fighter(**GOKU)
     assert reply.raw == json.dumps(GOKU)  # the last answer alone, not both
-    notices = [getattr(e, "text", "") for e in events if type(e).__name__ == "Notice"]
     assert any(
-        "did not match Fighter (power: Input should be a valid integer" in n for n in notices
+        "did not match Fighter (power: Input should be a valid integer" in n for n in log.notices
     )
     bodies = model_requests(server, dialect)
     assert len(bodies) == 2
@@ -259,17 +250,9 @@ def test_a_server_that_refuses_json_schema_is_asked_for_a_json_object_from_then_
         param="response_format",
     )
     server.script(refusal, Text(json.dumps(GOKU)), Text(json.dumps(GOKU)))
-    notices: list[str] = []
-
-    class Collect:
-        def start(self, **_: object) -> None: ...
-        def update(self, event: object) -> None:
-            notices.append(getattr(event, "text", ""))
-
-        def finish(self, outcome: object) -> None: ...
-
-    assert assistant.ask("Who?", schema=Fighter, view=Collect()).value == Fighter(**GOKU)  # type: ignore[arg-type]
-    assert any("does not take a JSON schema" in n for n in notices)
+    log = EventLog()
+    assert assistant.ask("Who?", schema=Fighter, view=log).value == Fighter(**GOKU)  # type: ignore[arg-type]
+    assert any("does not take a JSON schema" in n for n in log.notices)
     assert assistant.ask("And again?", schema=Fighter).value == Fighter(**GOKU)
     first, fallback, remembered = model_requests(server, "chat")
     assert first["response_format"]["type"] == "json_schema"
