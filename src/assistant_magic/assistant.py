@@ -279,12 +279,11 @@ class Assistant(AsksOverRows):
 
     def _hosted_mcp(self, names: list[str], dialect: str) -> tuple[tuple[Any, ...], list[str]]:
         """The MCP servers OpenAI calls (on the Responses API), and the tools left to offer."""
+        if dialect != "responses" or not self.mcp.configs:
+            return (), names  # only the Responses API hosts MCP: elsewhere the kernel calls them
         from .mcp_servers.hosted import split_hosted
 
-        hosted, local = split_hosted(self.mcp, names)
-        if dialect != "responses":
-            return (), names  # only the Responses API hosts MCP: the kernel calls them
-        return hosted, local
+        return split_hosted(self.mcp, names)
 
     def answer_type(self, schema: SchemaSpec) -> AnswerType | None:
         """The type a typed ask's answer must have: given, or named by an expression."""
