@@ -39,6 +39,7 @@ class ResponsesDialect(SdkFiles):
 
     name: ClassVar[str] = "responses"
     uploads_images: ClassVar[bool] = False
+
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         #: What hosted MCP servers' tool lists said, kept for the kernel's life: a conversation
