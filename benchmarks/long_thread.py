@@ -10,11 +10,15 @@ wall time, and of this process's CPU time (the package's own work, without the s
 of the larger request, which any client sending a full window pays).
 Goal: the long thread's ask ≤ 1.2x the short thread's.
 
-The short thread's request holds 10 to 70 asks, the long thread's a full context window (about
-135 of these asks, 4 to 5 times the bytes): part of the wall ratio is the server reading that.
-So a third thread, of --window asks (more than a window holds, so its request is as large as
-the long thread's), is timed too: the long thread against it is what the thread's length alone
-costs.
+A short thread takes 5 timed asks, then a fresh one is used, so its request holds 10 to 14
+asks; the long thread's holds a full context window (about 135 of these asks, 5 to 6 times the
+bytes), and the server reading that is part of the wall ratio. So two more things are timed:
+
+* the same request bodies posted as raw HTTP (httpx, the stream read to its end): what the
+  server and the loopback take for a window against a short thread, paid by any client; the
+  ask's time less that is the package's own, whose ratio is printed too;
+* a third thread, of --window asks (more than a window holds, so its request is as large as
+  the long thread's): the long thread against it is what the thread's length alone costs.
 
     .venv/bin/python benchmarks/long_thread.py [--earlier 10000] [--window 500] [--asks 60]
 """
@@ -24,14 +28,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+import httpx
 from IPython.core.interactiveshell import InteractiveShell
 
 from assistant_magic.store import Store
@@ -39,6 +45,8 @@ from assistant_magic.store import Store
 KEY = "sk-bench-0123456789"
 ANSWER = " ".join(f"word{i}" for i in range(60))
 QUESTION = "Please tell me the battle strength of Mamezou"
+#: Timed asks on each short thread, so that none grows past 14 earlier asks.
+SHORT_TIMED = 5
 
 
 def fill(store: Store, thread_id: str, count: int) -> None:
@@ -93,33 +101,74 @@ def main() -> None:
                 else:
                     shell.run_cell_magic("ask", line, cell)
 
-        shell.run_line_magic("load_ext", "assistant_magic")
-        shell.run_line_magic("config", "AssistantMagics.view = 'text'")
-        threads = {}
-        for name, earlier in (("short", 10), ("window", args.window), ("long", args.earlier)):
+        def thread(earlier: int) -> str:
             run("thread new")
             run("", QUESTION)  # makes the thread in the store
             store = Store(path)
             thread_id = store.list_threads()[0].id  # the newest
-            started = time.perf_counter()
             fill(store, thread_id, earlier - 1)
             store.close()
-            threads[name] = thread_id
+            return thread_id
+
+        shell.run_line_magic("load_ext", "assistant_magic")
+        shell.run_line_magic("config", "AssistantMagics.view = 'text'")
+        assistant = shell.magics_manager.registry["AssistantMagics"].assistant
+        # Short threads stay short: each takes SHORT_TIMED asks, then the next one is used.
+        shorts = [thread(10) for _ in range(0, args.asks, SHORT_TIMED)]
+        print(f"short threads: 10 earlier asks (each timed {SHORT_TIMED} times)")
+        threads = {"short": shorts[0]}
+        for name, earlier in (("window", args.window), ("long", args.earlier)):
+            started = time.perf_counter()
+            threads[name] = thread(earlier)
             took = time.perf_counter() - started
             print(f"{name} thread: {earlier:,} earlier asks (filled in {took:.1f} s)")
-        times: dict[str, list[float]] = {name: [] for name in threads}
-        cpu: dict[str, list[float]] = {name: [] for name in threads}
-        for _ in range(args.asks):  # alternate, so drifts in load hit both
-            for name, thread_id in threads.items():
-                run(f"thread use {thread_id}")
-                started, started_cpu = time.perf_counter(), time.process_time()
-                run("", QUESTION)
-                times[name].append(time.perf_counter() - started)
-                cpu[name].append(time.process_time() - started_cpu)
-    for what, measured in (("wall", times), ("CPU", cpu)):
-        short, window, long = (
-            statistics.median(measured[name]) * 1000 for name in ("short", "window", "long")
-        )
+        asks = Timings(threads)
+        raw = Timings(threads)
+        with httpx.Client(headers={"Authorization": f"Bearer {KEY}"}) as http:
+            for number in range(args.asks):  # alternate, so drifts in load hit all of them
+                threads["short"] = shorts[number // SHORT_TIMED]
+                for name, thread_id in threads.items():
+                    run(f"thread use {thread_id}")
+                    [(_, body)] = assistant.preview(QUESTION)  # the request the ask sends
+                    with asks.timing(name):
+                        run("", QUESTION)
+                    content = json.dumps(body).encode()
+                    with raw.timing(name):
+                        post(http, f"{base_url}/chat/completions", content)
+    report(asks, raw, args)
+
+
+class Timings:
+    """Wall and CPU times of what was timed, by thread."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.wall: dict[str, list[float]] = {name: [] for name in names}
+        self.cpu: dict[str, list[float]] = {name: [] for name in names}
+
+    @contextlib.contextmanager
+    def timing(self, name: str) -> Iterator[None]:
+        started, started_cpu = time.perf_counter(), time.process_time()
+        yield
+        self.wall[name].append(time.perf_counter() - started)
+        self.cpu[name].append(time.process_time() - started_cpu)
+
+    def median(self, what: str, name: str) -> float:
+        """In ms."""
+        return statistics.median(getattr(self, what)[name]) * 1000
+
+
+def post(http: httpx.Client, url: str, content: bytes) -> None:
+    """The request as raw HTTP, its stream read to the end."""
+    headers = {"Content-Type": "application/json"}
+    with http.stream("POST", url, content=content, headers=headers) as response:
+        response.raise_for_status()
+        for _ in response.iter_raw():
+            pass
+
+
+def report(asks: Timings, raw: Timings, args: argparse.Namespace) -> None:
+    for what in ("wall", "cpu"):
+        short, window, long = (asks.median(what, name) for name in ("short", "window", "long"))
         print(
             f"{what:>4}: ask after 10 asks {short:6.2f} ms, after {args.earlier:,} asks "
             f"{long:6.2f} ms (medians of {args.asks}): ratio {long / short:.3f} (goal <= 1.20)"
@@ -128,6 +177,17 @@ def main() -> None:
             f"{'':>4}  a full window both: after {args.window:,} asks {window:6.2f} ms, ratio "
             f"{long / window:.3f}"
         )
+    short, long = (raw.median("wall", name) for name in ("short", "long"))
+    print(
+        f"the same bodies as raw HTTP: {short:.2f} ms and {long:.2f} ms: the server and the "
+        f"loopback take {long - short:+.2f} ms for a window"
+    )
+    own_short = asks.median("wall", "short") - short
+    own_long = asks.median("wall", "long") - long
+    print(
+        f"the package's own: {own_short:.2f} ms after 10 asks, {own_long:.2f} ms after "
+        f"{args.earlier:,}: ratio {own_long / own_short:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
-from assistant_magic.dialects.chat_messages import ask_messages, fit_window
+from assistant_magic.dialects.chat import encoded_body, request_params
+from assistant_magic.dialects.chat_messages import SentAsk, ask_messages, fit_window
 from assistant_magic.dialects.interface import (
     History,
     ListedAsks,
@@ -42,10 +44,10 @@ def test_an_ask_with_tools_becomes_paired_messages() -> None:
 
 def test_the_oldest_whole_turns_are_left_out_to_fit() -> None:
     history = History.of(*(measured_ask(i) for i in range(10)), PastAsk("the question now"))
-    full, kept, whole = fit_window(ResponseRequest("m", "Be brief.", None, history=history))
+    full, kept, whole, _ = fit_window(ResponseRequest("m", "Be brief.", None, history=history))
     assert whole and kept == 10 and len(full) == 1 + 10 * 4 + 1
     window = 1_000
-    fitted, kept, whole = fit_window(
+    fitted, kept, whole, _ = fit_window(
         ResponseRequest("m", "Be brief.", None, history=history, context_window=window)
     )
     assert not whole and 0 < kept < 10
@@ -62,7 +64,7 @@ def test_the_oldest_whole_turns_are_left_out_to_fit() -> None:
 
 def test_the_current_ask_is_never_left_out() -> None:
     history = History.of(measured_ask(0), PastAsk("q " + "y" * 5_000))
-    fitted, kept, whole = fit_window(
+    fitted, kept, whole, _ = fit_window(
         ResponseRequest("m", "", None, history=history, context_window=10)
     )
     assert (kept, whole) == (0, False)
@@ -89,12 +91,12 @@ def test_a_long_thread_is_read_only_as_far_as_the_window_reaches() -> None:
     request = ResponseRequest(
         "m", "", None, history=History(PastAsk("now"), earlier), context_window=2_000
     )
-    sizes: dict[int, int] = {}
-    fitted, kept, whole = fit_window(request, sizes)
+    sent: dict[int, SentAsk] = {}
+    fitted, kept, whole, _ = fit_window(request, sent)
     assert 0 < kept < 20 and not whole and len(fitted) == 2 * kept + 1
     assert earlier.read == kept + 1, "one ask past the window, not the whole thread"
     assert fitted[0]["content"].startswith(f"question {10_000 - kept} "), "the newest are kept"
-    assert sorted(sizes) == list(range(10_000 - kept - 1, 10_000)), "counted once, by key"
+    assert sorted(sent) == list(range(10_000 - kept - 1, 10_000)), "counted once, by key"
 
 
 def test_counts_are_cached_by_key_and_reused() -> None:
@@ -104,7 +106,24 @@ def test_counts_are_cached_by_key_and_reused() -> None:
     )
     assert not fit_window(request, {}).whole, "the window holds a few of these asks"
     # (False) cached counts of one token each prove that the cache is what is read.
-    assert fit_window(request, dict.fromkeys(range(10), 1)).whole
+    sent = {i: SentAsk([], "", tokens=1) for i in range(10)}
+    assert fit_window(request, sent).whole
+
+
+def test_the_body_sent_is_the_request_and_earlier_asks_are_encoded_once() -> None:
+    earlier = ListedAsks((*(keyed_ask(i) for i in range(3)), measured_ask(3), keyed_ask(4)))
+    now = PastAsk('now: "quoted", naïve ✓')
+    request = ResponseRequest("m", "Be brief.", None, history=History(now, earlier))
+    sent: dict[int, SentAsk] = {}
+    first = fit_window(request, sent)
+    assert json.loads(f"[{first.messages_json}]") == first.messages
+    params = request_params(request, first.messages)
+    assert json.loads(encoded_body(params, first.messages_json)) == params
+    assert sorted(sent) == [0, 1, 2, 4], "kept by store key; an ask without one is not kept"
+    kept = {key: ask.json for key, ask in sent.items()}
+    again = fit_window(request, sent)
+    assert again.messages_json == first.messages_json
+    assert all(sent[key].json is kept[key] for key in kept), "made once, then reused"
 
 
 def test_streamed_asks_reuse_one_connection(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ call stays with its result.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Generator, Iterable, Iterator
 from dataclasses import replace
 from itertools import chain
@@ -27,9 +28,9 @@ from ..events import (
     UsageReported,
 )
 from ..tokens import count_tokens, counting_method
-from .chat_messages import Message, fit_window
+from .chat_messages import Fitted, Message, SentAsk, fit_window
 from .interface import ResponseRequest
-from .openai_sdk import SdkDialect, api_errors, is_network_error
+from .openai_sdk import SdkDialect, api_errors, encode_json, is_network_error
 from .textual_calls import textual_calls
 
 if TYPE_CHECKING:
@@ -58,55 +59,55 @@ class ChatDialect(SdkDialect):
         #: (llama-cpp-python's, with `--chat_format chatml-function-calling`) cannot stream
         #: those, so they are asked without streaming from then on, for the kernel's life.
         self.streams_tool_requests = True
-        #: Token counts of asks that are over, by store key: counting is the costly part of
-        #: fitting a request to the window, and an ask's count never changes.
-        self._sizes: dict[int, int] = {}
+        #: Asks that are over as requests carry them (messages, JSON, token count), by store
+        #: key: an ask that is over never changes, and a long thread resends a window of them.
+        self._sent: dict[int, SentAsk] = {}
         #: False once the server refused a `json_schema` response format (llama-cpp-python's
         #: does): typed asks then ask for a JSON object, for the kernel's life.
         self.takes_json_schema = True
 
     def preview(self, request: ResponseRequest) -> list[tuple[str, dict[str, Any]]]:
-        messages = fit_window(request, self._sizes).messages
+        messages = fit_window(request, self._sent).messages
         return [("POST /chat/completions", self._params(request, messages))]
 
     def stream(self, request: ResponseRequest) -> Generator[Event, None, None]:
-        messages, kept, whole = fit_window(request, self._sizes)
-        if not whole:
+        fitted = fit_window(request, self._sent)
+        if not fitted.whole:
+            kept = fitted.kept
             yield Notice(
                 f"sent the last {kept} ask{'s' if kept != 1 else ''} of the thread to fit the "
                 f"{request.context_window:,}-token context window (the older ones stay in the "
                 "thread)"
             )
         offered = {schema.name for schema in request.tools}
-        for event in textual_calls(self._answer(request, messages), offered):
+        for event in textual_calls(self._answer(request, fitted), offered):
             if isinstance(event, ResponseFinished) and event.usage is None:
                 # Some servers (llama.cpp's) send no usage when streaming: count it ourselves,
                 # so budgets and `%assistant usage` still see the ask.
-                yield from self._estimated_usage(messages, event)
+                yield from self._estimated_usage(fitted.messages, event)
             yield event
 
     def _params(self, request: ResponseRequest, messages: list[Message]) -> dict[str, Any]:
         stream = self.streams_tool_requests or not request.tools
         return request_params(request, messages, stream=stream, json_schema=self.takes_json_schema)
 
-    def _answer(
-        self, request: ResponseRequest, messages: list[Message]
-    ) -> Generator[Event, None, None]:
+    def _answer(self, request: ResponseRequest, fitted: Fitted) -> Generator[Event, None, None]:
         """The model's answer, streamed where the server streams it."""
+        messages = fitted.messages
         params = self._params(request, messages)
         try:
             if not params["stream"]:
-                yield from self._unstreamed(params)
+                yield from self._unstreamed(params, fitted)
                 return
             with api_errors(self.settings):
-                stream = self._create(params)
+                stream = self._create(params, fitted)
         except ApiError as exc:
             # Refused before anything was said: asked again, once, the way the server takes.
             if not _refuses_json_schema(exc, params):
                 raise
             self.takes_json_schema = False
             yield Notice(JSON_OBJECT_FALLBACK)
-            yield from self._answer(request, messages)
+            yield from self._answer(request, fitted)
             return
         try:
             chunks, empty = _opening(stream)
@@ -116,19 +117,24 @@ class ChatDialect(SdkDialect):
         if empty and request.tools:
             stream.close()
             yield from self._stop_streaming_tools()
-            yield from self._unstreamed(self._params(request, messages))
+            yield from self._unstreamed(self._params(request, messages), fitted)
             return
         yield from self.read(stream, _translate(chunks))
 
-    def _unstreamed(self, params: dict[str, Any]) -> Generator[Event, None, None]:
+    def _unstreamed(self, params: dict[str, Any], fitted: Fitted) -> Generator[Event, None, None]:
         with api_errors(self.settings):
-            completion = self._create(params)
+            completion = self._create(params, fitted)
         yield from _translate_completion(completion)
 
-    def _create(self, params: dict[str, Any]) -> Any:
+    def _create(self, params: dict[str, Any], fitted: Fitted) -> Any:
         from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
-        return self.post("/chat/completions", params, ChatCompletion, ChatCompletionChunk)
+        encoded = None
+        if params["messages"] is fitted.messages:  # not rewritten (see `response_format`)
+            encoded = functools.partial(encoded_body, params, fitted.messages_json)
+        return self.post(
+            "/chat/completions", params, ChatCompletion, ChatCompletionChunk, encoded=encoded
+        )
 
     def _stop_streaming_tools(self) -> Generator[Event, None, None]:
         self.streams_tool_requests = False
@@ -177,6 +183,13 @@ def request_params(
     if request.answer_format is not None:
         params.update(response_format(request, messages, json_schema=json_schema))
     return params
+
+
+def encoded_body(params: dict[str, Any], messages_json: str) -> bytes:
+    """``params`` as JSON, with `messages_json` (`Fitted.messages_json`, made mostly of the
+    JSON of asks kept as sent) for its messages: a long thread's window is not encoded again."""
+    rest = encode_json({key: value for key, value in params.items() if key != "messages"})
+    return f'{{"messages":[{messages_json}],{rest[1:]}'.encode()
 
 
 def response_format(

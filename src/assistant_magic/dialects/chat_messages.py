@@ -2,69 +2,106 @@
 
 An ask becomes the user's message, each round of tool calls with its results, and the answer;
 earlier asks are read newest first and only until the window is full, so the cost of a request
-follows the window, not the thread's length.
+follows the window, not the thread's length. An ask that is over never changes, so its messages,
+their JSON and their token count are made once and kept by its store key (`SentAsk`): a request
+on a long thread joins kept JSON instead of rebuilding and encoding a window of messages.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..tokens import count_tokens
 from .interface import PastAsk, ResponseRequest
+from .openai_sdk import encode_json
 
 Message = dict[str, Any]
 #: Room kept free in the window for the answer.
 ANSWER_SHARE = 0.25
-#: Token counts of past asks kept per dialect (a few bytes each).
-SIZES_KEPT = 100_000
+#: Earlier asks kept as sent, per dialect (a window holds a few hundred).
+SENT_KEPT = 100_000
 #: The text beside pictures that tools returned, sent as a user message after their results.
 TOOL_PICTURES = "The pictures returned by the tool calls above."
 
 
 class Fitted(NamedTuple):
-    """A request's messages; how many earlier asks they hold, and whether that is all."""
+    """A request's messages; how many earlier asks they hold, whether that is all; and the
+    messages as JSON (the array's items, without its brackets)."""
 
     messages: list[Message]
     kept: int
     whole: bool
+    messages_json: str
 
 
-def fit_window(request: ResponseRequest, sizes: MutableMapping[int, int] | None = None) -> Fitted:
+@dataclass(slots=True)
+class SentAsk:
+    """An ask as a request carries it: its messages, their JSON, and (once asked for, since
+    only a window's budget needs it) their token count."""
+
+    messages: list[Message]
+    json: str
+    tokens: int | None = None
+
+    @classmethod
+    def of(cls, ask: PastAsk, images: Iterable[Any] = ()) -> SentAsk:
+        messages = ask_messages(ask, images)
+        return cls(messages, encode_messages(messages))
+
+    def counted(self) -> int:
+        if self.tokens is None:
+            self.tokens = count_tokens(self.messages)
+        return self.tokens
+
+
+def fit_window(
+    request: ResponseRequest, sent: MutableMapping[int, SentAsk] | None = None
+) -> Fitted:
     """The messages for the request: the thread, but for the oldest asks beyond the window.
 
     Earlier asks are read newest first and only until the window is full, so the cost of a
     request follows the window, not the thread's length (not even to count what is left out);
-    ``sizes`` caches the token counts of asks that are over, by their store key."""
+    ``sent`` keeps the asks that are over as sent, by their store key."""
     system = [{"role": "system", "content": request.instructions}] if request.instructions else []
     history = request.history
     if history is None:
-        return Fitted(system, 0, True)
-    current = ask_messages(history.current, images=request.images)
+        return Fitted(system, 0, True, encode_messages(system))
+    current = SentAsk.of(history.current, images=request.images)
     budget = int(request.context_window * (1 - ANSWER_SHARE)) if request.context_window else 0
-    used = count_tokens(system) + count_tokens(current) if budget else 0
-    kept: list[list[Message]] = []
+    used = count_tokens(system) + current.counted() if budget else 0
+    kept: list[SentAsk] = []
     whole = True
     for past in history.earlier.newest_first():
-        messages = ask_messages(past, images=())
+        ask = _sent(past, sent)
         if budget:
-            used += _size(past, messages, sizes)
+            used += ask.counted()
             if used > budget:
                 whole = False
                 break
-        kept.append(messages)
-    earlier = [message for messages in reversed(kept) for message in messages]
-    return Fitted([*system, *earlier, *current], len(kept), whole)
+        kept.append(ask)
+    asks = [*reversed(kept), current]
+    messages = [*system, *(message for ask in asks for message in ask.messages)]
+    parts = [encode_messages(system)] if system else []
+    parts += (ask.json for ask in asks)
+    return Fitted(messages, len(kept), whole, ",".join(parts))
 
 
-def _size(past: PastAsk, messages: list[Message], sizes: MutableMapping[int, int] | None) -> int:
-    if sizes is None or past.key is None:
-        return count_tokens(messages)
-    if past.key not in sizes:
-        if len(sizes) >= SIZES_KEPT:
-            sizes.clear()  # a bound, not an LRU: a thread this long refills what it reads
-        sizes[past.key] = count_tokens(messages)
-    return sizes[past.key]
+def _sent(past: PastAsk, sent: MutableMapping[int, SentAsk] | None) -> SentAsk:
+    if sent is None or past.key is None:
+        return SentAsk.of(past)
+    ask = sent.get(past.key)
+    if ask is None:
+        if len(sent) >= SENT_KEPT:
+            sent.clear()  # a bound, not an LRU: a thread this long refills what it reads
+        ask = sent[past.key] = SentAsk.of(past)
+    return ask
+
+
+def encode_messages(messages: list[Message]) -> str:
+    """Messages as the items of a JSON array, spelled as the SDK spells a request body."""
+    return encode_json(messages)[1:-1]
 
 
 def ask_messages(ask: PastAsk, images: Iterable[Any]) -> list[Message]:

@@ -33,7 +33,7 @@ from typing import Any
 
 from PIL import Image
 
-from .items import Item
+from .items import JSON_OBJECT, Item
 from .reply_context import InputFile, InputImage
 from .state import StoredFile
 from .wire import ApiFailure, scripted_failure
@@ -63,19 +63,24 @@ def attachments(
     found = Attachments()
     for index, item in enumerate(items):
         kind = item.get("type")
-        if kind == "message" and isinstance(item.get("content"), list):
-            parts, where, call_id = item["content"], f"{param}[{index}].content", None
-        elif kind == "function_call_output" and isinstance(item.get("output"), list):
-            parts, where, call_id = item["output"], f"{param}[{index}].output", item.get("call_id")
+        if kind == "message":
+            field, call_id = "content", None
+        elif kind == "function_call_output":
+            field, call_id = "output", item.get("call_id")
         else:
             continue
+        parts = item.get(field)
+        if not isinstance(parts, list):
+            continue
         for number, part in enumerate(parts):
-            if not isinstance(part, Mapping):
+            kind = part.get("type") if isinstance(part, JSON_OBJECT) else None
+            if kind not in ("input_image", "input_file"):
                 continue
-            place = f"{where}[{number}]"
-            if part.get("type") == "input_image":
+            # Named only here: a long thread's request holds thousands of parts, few of these.
+            place = f"{param}[{index}].{field}[{number}]"
+            if kind == "input_image":
                 found.images.append(_image(part, place, uploads, call_id))
-            elif part.get("type") == "input_file":
+            else:
                 found.files.append(_file(part, place, uploads, call_id))
     return found
 

@@ -34,6 +34,14 @@ def random_alphanumeric(length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
 
+#: What `isinstance` takes for a JSON object: ``dict`` first, since every object read from a
+#: request is one, and the ``Mapping`` check alone is an ABC lookup per part (a long thread's
+#: request holds thousands of parts).
+JSON_OBJECT = (dict, Mapping)
+#: The parts of a message's content that hold its text.
+TEXT_PARTS = ("input_text", "output_text", "text")
+
+
 def output_text_part(text: str) -> dict[str, Any]:
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
 
@@ -45,10 +53,14 @@ def message_text(item: Mapping[str, Any]) -> str:
         return content
     if not isinstance(content, list):
         return ""
+    if len(content) == 1:  # most messages: one text part, nothing to join
+        part = content[0]
+        is_text = isinstance(part, JSON_OBJECT) and part.get("type") in TEXT_PARTS
+        return str(part.get("text", "")) if is_text else ""
     texts = [
         str(part.get("text", ""))
         for part in content
-        if isinstance(part, Mapping) and part.get("type") in ("input_text", "output_text", "text")
+        if isinstance(part, JSON_OBJECT) and part.get("type") in TEXT_PARTS
     ]
     return "".join(texts)
 

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..attachments import attachments
-from ..items import Item, output_text_part
+from ..items import JSON_OBJECT, Item, output_text_part
 from ..reply_context import InputFile, InputImage
 from ..state import StoredFile
 from ..wire import ApiFailure, missing_parameter, scripted_failure
@@ -91,7 +91,7 @@ def check_messages(messages: object) -> list[Mapping[str, Any]]:
         raise scripted_failure(400, "'messages' must be an array of messages.", param="messages")
     if not messages:
         raise empty_array("messages")
-    checked = [message for message in messages if isinstance(message, Mapping)]
+    checked = [message for message in messages if isinstance(message, JSON_OBJECT)]
     if len(checked) != len(messages):
         raise scripted_failure(400, "each of 'messages' must be an object.", param="messages")
     _check_tool_messages(checked)
@@ -168,13 +168,11 @@ def read_thread(
     # One entry per message, so the attachment errors name the message by its index.
     parts = [items[0] if items and items[0]["type"] == "message" else {} for items in read]
     found = attachments(parts, uploads, param="messages")
-    earlier_images = sum(_count(item, "input_image") for item in parts[:split])
-    earlier_files = sum(_count(item, "input_file") for item in parts[:split])
     return ChatThread(
         history=[item for items in read[:split] for item in items],
         input_items=[item for items in read[split:] for item in items],
-        images=found.images[earlier_images:],
-        files=found.files[earlier_files:],
+        images=found.images[_count(parts[:split], "input_image") if found.images else 0 :],
+        files=found.files[_count(parts[:split], "input_file") if found.files else 0 :],
     )
 
 
@@ -182,6 +180,9 @@ def message_items(message: Mapping[str, Any]) -> list[Item]:
     """One chat message as the Responses items it stands for."""
     role = str(message.get("role"))
     content = message.get("content")
+    if isinstance(content, str) and role != "tool" and "tool_calls" not in message:
+        # Most messages of a long thread's request: a question or an answer, as text.
+        return [{"type": "message", "role": role, "content": [_text_part(role, content)]}]
     if role == "tool":
         return [
             {
@@ -214,7 +215,7 @@ def _parts(role: str, content: object) -> list[dict[str, Any]]:
         return [_text_part(role, content)]
     if not isinstance(content, list):
         return []
-    return [_part(role, part) for part in content if isinstance(part, Mapping)]
+    return [_part(role, part) for part in content if isinstance(part, JSON_OBJECT)]
 
 
 def _text_part(role: str, text: str) -> dict[str, Any]:
@@ -241,7 +242,14 @@ def _part(role: str, part: Mapping[str, Any]) -> dict[str, Any]:
     return dict(part)  # refusal, input_audio: kept as they are, read by nobody
 
 
-def _count(item: Mapping[str, Any], kind: str) -> int:
-    content = item.get("content")
-    parts = content if isinstance(content, list) else []
-    return sum(1 for part in parts if isinstance(part, Mapping) and part.get("type") == kind)
+def _count(items: Sequence[Mapping[str, Any]], kind: str) -> int:
+    """How many parts of ``kind`` the items' contents hold (only asked when there are any:
+    a long thread's requests hold hundreds of messages)."""
+    count = 0
+    for item in items:
+        content = item.get("content")
+        parts = content if isinstance(content, list) else []
+        count += sum(
+            1 for part in parts if isinstance(part, JSON_OBJECT) and part.get("type") == kind
+        )
+    return count
