@@ -188,6 +188,8 @@ def test_a_failing_row_is_an_error_and_the_others_are_answered(serve) -> None:  
     errors = result["error"]
     assert errors.loc[3].startswith("the answer did not match Label: the answer: Invalid JSON")
     assert "failed (500)" in errors.iloc[2]
+    assert errors.iloc[2].endswith("Run the cell again to ask the rows that failed.")
+    assert "%assistant retry" not in errors.iloc[2], "that would resend the thread's last ask"
     assert pd.isna(errors.loc[42]) and pd.isna(errors.loc[19])
     assert list(result.columns) == ["kind", "error"]
 

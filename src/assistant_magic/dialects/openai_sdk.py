@@ -192,11 +192,17 @@ def _status(exc: Exception) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def describe(exc: Exception, settings: Settings, *, mid_stream: bool = False) -> str:
+#: What to do about a failure that may pass, said after it: for an ask.
+ASK_RETRY = "Run %assistant retry to send it again."
+
+
+def describe(
+    exc: Exception, settings: Settings, *, mid_stream: bool = False, retry: str = ASK_RETRY
+) -> str:
+    """``exc`` as one line for the user, ending with `retry` where trying again may help."""
     import openai
 
     url = settings.public_base_url
-    retry = "Run %assistant retry to send it again."
     if isinstance(exc, openai.APITimeoutError):
         return f"{url} did not answer within {settings.timeout:g} s. {retry}"
     lost = is_network_error(exc) or isinstance(exc, openai.APIConnectionError)

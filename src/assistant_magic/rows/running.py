@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 RATE_LIMITED_TRIES, RATE_LIMITED_SECONDS = 6, 60.0
 #: Why a request went back in the queue.
 RATE_LIMITED, AGAIN = "rate limited", "asked again"
+#: A failed row is not kept, so the job's next run asks it again (an ask's advice,
+#: `%assistant retry`, would send the thread's last ask instead).
+ROW_RETRY = "Run the cell again to ask the rows that failed."
 
 
 @dataclass
@@ -218,7 +221,7 @@ class Runner:
                 work.limited_since = time.monotonic()
             waited = time.monotonic() - work.limited_since
             if work.tries >= RATE_LIMITED_TRIES and waited >= RATE_LIMITED_SECONDS:
-                return Outcome(work, error=describe(exc, self.request.settings))
+                return Outcome(work, error=describe(exc, self.request.settings, retry=ROW_RETRY))
             await asyncio.sleep(_retry_after(exc, work.tries))
             self.pending.append(work)
             return RATE_LIMITED
@@ -226,9 +229,9 @@ class Runner:
             if self._json_schema_refused(exc):
                 self.pending.appendleft(work)  # asked again, the way this server takes
                 return AGAIN
-            return Outcome(work, error=describe(exc, self.request.settings))
+            return Outcome(work, error=describe(exc, self.request.settings, retry=ROW_RETRY))
         except openai.OpenAIError as exc:
-            return Outcome(work, error=describe(exc, self.request.settings))
+            return Outcome(work, error=describe(exc, self.request.settings, retry=ROW_RETRY))
 
     def _json_schema_refused(self, exc: openai.APIStatusError) -> bool:
         """A server that refuses `json_schema` answers is asked for a JSON object instead."""
