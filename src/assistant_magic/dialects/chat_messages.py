@@ -20,8 +20,9 @@ from .openai_sdk import encode_json
 Message = dict[str, Any]
 #: Room kept free in the window for the answer.
 ANSWER_SHARE = 0.25
-#: Earlier asks kept as sent, per dialect (a window holds a few hundred).
-SENT_KEPT = 100_000
+#: Earlier asks kept as sent, per dialect: a window holds a few hundred, and each costs about
+#: twice its text (its messages and their JSON), so as many as `earlier_asks` remembers.
+SENT_KEPT = 20_000
 #: The text beside pictures that tools returned, sent as a user message after their results.
 TOOL_PICTURES = "The pictures returned by the tool calls above."
 

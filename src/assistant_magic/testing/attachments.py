@@ -73,12 +73,12 @@ def attachments(
         if not isinstance(parts, list):
             continue
         for number, part in enumerate(parts):
-            kind = part.get("type") if isinstance(part, JSON_OBJECT) else None
-            if kind not in ("input_image", "input_file"):
+            part_type = part.get("type") if isinstance(part, JSON_OBJECT) else None
+            if part_type not in ("input_image", "input_file"):
                 continue
             # Named only here: a long thread's request holds thousands of parts, few of these.
             place = f"{param}[{index}].{field}[{number}]"
-            if kind == "input_image":
+            if part_type == "input_image":
                 found.images.append(_image(part, place, uploads, call_id))
             else:
                 found.files.append(_file(part, place, uploads, call_id))
