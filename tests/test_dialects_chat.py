@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 
 from assistant_magic.dialects.chat import encoded_body, request_params
 from assistant_magic.dialects.chat_messages import SentAsk, ask_messages, fit_window
@@ -91,7 +91,7 @@ def test_a_long_thread_is_read_only_as_far_as_the_window_reaches() -> None:
     request = ResponseRequest(
         "m", "", None, history=History(PastAsk("now"), earlier), context_window=2_000
     )
-    sent: dict[int, SentAsk] = {}
+    sent: dict[Hashable, SentAsk] = {}
     fitted, kept, whole, _ = fit_window(request, sent)
     assert 0 < kept < 20 and not whole and len(fitted) == 2 * kept + 1
     assert earlier.read == kept + 1, "one ask past the window, not the whole thread"
@@ -114,7 +114,7 @@ def test_the_body_sent_is_the_request_and_earlier_asks_are_encoded_once() -> Non
     earlier = ListedAsks((*(keyed_ask(i) for i in range(3)), measured_ask(3), keyed_ask(4)))
     now = PastAsk('now: "quoted", naïve ✓')
     request = ResponseRequest("m", "Be brief.", None, history=History(now, earlier))
-    sent: dict[int, SentAsk] = {}
+    sent: dict[Hashable, SentAsk] = {}
     first = fit_window(request, sent)
     assert json.loads(f"[{first.messages_json}]") == first.messages
     params = request_params(request, first.messages)
@@ -159,3 +159,35 @@ def test_streamed_asks_reuse_one_connection(server, tmp_path, monkeypatch) -> No
         assistant.close()
     assert answers == ["One.", "Two.", "Three."]
     assert len(connects) == 1
+
+
+def test_a_new_thread_never_sends_a_deleted_threads_asks(server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Ask ids come back after a thread is deleted (SQLite reuses the largest rowids), so what
+    is kept of an ask must be kept under more than its id."""
+    from assistant_magic import Assistant
+    from assistant_magic.testing import Text
+
+    from conftest import API_KEY
+
+    assistant = Assistant(
+        store=tmp_path / "chat.sqlite3",
+        base_url=server.base_url,
+        dialect="chat",
+        model="gpt-5.4-mini",
+        environ={"OPENAI_API_KEY": API_KEY},
+    )
+    try:
+        server.script(Text("A1."), Text("A2."), Text("B1."), Text("B2."))
+        assistant.ask("On thread A, first?")
+        assistant.ask("On thread A, second?")  # keeps A's first ask as sent
+        settings = assistant.settings()
+        deleted = assistant.threads.thread
+        assert deleted is not None
+        assistant.threads.delete(deleted.id, settings)
+        assistant.threads.new(settings)
+        assistant.ask("On thread B, first?")  # under the id A's first ask had
+        assistant.ask("On thread B, second?")
+    finally:
+        assistant.close()
+    last = server.requests_to("POST", "/v1/chat/completions")[-1].body["messages"]
+    assert [m["content"] for m in last] == ["On thread B, first?", "B1.", "On thread B, second?"]

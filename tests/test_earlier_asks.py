@@ -48,7 +48,7 @@ def test_asks_come_newest_first_across_pages_as_the_model_saw_them(store: Store)
     read = list(earlier.newest_first())
     expected = [i for i in reversed(range(count)) if i % 7 == 3 or i % 5 != 4]
     assert [past.user_text for past in read] == [f"question {i}" for i in expected]
-    assert [past.key for past in read] == [ids[i] for i in expected]
+    assert [past.key for past in read] == [(thread.id, ids[i]) for i in expected]
     with_call = next(past for past in read if past.user_text == "question 3")
     assert with_call.answer == "" and with_call.rounds[0].outputs[0].output == "out 3"
     assert all(past.rounds == () for past in read if past.user_text != "question 3" and past.answer)

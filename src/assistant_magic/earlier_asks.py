@@ -122,7 +122,7 @@ def is_over(ask: AskRecord, calls: Sequence[ToolCallRecord]) -> bool:
 
 
 def past_ask(ask: AskRecord, calls: Sequence[ToolCallRecord]) -> PastAsk:
-    key = ask.id if is_over(ask, calls) else None  # what may still change is not cached
+    key = (ask.thread_id, ask.id) if is_over(ask, calls) else None  # what may change is not kept
     return PastAsk(ask.user_text, tool_rounds(calls), ask.answer_text, key=key)
 
 

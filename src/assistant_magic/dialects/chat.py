@@ -9,7 +9,7 @@ call stays with its result.
 from __future__ import annotations
 
 import functools
-from collections.abc import Generator, Iterable, Iterator
+from collections.abc import Generator, Hashable, Iterable, Iterator
 from dataclasses import replace
 from itertools import chain
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -61,7 +61,7 @@ class ChatDialect(SdkDialect):
         self.streams_tool_requests = True
         #: Asks that are over as requests carry them (messages, JSON, token count), by store
         #: key: an ask that is over never changes, and a long thread resends a window of them.
-        self._sent: dict[int, SentAsk] = {}
+        self._sent: dict[Hashable, SentAsk] = {}
         #: False once the server refused a `json_schema` response format (llama-cpp-python's
         #: does): typed asks then ask for a JSON object, for the kernel's life.
         self.takes_json_schema = True

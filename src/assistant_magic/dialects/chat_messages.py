@@ -9,7 +9,7 @@ on a long thread joins kept JSON instead of rebuilding and encoding a window of 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Hashable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -58,7 +58,7 @@ class SentAsk:
 
 
 def fit_window(
-    request: ResponseRequest, sent: MutableMapping[int, SentAsk] | None = None
+    request: ResponseRequest, sent: MutableMapping[Hashable, SentAsk] | None = None
 ) -> Fitted:
     """The messages for the request: the thread, but for the oldest asks beyond the window.
 
@@ -89,7 +89,7 @@ def fit_window(
     return Fitted(messages, len(kept), whole, ",".join(parts))
 
 
-def _sent(past: PastAsk, sent: MutableMapping[int, SentAsk] | None) -> SentAsk:
+def _sent(past: PastAsk, sent: MutableMapping[Hashable, SentAsk] | None) -> SentAsk:
     if sent is None or past.key is None:
         return SentAsk.of(past)
     ask = sent.get(past.key)

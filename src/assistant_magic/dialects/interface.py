@@ -7,7 +7,7 @@ A dialect whose server keeps threads is also `ServerThreads`, one that keeps fil
 
 from __future__ import annotations
 
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Hashable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
@@ -79,9 +79,10 @@ class PastAsk:
     user_text: str
     rounds: tuple[ToolRound, ...] = ()
     answer: str = ""
-    #: The store's id of an ask that is over: what it holds no longer changes, so a dialect
-    #: may cache what it computes from it (its size in tokens).
-    key: int | None = None
+    #: Set on an ask that is over, and never the same for two asks (the store's thread and ask
+    #: ids: an ask id alone comes back after a thread is deleted): what the ask holds no longer
+    #: changes, so a dialect may keep what it makes of it (its messages, their size in tokens).
+    key: Hashable | None = None
     #: A typed ask's answers that did not validate, each with what the model was then told.
     repairs: tuple[Repair, ...] = ()
 
