@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from .errors import AssistantError
@@ -16,9 +16,19 @@ from .errors import AssistantError
 #: How long a write waits for another kernel's transaction before giving up.
 BUSY_TIMEOUT_S = 5.0
 
+#: A statement, or, for what SQL cannot compute, a function of the connection.
+Step = str | Callable[[sqlite3.Connection], None]
+
+
+def _rekey_chat_recordings(conn: sqlite3.Connection) -> None:
+    from .replay.recordings import rekey_chat_recordings
+
+    rekey_chat_recordings(conn)
+
+
 #: Append-only: never edit a released step, add a new one. Each step runs in one transaction
 #: together with the ``user_version`` bump, so a crash leaves the database at a whole version.
-MIGRATIONS: list[tuple[str, ...]] = [
+MIGRATIONS: list[tuple[Step, ...]] = [
     (
         """
         CREATE TABLE threads (
@@ -174,6 +184,10 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )
         """,
     ),
+    # 11: a Chat Completions recording is keyed by the digest of its thread's earlier asks,
+    # not by the whole thread (`replay.keys.EarlierDigests`): the ones recorded before are
+    # keyed anew, so they are still found.
+    (_rekey_chat_recordings,),
 ]
 
 
@@ -196,8 +210,11 @@ def migrate(conn: sqlite3.Connection, path: str) -> None:
                 )
             if version == len(steps):
                 return
-            for statement in steps[version]:
-                conn.execute(statement)
+            for step in steps[version]:
+                if callable(step):
+                    step(conn)
+                else:
+                    conn.execute(step)
             # PRAGMA takes no parameters; the value is our own int.
             conn.execute(f"PRAGMA user_version = {version + 1:d}")
 

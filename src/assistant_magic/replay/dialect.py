@@ -18,7 +18,7 @@ from ..dialects.interface import RemoteThread, ResponseRequest
 from ..errors import AssistantError
 from ..events import Event, Notice, ResponseFinished
 from . import events as codec
-from .keys import ROOT, differences, key, normalised
+from .keys import ROOT, EarlierDigests, differences, key, normalised
 from .recordings import Recording, Recordings, ReplayFile
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ class Replayer:
         self.stand_in_of: dict[str, str] = {}
         #: Set by an ask that must go live once (`%%ask --fresh`).
         self.live_next = False
+        #: The digests of chat threads' earlier asks, for their keys.
+        self.digests = EarlierDigests()
 
     def find(self, wanted: str) -> Recording | None:
         return self.file.get(wanted) or self.recordings.get(wanted)
@@ -108,11 +110,11 @@ class ReplayDialect:
 
     def replay_key(self, request: ResponseRequest) -> str:
         """The key the request is recorded under (`--dry-run` shows it)."""
-        return key(normalised(request, self.name), self._parent(request))
+        return key(normalised(request, self.name, self.replayer.digests), self._parent(request))
 
     def stream(self, request: ResponseRequest) -> Generator[Event, None, None]:
         replayer = self.replayer
-        parts = normalised(request, self.name)
+        parts = normalised(request, self.name, replayer.digests)
         parent = self._parent(request)
         wanted = key(parts, parent)
         live = replayer.live_next or replayer.mode == "off"

@@ -9,19 +9,22 @@ which the store keeps by request key (`rows.cache`), so a notebook with jobs run
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import AssistantError
 from ..redaction import redact
 from ..store_file import StoreFile
+from .keys import key, upgraded
 
-FILE_FORMAT, FILE_VERSION = "assistant-magic-replay", 2
-#: Versions this package reads (1 had no rows).
-READABLE_VERSIONS = (1, 2)
+FILE_FORMAT, FILE_VERSION = "assistant-magic-replay", 3
+#: Versions this package reads (1 had no rows; before 3, a Chat Completions recording's key
+#: held its whole thread, so those recordings are not found: their asks go live once).
+READABLE_VERSIONS = (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,28 @@ class ReplayFile:
 
     recordings: dict[str, Recording]
     rows: dict[str, RowRecording]
+
+
+def upgraded_recording(recording: Recording) -> Recording:
+    """A recording keyed as before version 3 (a Chat Completions one held its whole thread),
+    keyed as now: what it answers is unchanged, only how its request is named."""
+    parts = upgraded(recording.request) if recording.dialect == "chat" else None
+    if parts is None:
+        return recording
+    return replace(recording, key=key(parts, recording.parent), request=parts)
+
+
+def rekey_chat_recordings(conn: sqlite3.Connection) -> None:
+    """The store's step to version 11: its Chat Completions recordings keyed as now."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM recordings WHERE dialect = 'chat'").fetchall()
+    for row in rows:
+        old = _recording(row)
+        new = upgraded_recording(old)
+        if new.key != old.key:
+            conn.execute(
+                "UPDATE OR IGNORE recordings SET key = ?, request = ? WHERE key = ?",
+                (new.key, json.dumps(new.request), old.key),
+            )
 
 
 class RecordingError(AssistantError):
@@ -155,6 +180,8 @@ def load(path: str | Path) -> ReplayFile:
                     rows[row["key"]] = RowRecording(**{**row, "usage": tuple(row["usage"])})
                 else:
                     recording = Recording(**record)
+                    if header["version"] < 3:
+                        recording = upgraded_recording(recording)
                     found[recording.key] = recording
     except (ValueError, TypeError, AttributeError):
         raise RecordingError(
