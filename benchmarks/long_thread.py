@@ -21,6 +21,7 @@ bytes), and the server reading that is part of the wall ratio. So two more thing
   the long thread's): the long thread against it is what the thread's length alone costs.
 
     .venv/bin/python benchmarks/long_thread.py [--earlier 10000] [--window 500] [--asks 60]
+        [--replay]
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ def main() -> None:
         "--window", type=int, default=500, help="asks on the thread that just fills the window"
     )
     parser.add_argument("--asks", type=int, default=60, help="timed asks on each thread")
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="with replay on: each ask's key is made (and its answer recorded) on top",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, echo_server() as base_url:
         path = os.path.join(tmp, "threads.sqlite3")
@@ -112,6 +118,8 @@ def main() -> None:
 
         shell.run_line_magic("load_ext", "assistant_magic")
         shell.run_line_magic("config", "AssistantMagics.view = 'text'")
+        if args.replay:
+            run("replay on")
         assistant = shell.magics_manager.registry["AssistantMagics"].assistant
         # Short threads stay short: each takes SHORT_TIMED asks, then the next one is used.
         shorts = [thread(10) for _ in range(0, args.asks, SHORT_TIMED)]
@@ -127,11 +135,12 @@ def main() -> None:
         with httpx.Client(headers={"Authorization": f"Bearer {KEY}"}) as http:
             for number in range(args.asks):  # alternate, so drifts in load hit all of them
                 threads["short"] = shorts[number // SHORT_TIMED]
+                question = f"{QUESTION} (ask {number})"  # never asked before: never replayed
                 for name, thread_id in threads.items():
                     run(f"thread use {thread_id}")
-                    [(_, body)] = assistant.preview(QUESTION)  # the request the ask sends
+                    [(_, body)] = assistant.preview(question)  # the request the ask sends
                     with asks.timing(name):
-                        run("", QUESTION)
+                        run("", question)
                     content = json.dumps(body).encode()
                     with raw.timing(name):
                         post(http, f"{base_url}/chat/completions", content)
