@@ -12,6 +12,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import start_ipython
 
+from assistant_magic.dialects.interface import ListedAsks, PastAsk
 from assistant_magic.redaction import SECRETS
 from assistant_magic.testing import ScriptedServer
 
@@ -97,6 +98,17 @@ class EventLog:
     @property
     def notices(self) -> list[str]:
         return [str(e.text) for e in self.events if type(e).__name__ == "Notice"]  # type: ignore[attr-defined]
+
+
+class CountedAsks(ListedAsks):
+    """Earlier asks that count how many were read (a long thread must be read only so far)."""
+
+    read = 0
+
+    def newest_first(self) -> Iterator[PastAsk]:
+        for past in super().newest_first():
+            self.read += 1
+            yield past
 
 
 def one_line(error: object) -> bool:

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Hashable, Iterator
+from pathlib import Path
 
+import pytest
+
+from assistant_magic import Assistant
 from assistant_magic.dialects.chat import encoded_body, request_params
 from assistant_magic.dialects.chat_messages import SentAsk, ask_messages, fit_window
 from assistant_magic.dialects.interface import (
@@ -16,7 +21,10 @@ from assistant_magic.dialects.interface import (
     ToolRound,
 )
 from assistant_magic.events import ToolCallRequested
+from assistant_magic.testing import ScriptedServer, Text
 from assistant_magic.tokens import count_tokens
+
+from conftest import API_KEY, CountedAsks
 
 
 def measured_ask(i: int) -> PastAsk:
@@ -71,17 +79,6 @@ def test_the_current_ask_is_never_left_out() -> None:
     assert fitted == [{"role": "user", "content": "q " + "y" * 5_000}]
 
 
-class CountedAsks(ListedAsks):
-    """Earlier asks that count how many were read."""
-
-    read = 0
-
-    def newest_first(self) -> Iterator[PastAsk]:
-        for past in super().newest_first():
-            self.read += 1
-            yield past
-
-
 def keyed_ask(i: int) -> PastAsk:
     return PastAsk(f"question {i} " + "x" * 400, answer=f"answer {i}", key=i)
 
@@ -126,17 +123,26 @@ def test_the_body_sent_is_the_request_and_earlier_asks_are_encoded_once() -> Non
     assert all(sent[key].json is kept[key] for key in kept), "made once, then reused"
 
 
-def test_streamed_asks_reuse_one_connection(server, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def chat(server: ScriptedServer, tmp_path: Path) -> Iterator[Assistant]:
+    """An assistant speaking Chat Completions to the scripted server."""
+    assistant = Assistant(
+        store=tmp_path / "chat.sqlite3",
+        base_url=server.base_url,
+        dialect="chat",
+        model="gpt-5.4-mini",
+        environ={"OPENAI_API_KEY": API_KEY},
+    )
+    yield assistant
+    assistant.close()
+
+
+def test_streamed_asks_reuse_one_connection(
+    chat: Assistant, server: ScriptedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The SDK's sync stream closes a chat response at [DONE], before the body's end, so each
     request would open a new connection (a TLS handshake, on a remote server); ours reads to
     the end and keeps it."""
-    import socket
-
-    from assistant_magic import Assistant
-    from assistant_magic.testing import Text
-
-    from conftest import API_KEY
-
     connects: list[object] = []
     connect = socket.socket.connect
 
@@ -144,50 +150,27 @@ def test_streamed_asks_reuse_one_connection(server, tmp_path, monkeypatch) -> No
         connects.append(address)
         connect(sock, address)  # type: ignore[arg-type]
 
-    assistant = Assistant(
-        store=tmp_path / "chat.sqlite3",
-        base_url=server.base_url,
-        dialect="chat",
-        model="gpt-5.4-mini",
-        environ={"OPENAI_API_KEY": API_KEY},
-    )
-    try:
-        server.script(Text("One."), Text("Two."), Text("Three."))
-        monkeypatch.setattr(socket.socket, "connect", counted)
-        answers = [str(assistant.ask(q)) for q in ("1?", "2?", "3?")]
-    finally:
-        assistant.close()
+    server.script(Text("One."), Text("Two."), Text("Three."))
+    monkeypatch.setattr(socket.socket, "connect", counted)
+    answers = [str(chat.ask(q)) for q in ("1?", "2?", "3?")]
     assert answers == ["One.", "Two.", "Three."]
     assert len(connects) == 1
 
 
-def test_a_new_thread_never_sends_a_deleted_threads_asks(server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_new_thread_never_sends_a_deleted_threads_asks(
+    chat: Assistant, server: ScriptedServer
+) -> None:
     """Ask ids come back after a thread is deleted (SQLite reuses the largest rowids), so what
     is kept of an ask must be kept under more than its id."""
-    from assistant_magic import Assistant
-    from assistant_magic.testing import Text
-
-    from conftest import API_KEY
-
-    assistant = Assistant(
-        store=tmp_path / "chat.sqlite3",
-        base_url=server.base_url,
-        dialect="chat",
-        model="gpt-5.4-mini",
-        environ={"OPENAI_API_KEY": API_KEY},
-    )
-    try:
-        server.script(Text("A1."), Text("A2."), Text("B1."), Text("B2."))
-        assistant.ask("On thread A, first?")
-        assistant.ask("On thread A, second?")  # keeps A's first ask as sent
-        settings = assistant.settings()
-        deleted = assistant.threads.thread
-        assert deleted is not None
-        assistant.threads.delete(deleted.id, settings)
-        assistant.threads.new(settings)
-        assistant.ask("On thread B, first?")  # under the id A's first ask had
-        assistant.ask("On thread B, second?")
-    finally:
-        assistant.close()
+    server.script(Text("A1."), Text("A2."), Text("B1."), Text("B2."))
+    chat.ask("On thread A, first?")
+    chat.ask("On thread A, second?")  # keeps A's first ask as sent
+    settings = chat.settings()
+    deleted = chat.threads.thread
+    assert deleted is not None
+    chat.threads.delete(deleted.id, settings)
+    chat.threads.new(settings)
+    chat.ask("On thread B, first?")  # under the id A's first ask had
+    chat.ask("On thread B, second?")
     last = server.requests_to("POST", "/v1/chat/completions")[-1].body["messages"]
     assert [m["content"] for m in last] == ["On thread B, first?", "B1.", "On thread B, second?"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -20,16 +19,7 @@ from assistant_magic.replay.recordings import (
 )
 from assistant_magic.store import Store
 
-
-class CountedAsks(ListedAsks):
-    """Earlier asks that count how many were read."""
-
-    read = 0
-
-    def newest_first(self) -> Iterator[PastAsk]:
-        for past in super().newest_first():
-            self.read += 1
-            yield past
+from conftest import CountedAsks
 
 
 def asked(i: int, *, over: bool = True) -> PastAsk:
