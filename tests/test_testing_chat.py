@@ -33,7 +33,7 @@ from assistant_magic.testing import (
 )
 from assistant_magic.testing.chat.items import read_thread
 from assistant_magic.testing.openapi import TrafficValidator, load_spec
-from assistant_magic.testing.usage import chat_usage
+from assistant_magic.testing.usage import chat_usage, prompt_words
 
 from conftest import API_KEY as KEY
 from conftest import SPEC
@@ -841,13 +841,13 @@ def test_chat_only_server_has_no_responses_api() -> None:
 
 
 def test_chat_usage_takes_either_spelling() -> None:
-    items = [{"type": "message", "role": "user", "content": "a b c"}]
+    prompt = prompt_words([{"type": "message", "role": "user", "content": "a b c"}])
 
-    estimated = chat_usage(None, prompt_items=items, output="x y")
-    responses_style = chat_usage({"input_tokens": 10}, prompt_items=items, output="x y")
+    estimated = chat_usage(None, prompt=prompt, output="x y")
+    responses_style = chat_usage({"input_tokens": 10}, prompt=prompt, output="x y")
     chat_style = chat_usage(
         {"completion_tokens": 7, "completion_tokens_details": {"reasoning_tokens": 5}},
-        prompt_items=items,
+        prompt=prompt,
         output="x y",
     )
 
@@ -882,6 +882,32 @@ def test_thread_splits_at_the_last_assistant_message() -> None:
     ]
     assert thread.input_items == [{"type": "function_call_output", "call_id": "c1", "output": "r"}]
     assert read_thread(messages[:2], {}).history == []
+
+
+def test_a_threads_words_are_counted_from_its_messages_as_from_its_items() -> None:
+    """The prompt's words come from the messages, so a long thread's request need not be read
+    as items; they must be the words of those items."""
+    call = {"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "plain words here"},
+        {"role": "assistant", "content": "", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "530000 and more"},
+        {"role": "assistant", "content": "let me see", "tool_calls": [{**call, "id": "c2"}]},
+        {"role": "tool", "tool_call_id": "c2", "content": [{"type": "text", "text": "as parts"}]},
+        {"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}]},
+        {"role": "assistant", "content": None},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "two "},
+                {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}},
+                {"type": "text", "text": "parts joined"},
+            ],
+        },
+    ]
+    thread = read_thread(messages, {})
+    assert thread.prompt_words == prompt_words(thread.items) == 22
 
 
 def test_chunks_are_checked_against_the_stream_schema() -> None:

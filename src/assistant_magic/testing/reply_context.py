@@ -160,15 +160,16 @@ class ReplyContext:
     @property
     def tool_results(self) -> list[ToolResult]:
         """This request's tool outputs in input order, each with the call it answers."""
+        outputs = [item for item in self.input_items if item.get("type") in CALL_ANSWERS.values()]
+        if not outputs:
+            return []  # the history is not read (on a long chat thread, hundreds of messages)
         calls = {
             str(item.get("call_id")): item
             for item in [*self.history, *self.input_items]
             if item.get("type") in CALL_ANSWERS
         }
         results = []
-        for item in self.input_items:
-            if item.get("type") not in CALL_ANSWERS.values():
-                continue
+        for item in outputs:
             call_id = str(item.get("call_id"))
             call = calls.get(call_id, {})
             results.append(

@@ -7,7 +7,7 @@ overrides them key by key.
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .items import Item, message_text, output_text
@@ -26,15 +26,20 @@ def words(text: str) -> int:
     return len(text.split())
 
 
+def prompt_words(items: Iterable[Item]) -> int:
+    """The words of what the model reads: the texts of messages, calls and their outputs."""
+    return sum(words(_prompt_text(item)) for item in items)
+
+
 def estimate_usage(
     overrides: Mapping[str, Any] | None,
     *,
-    prompt_items: Sequence[Item],
+    prompt: int,
     instructions: object,
     output: str,
 ) -> dict[str, Any]:
-    """Responses usage (one token per word), overridden key by key by ``overrides``."""
-    prompt = sum(words(_prompt_text(item)) for item in prompt_items)
+    """Responses usage (one token per word; ``prompt`` the words of the items read, see
+    `prompt_words`), overridden key by key by ``overrides``."""
     if isinstance(instructions, str):
         prompt += words(instructions)
     usage: dict[str, Any] = {
@@ -59,9 +64,7 @@ def _prompt_text(item: Item) -> str:
     return ""
 
 
-def chat_usage(
-    overrides: Mapping[str, Any] | None, *, prompt_items: Sequence[Item], output: str
-) -> dict[str, Any]:
+def chat_usage(overrides: Mapping[str, Any] | None, *, prompt: int, output: str) -> dict[str, Any]:
     """Chat usage (``prompt_tokens``, ``completion_tokens``, details), estimated as for the
     Responses API and overridden key by key by ``overrides``, which may use either spelling
     (``input_tokens`` or ``prompt_tokens``, ...). Assistants API runs count this way too."""
@@ -69,9 +72,7 @@ def chat_usage(
     responses_style = {
         key: value for key, value in overrides.items() if key in _RESPONSES_USAGE_KEYS
     }
-    estimated = estimate_usage(
-        responses_style, prompt_items=prompt_items, instructions=None, output=output
-    )
+    estimated = estimate_usage(responses_style, prompt=prompt, instructions=None, output=output)
     input_details = estimated.get("input_tokens_details") or {}
     output_details = estimated.get("output_tokens_details") or {}
     usage: dict[str, Any] = {

@@ -33,7 +33,7 @@ from typing import Any
 
 from ..items import Item
 from ..state import AssistantThread, ServerState
-from ..usage import chat_usage
+from ..usage import chat_usage, prompt_words
 from ..wire import Event
 from .run_records import TIMESTAMPS, RunRecords
 
@@ -369,7 +369,7 @@ class Run(RunRecords):
         with self.state.lock:
             system = {"type": "message", "role": "system", "content": self.resource["instructions"]}
             prompt = [system, *self.history, *self.input_items, *self.produced]
-        usage = chat_usage(overrides, prompt_items=prompt, output=output)
+        usage = chat_usage(overrides, prompt=prompt_words(prompt), output=output)
         return {key: int(usage[key]) for key in _USAGE_KEYS}
 
     def _usage_sum(self) -> dict[str, int] | None:

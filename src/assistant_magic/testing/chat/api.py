@@ -143,7 +143,7 @@ class ChatApi:
         reply: Text | ToolCalls | Refusal,
         delay: float,
     ) -> Answer:
-        run = ChatRun.of(body, thread.items)
+        run = ChatRun.of(body, thread.prompt_words)
         chunks = chat_chunks(run, reply, delay=delay)
         if body.get("stream"):
             return EventStream(

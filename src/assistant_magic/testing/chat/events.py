@@ -54,12 +54,12 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Generator, Iterable, Mapping, Sequence
+from collections.abc import Generator, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ..chunking import Sleep, split_arguments, split_words
-from ..items import Item, new_call_id, random_alphanumeric
+from ..items import new_call_id, random_alphanumeric
 from ..script import Refusal, Text, ToolCalls
 from ..sse import HangUp
 from ..usage import chat_usage
@@ -78,13 +78,14 @@ class ChatRun:
     id: str
     created: int
     model: str
-    prompt_items: Sequence[Item]
+    #: The words of the request's messages (see `items.messages_words`).
+    prompt_words: int
     include_usage: bool = False
     obfuscate: bool = True
     service_tier: str = "default"
 
     @classmethod
-    def of(cls, body: Mapping[str, Any], prompt_items: Sequence[Item]) -> ChatRun:
+    def of(cls, body: Mapping[str, Any], prompt_words: int) -> ChatRun:
         """The run a request asks for; a non-streaming one always counts usage."""
         options = body.get("stream_options")
         options = options if isinstance(options, Mapping) else {}
@@ -94,7 +95,7 @@ class ChatRun:
             id=new_completion_id(),
             created=int(time.time()),
             model=str(body.get("model")),
-            prompt_items=list(prompt_items),
+            prompt_words=prompt_words,
             include_usage=bool(options.get("include_usage")) or not streamed,
             obfuscate=streamed and options.get("include_obfuscation") is not False,
             service_tier=str(tier) if tier in ("flex", "scale", "priority") else "default",
@@ -162,7 +163,7 @@ def _text_chunks(
         reason = "length" if reply.incomplete_reason == "max_output_tokens" else "content_filter"
     yield run.chunk({}, reason)
     if run.include_usage:
-        yield run.usage_chunk(chat_usage(reply.usage, prompt_items=run.prompt_items, output=text))
+        yield run.usage_chunk(chat_usage(reply.usage, prompt=run.prompt_words, output=text))
 
 
 def _refusal_chunks(
@@ -175,7 +176,7 @@ def _refusal_chunks(
         yield run.chunk({"refusal": piece})
     yield run.chunk({}, "stop")
     if run.include_usage:
-        yield run.usage_chunk(chat_usage(None, prompt_items=run.prompt_items, output=reply.text))
+        yield run.usage_chunk(chat_usage(None, prompt=run.prompt_words, output=reply.text))
 
 
 def _tool_call_chunks(
@@ -213,7 +214,7 @@ def _tool_call_chunks(
     yield run.chunk({}, "tool_calls")
     if run.include_usage:
         output = " ".join(said)
-        yield run.usage_chunk(chat_usage(reply.usage, prompt_items=run.prompt_items, output=output))
+        yield run.usage_chunk(chat_usage(reply.usage, prompt=run.prompt_words, output=output))
 
 
 def no_chunks(*, cut: bool) -> Generator[Event, None, None]:

@@ -37,14 +37,15 @@ The rules, each a 400 with the real API's words (``param`` as the real API spell
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, overload
 
 from ..attachments import attachments
-from ..items import JSON_OBJECT, Item, output_text_part
+from ..items import JSON_OBJECT, TEXT_PARTS, Item, output_text, output_text_part
 from ..reply_context import InputFile, InputImage
 from ..state import StoredFile
+from ..usage import words
 from ..wire import ApiFailure, missing_parameter, scripted_failure
 
 _EMPTY_ARRAY = (
@@ -137,22 +138,71 @@ def _check_answered(calls: list[str] | None, unanswered: list[str], asked_at: in
         )
 
 
+class LazyItems(Sequence[Item]):
+    """Messages read as items (`message_items`) when first looked at: a long thread's request
+    holds hundreds of messages, and a reply is usually made from the newest alone."""
+
+    def __init__(self, messages: Sequence[Mapping[str, Any]]) -> None:
+        self._messages = messages
+        self._items: list[Item] | None = None
+
+    @property
+    def _read(self) -> list[Item]:
+        if self._items is None:
+            self._items = [item for message in self._messages for item in message_items(message)]
+        return self._items
+
+    @overload
+    def __getitem__(self, index: int) -> Item: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Item]: ...
+
+    def __getitem__(self, index: int | slice) -> Item | Sequence[Item]:
+        return self._read[index]
+
+    def __len__(self) -> int:
+        return len(self._read)
+
+    def __iter__(self) -> Iterator[Item]:
+        return iter(self._read)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to a list (or another `LazyItems`) of the same items, as the list was."""
+        return self._read == (other._read if isinstance(other, LazyItems) else other)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking, as a list is
+
+    def __repr__(self) -> str:
+        return repr(self._read)
+
+
 @dataclass
 class ChatThread:
-    """The messages of one chat request, read as items (see the module docstring).
+    """The messages of one chat request, read as items (see the module docstring): `history`
+    up to the last assistant message, `input_items` after it, each read when first looked at.
 
     ``images`` and ``files``: the attachments of the input messages (those of the history are
     checked, not listed).
     """
 
-    history: list[Item] = field(default_factory=list)
-    input_items: list[Item] = field(default_factory=list)
+    messages: Sequence[Mapping[str, Any]]
+    split: int
     images: list[InputImage] = field(default_factory=list)
     files: list[InputFile] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.history = LazyItems(self.messages[: self.split])
+        self.input_items = LazyItems(self.messages[self.split :])
 
     @property
     def items(self) -> list[Item]:
         return [*self.history, *self.input_items]
+
+    @property
+    def prompt_words(self) -> int:
+        """`usage.prompt_words` of the items, read from the messages without making them."""
+        return sum(_message_words(message) for message in self.messages)
 
 
 def read_thread(
@@ -164,15 +214,53 @@ def read_thread(
         (index for index, message in enumerate(messages) if message.get("role") == "assistant"),
         default=-1,
     )
-    read = [message_items(message) for message in messages]
     # One entry per message, so the attachment errors name the message by its index.
-    parts = [items[0] if items and items[0]["type"] == "message" else {} for items in read]
+    parts = [_attachment_item(message) for message in messages]
     found = attachments(parts, uploads, param="messages")
     return ChatThread(
-        history=[item for items in read[:split] for item in items],
-        input_items=[item for items in read[split:] for item in items],
+        messages,
+        split,
         images=found.images[_count(parts[:split], "input_image") if found.images else 0 :],
         files=found.files[_count(parts[:split], "input_file") if found.files else 0 :],
+    )
+
+
+def _attachment_item(message: Mapping[str, Any]) -> Item:
+    """The message's item that may hold images and files ({} when none can: only content
+    given as parts can, and not a tool's)."""
+    if message.get("role") == "tool" or not isinstance(message.get("content"), list):
+        return {}
+    items = message_items(message)
+    return items[0] if items and items[0]["type"] == "message" else {}
+
+
+def _message_words(message: Mapping[str, Any]) -> int:
+    """The words of the items `message_items` makes of the message (see `usage.prompt_words`)."""
+    role = str(message.get("role"))
+    content = message.get("content")
+    if role == "tool":
+        return words(output_text(content if content is not None else ""))
+    tool_calls = message.get("tool_calls")
+    calls = tool_calls if role == "assistant" and isinstance(tool_calls, list) else []
+    count = 0
+    if content not in (None, "", []) or not calls:
+        count += words(content if isinstance(content, str) else _parts_text(content))
+    for call in calls:
+        function = call.get("function") if isinstance(call, JSON_OBJECT) else None
+        if isinstance(function, JSON_OBJECT):
+            name, arguments = function.get("name", ""), function.get("arguments", "")
+            count += words(f"{name} {arguments}")
+    return count
+
+
+def _parts_text(content: object) -> str:
+    """The text of content parts, as `message_text` reads the parts `_parts` makes of them."""
+    if not isinstance(content, list):
+        return ""
+    return "".join(
+        str(part.get("text", ""))
+        for part in content
+        if isinstance(part, JSON_OBJECT) and part.get("type") in TEXT_PARTS
     )
 
 

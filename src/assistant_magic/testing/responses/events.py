@@ -53,7 +53,7 @@ from ..chunking import Sleep, split_arguments, split_words
 from ..items import Item, new_call_id, new_id, output_text_part
 from ..script import FunctionCall, Refusal, Text, ToolCalls
 from ..sse import HangUp
-from ..usage import estimate_usage
+from ..usage import estimate_usage, prompt_words
 from ..wire import Event
 from .response import Turn
 
@@ -397,7 +397,7 @@ def complete(
 def turn_usage(turn: Turn, overrides: Mapping[str, Any] | None, *, output: str) -> dict[str, Any]:
     return estimate_usage(
         overrides,
-        prompt_items=[*turn.context_items, *turn.input_items],
+        prompt=prompt_words([*turn.context_items, *turn.input_items]),
         instructions=turn.snapshot().get("instructions"),
         output=output,
     )
