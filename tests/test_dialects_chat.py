@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import random
 import socket
 from collections.abc import Hashable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from assistant_magic import Assistant
 from assistant_magic.dialects.chat import encoded_body, request_params
-from assistant_magic.dialects.chat_messages import SentAsk, ask_messages, fit_window
+from assistant_magic.dialects.chat_messages import SentAsk, Windows, ask_messages, fit_window
 from assistant_magic.dialects.interface import (
     History,
     ListedAsks,
@@ -174,3 +176,41 @@ def test_a_new_thread_never_sends_a_deleted_threads_asks(
     chat.ask("On thread B, second?")
     last = server.requests_to("POST", "/v1/chat/completions")[-1].body["messages"]
     assert [m["content"] for m in last] == ["On thread B, first?", "B1.", "On thread B, second?"]
+
+
+def test_windows_kept_between_requests_fit_what_a_walk_from_the_newest_fits() -> None:
+    """A request that takes its window from a past one's must fit exactly what a walk over
+    the whole thread fits: as the thread grows, within one ask's tool rounds, with windows of
+    every size (the whole thread, a few asks, none), and with asks still open."""
+    rng = random.Random(7)
+    sent: dict[Hashable, SentAsk] = {}
+    windows = Windows()
+    thread: list[PastAsk] = []
+    for i in range(400):
+        over = rng.random() > 0.03
+        text = f"q{i} " + "x" * rng.randint(0, 600)
+        thread.append(PastAsk(text, answer="a" * rng.randint(0, 400), key=(1, i) if over else None))
+        for _ in range(rng.randint(1, 3)):  # an ask's requests: the same earlier asks
+            now = PastAsk("now " + "y" * rng.randint(0, 900))
+            request = ResponseRequest(
+                "m",
+                "Be brief.",
+                None,
+                history=History(now, ListedAsks(tuple(thread))),
+                context_window=rng.choice([0, 200, 1_000, 2_500, 6_000]),
+            )
+            assert fit_window(request, sent, windows) == fit_window(request), i
+
+
+def test_a_request_reads_only_the_asks_made_since_the_last_one() -> None:
+    thread = tuple(keyed_ask(i) for i in range(10_000))
+    windows, sent = Windows(), {}  # type: ignore[var-annotated]
+    first = CountedAsks(thread)
+    request = ResponseRequest("m", "", None, history=History(PastAsk("now"), first))
+    fitted = fit_window(replace(request, context_window=2_000), sent, windows)
+    longer = CountedAsks((*thread, keyed_ask(10_000)))
+    later = replace(request, history=History(PastAsk("then"), longer), context_window=2_000)
+    from_window = fit_window(later, sent, windows)
+    assert longer.read == 2, "the new ask, then the one the last request's window began with"
+    assert from_window == fit_window(later)
+    assert first.read == fitted.kept + 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 from .dialects.interface import PastAsk, ToolOutput, ToolRound
@@ -73,8 +74,7 @@ class StoredAsks:
         memo = self.memo
         remembered = list(memo.asks)  # before `_since` adds the new ones in front
         yield from self._since(memo)
-        for _, past in remembered:
-            yield past
+        yield from map(itemgetter(1), remembered)  # a window's worth each ask: kept in C
         yield from self._older(memo)
 
     def _since(self, memo: ThreadMemo) -> Iterator[PastAsk]:

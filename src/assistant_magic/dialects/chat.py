@@ -28,7 +28,7 @@ from ..events import (
     UsageReported,
 )
 from ..tokens import count_tokens, counting_method
-from .chat_messages import Fitted, Message, SentAsk, fit_window
+from .chat_messages import Fitted, Message, SentAsk, Windows, fit_window
 from .interface import ResponseRequest
 from .openai_sdk import SdkDialect, api_errors, encode_json, is_network_error
 from .textual_calls import textual_calls
@@ -62,16 +62,18 @@ class ChatDialect(SdkDialect):
         #: Asks that are over as requests carry them (messages, JSON, token count), by store
         #: key: an ask that is over never changes, and a long thread resends a window of them.
         self._sent: dict[Hashable, SentAsk] = {}
+        #: The windows of past requests, so the next one reads only the asks made since.
+        self._windows = Windows()
         #: False once the server refused a `json_schema` response format (llama-cpp-python's
         #: does): typed asks then ask for a JSON object, for the kernel's life.
         self.takes_json_schema = True
 
     def preview(self, request: ResponseRequest) -> list[tuple[str, dict[str, Any]]]:
-        messages = fit_window(request, self._sent).messages
+        messages = fit_window(request, self._sent, self._windows).messages
         return [("POST /chat/completions", self._params(request, messages))]
 
     def stream(self, request: ResponseRequest) -> Generator[Event, None, None]:
-        fitted = fit_window(request, self._sent)
+        fitted = fit_window(request, self._sent, self._windows)
         if not fitted.whole:
             kept = fitted.kept
             yield Notice(
