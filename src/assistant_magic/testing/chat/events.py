@@ -78,7 +78,7 @@ class ChatRun:
     id: str
     created: int
     model: str
-    #: The words of the request's messages (see `items.messages_words`).
+    #: The words of the request's messages (see `items.ChatThread.prompt_words`).
     prompt_words: int
     include_usage: bool = False
     obfuscate: bool = True

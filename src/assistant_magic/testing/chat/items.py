@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 from ..attachments import attachments
-from ..items import JSON_OBJECT, TEXT_PARTS, Item, output_text, output_text_part
+from ..items import JSON_OBJECT, Item, message_text, output_text, output_text_part
 from ..reply_context import InputFile, InputImage
 from ..state import StoredFile
 from ..usage import words
@@ -244,24 +244,13 @@ def _message_words(message: Mapping[str, Any]) -> int:
     calls = tool_calls if role == "assistant" and isinstance(tool_calls, list) else []
     count = 0
     if content not in (None, "", []) or not calls:
-        count += words(content if isinstance(content, str) else _parts_text(content))
+        count += words(message_text(message))  # the item's parts hold what `message` does
     for call in calls:
         function = call.get("function") if isinstance(call, JSON_OBJECT) else None
         if isinstance(function, JSON_OBJECT):
             name, arguments = function.get("name", ""), function.get("arguments", "")
             count += words(f"{name} {arguments}")
     return count
-
-
-def _parts_text(content: object) -> str:
-    """The text of content parts, as `message_text` reads the parts `_parts` makes of them."""
-    if not isinstance(content, list):
-        return ""
-    return "".join(
-        str(part.get("text", ""))
-        for part in content
-        if isinstance(part, JSON_OBJECT) and part.get("type") in TEXT_PARTS
-    )
 
 
 def message_items(message: Mapping[str, Any]) -> list[Item]:
