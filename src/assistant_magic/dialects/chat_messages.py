@@ -45,8 +45,8 @@ class Fitted(NamedTuple):
 
 @dataclass(slots=True)
 class SentAsk:
-    """An ask as a request carries it: its messages, their JSON, and (once asked for, since
-    only a window's budget needs it) their token count."""
+    """An ask as a request carries it: its messages, their JSON, and their token count (made
+    when first asked for: the ask being made is counted only against a window's budget)."""
 
     messages: list[Message]
     json: str
@@ -133,9 +133,9 @@ def _earlier(
     totals: list[int] = []
     keys: list[Hashable | None] = []
     total = 0
+    lookup = windows.get if look and windows is not None else None
     for past in earlier.newest_first():
-        keyed = look and windows is not None and past.key is not None
-        window = windows.get(past.key) if keyed and windows is not None else None
+        window = lookup(past.key) if lookup is not None and past.key is not None else None
         if window is not None:
             return _joined(asks, totals, keys, window, room, windows, earlier, sent)
         ask = _sent(past, sent)
