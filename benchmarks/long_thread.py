@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import os
 import statistics
 import subprocess
@@ -41,6 +40,7 @@ from collections.abc import Iterable, Iterator
 import httpx
 from IPython.core.interactiveshell import InteractiveShell
 
+from assistant_magic.dialects.openai_sdk import encode_json
 from assistant_magic.store import Store
 
 KEY = "sk-bench-0123456789"
@@ -141,7 +141,7 @@ def main() -> None:
                     [(_, body)] = assistant.preview(question)  # the request the ask sends
                     with asks.timing(name):
                         run("", question)
-                    content = json.dumps(body).encode()
+                    content = encode_json(body).encode()  # spelled as the SDK sends it
                     with raw.timing(name):
                         post(http, f"{base_url}/chat/completions", content)
     report(asks, raw, args)
